@@ -1,0 +1,466 @@
+"""The SQLite catalog: seeds, targets, captures, versions and crawl runs.
+
+The catalog and the WARC files are the archive's source of truth (the index is derived).
+SQLite runs in WAL mode so searches read while a crawl writes; every page is committed
+in its own transaction, so a crash loses at most the page in flight. All SQL is
+parameterised.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import NotFoundError, StoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seeds (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT,
+    sha256 TEXT NOT NULL UNIQUE,
+    format TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source_label TEXT,
+    posted_at TEXT,
+    text TEXT NOT NULL,
+    data TEXT NOT NULL,
+    registered_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    trigger TEXT NOT NULL,
+    outcome TEXT,
+    fetched INTEGER NOT NULL DEFAULT 0,
+    new_versions INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    errors TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS targets (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    via TEXT NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0,
+    score REAL,
+    seed_id INTEGER REFERENCES seeds(id),
+    first_seen TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT,
+    tries INTEGER NOT NULL DEFAULT 0,
+    last_checked TEXT
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    target_id INTEGER NOT NULL REFERENCES targets(id),
+    run_id INTEGER REFERENCES runs(id),
+    url TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    content_type TEXT,
+    payload_digest TEXT,
+    record_type TEXT,
+    warc_file TEXT,
+    warc_offset INTEGER,
+    warc_length INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_target ON captures(target_id);
+CREATE INDEX IF NOT EXISTS captures_digest ON captures(payload_digest);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    target_id INTEGER NOT NULL REFERENCES targets(id),
+    version INTEGER NOT NULL,
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    content_hash TEXT NOT NULL,
+    title TEXT,
+    author TEXT,
+    published_at TEXT,
+    modified_at TEXT,
+    text TEXT NOT NULL,
+    links TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    UNIQUE (target_id, version)
+);
+"""
+
+
+def now_iso() -> str:
+    """The current time, ISO 8601 with offset (UTC), to the second."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    id: int
+    name: str
+    path: str | None
+    sha256: str
+    format: str
+    title: str
+    source_label: str | None
+    posted_at: str | None
+    text: str
+    data: dict[str, Any]
+    registered_at: str
+
+    @property
+    def url(self) -> str:
+        """The seed's identifier where a URL is expected (search hits, reports)."""
+        return f"seed:{self.id}"
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    id: int
+    url: str
+    via: str
+    depth: int
+    score: float | None
+    seed_id: int | None
+    first_seen: str
+    state: str
+    last_error: str | None
+    tries: int
+    last_checked: str | None
+
+
+@dataclass(frozen=True)
+class CaptureRow:
+    id: int
+    target_id: int
+    run_id: int | None
+    url: str
+    fetched_at: str
+    status: int | None
+    content_type: str | None
+    payload_digest: str | None
+    record_type: str | None
+    warc_file: str | None
+    warc_offset: int | None
+    warc_length: int | None
+    etag: str | None
+    last_modified: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    id: int
+    target_id: int
+    version: int
+    capture_id: int
+    fetched_at: str
+    status: int | None
+    content_hash: str
+    title: str | None
+    author: str | None
+    published_at: str | None
+    modified_at: str | None
+    text: str
+    links: list[dict[str, str]]
+    meta: dict[str, Any]
+    url: str = ""
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.text.split("\n") if p]
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    started_at: str
+    finished_at: str | None
+    trigger: str
+    outcome: str | None
+    fetched: int
+    new_versions: int
+    unchanged: int
+    not_modified: int
+    errors: list[dict[str, str]]
+
+
+class Catalog:
+    """A connection to ``catalog.sqlite3``; one per process and thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open catalog: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create catalog: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- low level -------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: catalog query failed: {exc}") from exc
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        # Autocommit mode: a lone statement commits itself; inside transaction() it joins
+        # the open transaction instead.
+        try:
+            cur = self._db.execute(sql, params)
+            return int(cur.lastrowid or 0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: catalog write failed: {exc}") from exc
+
+    def transaction(self) -> _Transaction:
+        """``with catalog.transaction():`` groups writes so they land together or not at all."""
+        return _Transaction(self._db, self.path)
+
+    # -- seeds -----------------------------------------------------------------
+
+    def add_seed(self, *, name: str, path: str | None, sha256: str, fmt: str, title: str,
+                 source_label: str | None, posted_at: str | None, text: str,
+                 data: dict[str, Any]) -> tuple[SeedRow, bool]:
+        """Register a seed post; return (row, created). The same bytes register once."""
+        existing = self._query("SELECT * FROM seeds WHERE sha256 = ?", (sha256,))
+        if existing:
+            return _seed(existing[0]), False
+        seed_id = self._write(
+            "INSERT INTO seeds(name, path, sha256, format, title, source_label, posted_at,"
+            " text, data, registered_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (name, path, sha256, fmt, title, source_label, posted_at, text,
+             json.dumps(data, ensure_ascii=False), now_iso()),
+        )
+        return self.seed(seed_id), True
+
+    def seed(self, seed_id: int) -> SeedRow:
+        rows = self._query("SELECT * FROM seeds WHERE id = ?", (seed_id,))
+        if not rows:
+            raise NotFoundError(f"no seed with id {seed_id}")
+        return _seed(rows[0])
+
+    def seeds(self) -> list[SeedRow]:
+        return [_seed(r) for r in self._query("SELECT * FROM seeds ORDER BY id")]
+
+    # -- runs ------------------------------------------------------------------
+
+    def start_run(self, trigger: str) -> int:
+        return self._write(
+            "INSERT INTO runs(started_at, trigger) VALUES (?, ?)", (now_iso(), trigger)
+        )
+
+    def finish_run(self, run_id: int, *, outcome: str, fetched: int, new_versions: int,
+                   unchanged: int, not_modified: int, errors: list[dict[str, str]]) -> None:
+        self._write(
+            "UPDATE runs SET finished_at=?, outcome=?, fetched=?, new_versions=?, unchanged=?,"
+            " not_modified=?, errors=? WHERE id=?",
+            (now_iso(), outcome, fetched, new_versions, unchanged, not_modified,
+             json.dumps(errors, ensure_ascii=False), run_id),
+        )
+
+    def runs(self) -> list[RunRow]:
+        return [_run(r) for r in self._query("SELECT * FROM runs ORDER BY id")]
+
+    def run(self, run_id: int) -> RunRow:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"no crawl run with id {run_id}")
+        return _run(rows[0])
+
+    # -- targets ---------------------------------------------------------------
+
+    def upsert_target(self, url: str, *, via: str, depth: int = 0, score: float | None = None,
+                      seed_id: int | None = None) -> TargetRow:
+        """Register a URL to archive; an existing target keeps its first provenance."""
+        self._write(
+            "INSERT OR IGNORE INTO targets(url, via, depth, score, seed_id, first_seen)"
+            " VALUES (?,?,?,?,?,?)",
+            (url, via, depth, score, seed_id, now_iso()),
+        )
+        target = self.target_by_url(url)
+        assert target is not None
+        return target
+
+    def target_by_url(self, url: str) -> TargetRow | None:
+        rows = self._query("SELECT * FROM targets WHERE url = ?", (url,))
+        return TargetRow(**dict(rows[0])) if rows else None
+
+    def target(self, target_id: int) -> TargetRow:
+        rows = self._query("SELECT * FROM targets WHERE id = ?", (target_id,))
+        if not rows:
+            raise NotFoundError(f"no target with id {target_id}")
+        return TargetRow(**dict(rows[0]))
+
+    def targets(self) -> list[TargetRow]:
+        return [TargetRow(**dict(r)) for r in self._query("SELECT * FROM targets ORDER BY id")]
+
+    def set_target_state(self, target_id: int, state: str, *, error: str | None = None,
+                         tries: int = 0) -> None:
+        self._write(
+            "UPDATE targets SET state=?, last_error=?, tries=?, last_checked=? WHERE id=?",
+            (state, error, tries, now_iso(), target_id),
+        )
+
+    # -- captures --------------------------------------------------------------
+
+    def add_capture(self, *, target_id: int, run_id: int | None, url: str, fetched_at: str,
+                    status: int | None, content_type: str | None = None,
+                    payload_digest: str | None = None, record_type: str | None = None,
+                    warc_file: str | None = None, warc_offset: int | None = None,
+                    warc_length: int | None = None, etag: str | None = None,
+                    last_modified: str | None = None, error: str | None = None) -> int:
+        return self._write(
+            "INSERT INTO captures(target_id, run_id, url, fetched_at, status, content_type,"
+            " payload_digest, record_type, warc_file, warc_offset, warc_length, etag,"
+            " last_modified, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (target_id, run_id, url, fetched_at, status, content_type, payload_digest,
+             record_type, warc_file, warc_offset, warc_length, etag, last_modified, error),
+        )
+
+    def captures(self, target_id: int | None = None) -> list[CaptureRow]:
+        if target_id is None:
+            rows = self._query("SELECT * FROM captures ORDER BY id")
+        else:
+            rows = self._query(
+                "SELECT * FROM captures WHERE target_id = ? ORDER BY id", (target_id,)
+            )
+        return [CaptureRow(**dict(r)) for r in rows]
+
+    def capture(self, capture_id: int) -> CaptureRow:
+        rows = self._query("SELECT * FROM captures WHERE id = ?", (capture_id,))
+        if not rows:
+            raise NotFoundError(f"no capture with id {capture_id}")
+        return CaptureRow(**dict(rows[0]))
+
+    def original_response(self, payload_digest: str, url: str) -> CaptureRow | None:
+        """The first full response record with this payload for this URL (for revisits)."""
+        rows = self._query(
+            "SELECT * FROM captures WHERE payload_digest = ? AND url = ? AND record_type ="
+            " 'response' ORDER BY id LIMIT 1",
+            (payload_digest, url),
+        )
+        return CaptureRow(**dict(rows[0])) if rows else None
+
+    # -- versions --------------------------------------------------------------
+
+    def add_version(self, *, target_id: int, capture_id: int, fetched_at: str,
+                    status: int | None, content_hash: str, title: str | None,
+                    author: str | None, published_at: str | None, modified_at: str | None,
+                    text: str, links: list[dict[str, str]], meta: dict[str, Any]) -> VersionRow:
+        """Append the next version of a target (numbered from 1)."""
+        with self.transaction():
+            rows = self._query(
+                "SELECT COALESCE(MAX(version), 0) AS n FROM versions WHERE target_id = ?",
+                (target_id,),
+            )
+            number = int(rows[0]["n"]) + 1
+            self._db.execute(
+                "INSERT INTO versions(target_id, version, capture_id, fetched_at, status,"
+                " content_hash, title, author, published_at, modified_at, text, links, meta)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (target_id, number, capture_id, fetched_at, status, content_hash, title,
+                 author, published_at, modified_at, text,
+                 json.dumps(links, ensure_ascii=False), json.dumps(meta, ensure_ascii=False)),
+            )
+        return self.version(target_id, number)
+
+    def versions(self, target_id: int) -> list[VersionRow]:
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.target_id = ? ORDER BY v.version",
+            (target_id,),
+        )
+        return [_version(r) for r in rows]
+
+    def version(self, target_id: int, number: int) -> VersionRow:
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.target_id = ? AND v.version = ?",
+            (target_id, number),
+        )
+        if not rows:
+            raise NotFoundError(f"no version {number} of {self.target(target_id).url}")
+        return _version(rows[0])
+
+    def latest_version(self, target_id: int) -> VersionRow | None:
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.target_id = ? ORDER BY v.version DESC LIMIT 1",
+            (target_id,),
+        )
+        return _version(rows[0]) if rows else None
+
+    def iter_versions(self) -> Iterator[tuple[VersionRow, bool]]:
+        """Every version with whether it is its target's latest (for reindexing)."""
+        rows = self._query(
+            "SELECT v.*, t.url AS url, v.version = (SELECT MAX(version) FROM versions w"
+            " WHERE w.target_id = v.target_id) AS is_latest FROM versions v"
+            " JOIN targets t ON t.id = v.target_id ORDER BY v.id"
+        )
+        for row in rows:
+            yield _version(row), bool(row["is_latest"])
+
+    def count_versions(self) -> int:
+        return int(self._query("SELECT COUNT(*) AS n FROM versions")[0]["n"])
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self._path = path
+
+    def __enter__(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: cannot start a catalog transaction: {exc}") from exc
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        except sqlite3.Error as err:
+            raise StoreError(f"{self._path}: catalog commit failed: {err}") from err
+
+
+def _seed(row: sqlite3.Row) -> SeedRow:
+    d = dict(row)
+    d["data"] = json.loads(d["data"])
+    return SeedRow(**d)
+
+
+def _run(row: sqlite3.Row) -> RunRow:
+    d = dict(row)
+    d["errors"] = json.loads(d["errors"])
+    return RunRow(**d)
+
+
+def _version(row: sqlite3.Row) -> VersionRow:
+    d = {k: row[k] for k in row.keys() if k != "is_latest"}  # noqa: SIM118 - sqlite3.Row
+    d["links"] = json.loads(d["links"])
+    d["meta"] = json.loads(d["meta"])
+    return VersionRow(**d)

@@ -1,0 +1,69 @@
+"""The one exception tree of archiver.
+
+Every error the library raises is an :class:`ArchiverError`; foreign exceptions
+(httpx, sqlite3, whoosh, OSError, ...) are translated at the module that meets them
+with ``raise ... from exc``, so the CLI can map each kind to a one-line message and an
+exit status without ever showing a traceback::
+
+    ArchiverError
+    ├── UsageError            bad input from the user (exit 2)
+    │   ├── ConfigError       unreadable or invalid config file
+    │   ├── SeedError         empty, binary or unreadable seed post
+    │   ├── QueryError        a search query that cannot be parsed
+    │   └── NotFoundError     unknown URL, version, run or seed
+    ├── FetchError            one URL could not be fetched (recorded, never escapes a crawl)
+    │   └── BlockedError      refused before any request (SSRF guard, scheme, robots)
+    ├── StoreError            catalog or WARC storage failed (exit 1)
+    │   └── StoreLockedError  another run holds the store lock
+    └── IndexError_           the full-text index is missing or corrupt (run `reindex`)
+"""
+
+from __future__ import annotations
+
+
+class ArchiverError(Exception):
+    """Base class of every error archiver raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ArchiverError):
+    """Bad input from the user: exit status 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class SeedError(UsageError):
+    """A seed post is empty, binary or cannot be read."""
+
+
+class QueryError(UsageError):
+    """A search query that cannot be parsed."""
+
+
+class NotFoundError(UsageError):
+    """An unknown URL, version, run or seed."""
+
+
+class FetchError(ArchiverError):
+    """One URL could not be fetched; the crawl records it on the target."""
+
+
+class BlockedError(FetchError):
+    """A URL refused before any request was sent (SSRF guard, unsupported scheme)."""
+
+
+class StoreError(ArchiverError):
+    """The catalog or WARC files could not be read or written."""
+
+
+class StoreLockedError(StoreError):
+    """Another crawl run holds the store's lock."""
+
+
+class IndexError_(ArchiverError):  # noqa: N801 - trailing underscore avoids the builtin
+    """The full-text index is missing or corrupt; `archiver reindex` rebuilds it."""

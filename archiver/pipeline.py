@@ -1,0 +1,341 @@
+"""One crawl run, wiring the stages: seeds → frontier → fetch → WARC → catalog →
+extract → version → index.
+
+Every URL ends the run in a recorded state (new, changed, unchanged, not modified,
+archived, error) instead of an exception escaping, as urlwatch does with its jobs. Each
+page is committed to the catalog as it is processed; the index is committed at the end
+of the run (and is rebuilt from the catalog by :func:`reindex`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .catalog import Catalog, SeedRow, TargetRow, VersionRow, now_iso
+from .config import Config
+from .errors import ArchiverError, StoreError
+from .extract import extract
+from .fetch import Conditional, Exchange, Fetcher, FetchResult
+from .frontier import Frontier, FrontierItem, host_of
+from .index import IndexDoc
+from .robots import RobotsPolicy
+from .seed import parse_seed_file
+from .store import Store
+from .warc import WarcWriter, payload_digest
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+# Target states, as shown by `history` and the crawl summary.
+NEW, CHANGED, UNCHANGED, NOT_MODIFIED, ARCHIVED, SKIPPED, ERROR = (
+    "new", "changed", "unchanged", "not modified", "archived", "skipped", "error")
+
+
+@dataclass
+class TargetOutcome:
+    url: str
+    state: str
+    version: int | None = None
+    error: str | None = None
+    tries: int = 0
+
+
+@dataclass
+class CrawlSummary:
+    run_id: int
+    seeds: list[int] = field(default_factory=list)
+    outcomes: list[TargetOutcome] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+
+    def count(self, *states: str) -> int:
+        return sum(1 for o in self.outcomes if o.state in states)
+
+    @property
+    def fetched(self) -> int:
+        return sum(1 for o in self.outcomes if o.state not in (ERROR, SKIPPED))
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return [{"url": o.url, "error": o.error or "error"}
+                for o in self.outcomes if o.state == ERROR]
+
+    @property
+    def outcome(self) -> str:
+        if not self.errors:
+            return "ok"
+        return "failed" if self.fetched == 0 else "partial"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "outcome": self.outcome,
+            "fetched": self.fetched,
+            "new_versions": self.count(NEW, CHANGED),
+            "unchanged": self.count(UNCHANGED),
+            "not_modified": self.count(NOT_MODIFIED),
+            "errors": self.errors,
+            "skipped": [{"url": o.url, "reason": o.error or ""}
+                        for o in self.outcomes if o.state == SKIPPED],
+            "follow_ups": self.follow_ups,
+            "seeds": self.seeds,
+            "targets": [
+                {"url": o.url, "state": o.state, "version": o.version, "error": o.error,
+                 "tries": o.tries}
+                for o in self.outcomes
+            ],
+        }
+
+
+ProgressFn = Callable[[TargetOutcome], None]
+
+
+def seed_doc(seed: SeedRow) -> IndexDoc:
+    return IndexDoc(
+        doc_id=seed.url, url=seed.url, kind="seed", version=1, latest=True, title=seed.title,
+        text=seed.text, author=seed.source_label or "", published_at=seed.posted_at,
+        fetched_at=seed.registered_at,
+    )
+
+
+def version_doc(version: VersionRow, latest: bool) -> IndexDoc:
+    return IndexDoc(
+        doc_id=f"{version.url}#v{version.version}", url=version.url, kind="page",
+        version=version.version, latest=latest, title=version.title or "",
+        text=version.text, author=version.author or "", site=host_of(version.url),
+        published_at=version.published_at, fetched_at=version.fetched_at,
+    )
+
+
+def register_seed(store: Store, path: Path) -> tuple[SeedRow, bool]:
+    """Parse a seed file, record it in the catalog and index it; return (row, created)."""
+    post = parse_seed_file(path)
+    row, created = store.catalog.add_seed(
+        name=post.name, path=str(path), sha256=post.sha256, fmt=post.format,
+        title=post.title, source_label=post.source_label, posted_at=post.posted_at,
+        text=post.text,
+        data={
+            "body": post.body, "teasers": post.teasers,
+            "references": [{"url": r.url, "label": r.label} for r in post.references],
+        },
+    )
+    if created or not store.index.exists():
+        store.index.add([seed_doc(row)])
+    return row, created
+
+
+def _is_html(content_type: str | None, body: bytes) -> bool:
+    if b"\x00" in body[:1024]:
+        return False  # binary bytes, whatever the label says: archive, do not extract
+    if content_type:
+        return content_type.split(";")[0].strip().lower() in HTML_TYPES
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+class CrawlRun:
+    """State of one run: the store, the open WARC file and the documents to index."""
+
+    def __init__(self, config: Config, store: Store, run_id: int,
+                 progress: ProgressFn | None) -> None:
+        self.config = config
+        self.store = store
+        self.catalog: Catalog = store.catalog
+        self.run_id = run_id
+        self.progress = progress
+        self.warc = WarcWriter(store.warc_dir, max_size=config.crawl.warc_max_size)
+        self.pending_docs: list[IndexDoc] = []
+
+    def record(self, item: FrontierItem, result: FetchResult) -> TargetOutcome:
+        target = self.catalog.upsert_target(item.url, via=item.via, depth=item.depth,
+                                            score=item.score, seed_id=item.seed_id)
+        try:
+            outcome = self._record(target, item, result)
+        except StoreError:
+            raise
+        except ArchiverError as exc:
+            outcome = TargetOutcome(item.url, ERROR, error=str(exc), tries=result.tries)
+        self.catalog.set_target_state(target.id, outcome.state, error=outcome.error,
+                                      tries=outcome.tries)
+        level = logging.WARNING if outcome.state == ERROR else logging.INFO
+        log.log(level, "%s %s%s", outcome.state, item.url,
+                f": {outcome.error}" if outcome.error else "")
+        if self.progress:
+            self.progress(outcome)
+        return outcome
+
+    def _store_exchange(self, target: TargetRow, exchange: Exchange) -> int:
+        location = None
+        if exchange.raw_body or exchange.status:
+            digest = payload_digest(exchange.raw_body)
+            original = self.catalog.original_response(digest, exchange.url) \
+                if exchange.raw_body else None
+            revisit = (original.url, original.fetched_at) if original else None
+            location = self.warc.write_exchange(exchange, revisit_of=revisit)
+        return self.catalog.add_capture(
+            target_id=target.id, run_id=self.run_id, url=exchange.url,
+            fetched_at=exchange.fetched_at, status=exchange.status,
+            content_type=exchange.content_type,
+            payload_digest=location.payload_digest if location else None,
+            record_type=location.record_type if location else None,
+            warc_file=location.file if location else None,
+            warc_offset=location.offset if location else None,
+            warc_length=location.length if location else None,
+            etag=exchange.header("etag"), last_modified=exchange.header("last-modified"),
+        )
+
+    def _record(self, target: TargetRow, item: FrontierItem,
+                result: FetchResult) -> TargetOutcome:
+        if result.skipped:
+            return TargetOutcome(item.url, SKIPPED, error=result.skipped)
+        capture_id = 0
+        for exchange in result.exchanges:
+            capture_id = self._store_exchange(target, exchange)
+        response = result.response
+        tries = result.tries
+        if result.error or response is None:
+            error = result.error or "no response"
+            if not result.exchanges:
+                self.catalog.add_capture(target_id=target.id, run_id=self.run_id,
+                                         url=item.url, fetched_at=now_iso(), status=None,
+                                         error=error)
+            return TargetOutcome(item.url, ERROR, error=error, tries=tries)
+        if response.status == 304:
+            return TargetOutcome(item.url, NOT_MODIFIED, tries=tries)
+        if response.status >= 400:
+            return TargetOutcome(item.url, ERROR, tries=tries,
+                                 error=f"HTTP {response.status} {response.reason}".strip())
+        if response.truncated:
+            return TargetOutcome(item.url, ERROR, tries=tries,
+                                 error=f"response larger than max_bytes "
+                                       f"({self.config.crawl.max_bytes}); archived truncated")
+        if item.kind != "page" or not _is_html(response.content_type, response.body):
+            return TargetOutcome(item.url, ARCHIVED, tries=tries)
+        doc = extract(response.body, response.url, content_type=response.content_type)
+        content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+        previous = self.catalog.latest_version(target.id)
+        if previous is not None and previous.content_hash == content_hash:
+            return TargetOutcome(item.url, UNCHANGED, previous.version, tries=tries)
+        version = self.catalog.add_version(
+            target_id=target.id, capture_id=capture_id, fetched_at=response.fetched_at,
+            status=response.status, content_hash=content_hash, title=doc.title,
+            author=doc.author, published_at=doc.published_at, modified_at=doc.modified_at,
+            text=doc.text, links=[{"url": link.url, "text": link.text} for link in doc.links],
+            meta={"final_url": response.url, "charset": doc.charset,
+                  "site_name": doc.site_name, "language": doc.language,
+                  "canonical_url": doc.canonical_url, "description": doc.description,
+                  "content_type": response.content_type},
+        )
+        self.pending_docs.append(version_doc(version, latest=True))
+        if previous is not None:
+            self.pending_docs.append(version_doc(previous, latest=False))
+        return TargetOutcome(item.url, CHANGED if previous else NEW, version.version,
+                             tries=tries)
+
+    def conditional_for(self, url: str) -> Conditional | None:
+        """Validators of the last good capture, when the page already has a version."""
+        target = self.catalog.target_by_url(url)
+        if target is None or self.catalog.latest_version(target.id) is None:
+            return None
+        for capture in reversed(self.catalog.captures(target.id)):
+            if capture.status == 200:
+                if capture.etag or capture.last_modified:
+                    return Conditional(capture.etag, capture.last_modified)
+                return None
+        return None
+
+
+def build_frontier(config: Config, seeds: list[SeedRow]) -> Frontier:
+    frontier = Frontier()
+    for seed in seeds:
+        for ref in seed.data.get("references", []):
+            frontier.add(FrontierItem(ref["url"], via=seed.url, depth=0, seed_id=seed.id))
+    for url in config.targets:
+        frontier.add(FrontierItem(url, via="target"))
+    for url in config.feeds:
+        frontier.add(FrontierItem(url, via="feed", kind="feed"))
+    return frontier
+
+
+def _iter(frontier: Frontier) -> Iterator[FrontierItem]:
+    while (item := frontier.pop()) is not None:
+        yield item
+
+
+async def _fetch_all(run: CrawlRun, frontier: Frontier,
+                     summary: CrawlSummary, fetcher: Fetcher) -> None:
+    robots = RobotsPolicy(fetcher, run.config.crawl.user_agent,
+                          respect=run.config.crawl.respect_robots)
+
+    async def one(item: FrontierItem) -> tuple[FrontierItem, FetchResult]:
+        reason = await robots.disallowed(item.url)
+        if reason:
+            return item, FetchResult(url=item.url, skipped=reason)
+        return item, await fetcher.fetch(item.url, run.conditional_for(item.url))
+
+    tasks = [asyncio.ensure_future(one(item)) for item in _iter(frontier)]
+    for next_done in asyncio.as_completed(tasks):
+        item, result = await next_done
+        summary.outcomes.append(run.record(item, result))
+
+
+def crawl(config: Config, store: Store, *, trigger: str = "manual",
+          progress: ProgressFn | None = None,
+          fetcher_factory: Callable[[], Fetcher] | None = None) -> CrawlSummary:
+    """Run one crawl: register seeds, fetch their references and the targets, record all."""
+    store.lock()
+    try:
+        seeds = [register_seed(store, path)[0] for path in config.seeds]
+        run_id = store.catalog.start_run(trigger)
+        summary = CrawlSummary(run_id=run_id, seeds=[s.id for s in seeds])
+        run = CrawlRun(config, store, run_id, progress)
+        frontier = build_frontier(config, seeds)
+        log.info("run %d: %d URLs to fetch", run_id, len(frontier))
+
+        async def main() -> None:
+            fetcher = fetcher_factory() if fetcher_factory else Fetcher(config.crawl)
+            try:
+                await _fetch_all(run, frontier, summary, fetcher)
+            finally:
+                await fetcher.aclose()
+
+        try:
+            asyncio.run(main())
+        finally:
+            run.warc.close()
+            if run.pending_docs:
+                store.index.add(run.pending_docs)
+            store.catalog.finish_run(
+                run_id, outcome=summary.outcome, fetched=summary.fetched,
+                new_versions=summary.count(NEW, CHANGED), unchanged=summary.count(UNCHANGED),
+                not_modified=summary.count(NOT_MODIFIED), errors=summary.errors,
+            )
+        return summary
+    finally:
+        store.unlock()
+
+
+def reindex(store: Store, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the index from the catalog alone; return the number of documents."""
+    catalog = store.catalog
+    total = len(catalog.seeds()) + catalog.count_versions()
+
+    def docs() -> Iterator[IndexDoc]:
+        done = 0
+        for seed in catalog.seeds():
+            yield seed_doc(seed)
+            done += 1
+            if progress:
+                progress(done, total)
+        for version, latest in catalog.iter_versions():
+            yield version_doc(version, latest)
+            done += 1
+            if progress:
+                progress(done, total)
+
+    return store.index.rebuild(docs())

@@ -1,0 +1,64 @@
+"""robots.txt: fetched once per host and run, parsed with protego (RFC 9309 rules).
+
+A 4xx robots.txt allows everything; a 5xx one disallows everything for the run, as
+RFC 9309 asks; a host that cannot be reached at all is left to the page fetch, whose
+own error is then recorded. ``Crawl-delay`` raises the host's politeness delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+from .fetch import Fetcher
+
+log = logging.getLogger(__name__)
+
+
+class RobotsPolicy:
+    """Answers "may we fetch this URL?" for one crawl run."""
+
+    def __init__(self, fetcher: Fetcher, user_agent: str, *, respect: bool = True) -> None:
+        self.fetcher = fetcher
+        self.user_agent = user_agent
+        self.respect = respect
+        self._rules: dict[str, Protego | bool | None] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        if not respect:
+            log.warning("robots.txt is ignored (crawl.respect_robots = false)")
+
+    async def disallowed(self, url: str) -> str | None:
+        """A reason when robots.txt forbids ``url``; None when it may be fetched."""
+        if not self.respect:
+            return None
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        lock = self._locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            if origin not in self._rules:
+                self._rules[origin] = await self._load(origin, parts.hostname or "")
+        rules = self._rules[origin]
+        if rules is False:
+            return "robots.txt unavailable (server error): host disallowed for this run"
+        if isinstance(rules, Protego) and not rules.can_fetch(url, self.user_agent):
+            return "disallowed by robots.txt"
+        return None
+
+    async def _load(self, origin: str, host: str) -> Protego | bool | None:
+        result = await self.fetcher.fetch(origin + "/robots.txt", polite=False)
+        response = result.response
+        if response is None:
+            return None
+        if response.status >= 500:
+            return False
+        if response.status != 200:
+            return None
+        rules = Protego.parse(response.body.decode("utf-8", errors="replace"))
+        delay = rules.crawl_delay(self.user_agent)
+        if delay:
+            self.fetcher.set_host_delay(host, float(delay))
+            log.info("%s: Crawl-delay %s s", origin, delay)
+        return rules
