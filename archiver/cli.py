@@ -126,6 +126,12 @@ def crawl(ctx: Context, as_json: bool) -> None:
                   f"unchanged {data['unchanged']}, not modified {data['not_modified']}, "
                   f"errors {len(summary.errors)}")
     if summary.errors:
+        if summary.fetched == 0:
+            refused = all("non-public address" in e["error"] for e in summary.errors)
+            hint = (" (all refused by the SSRF guard; crawl.allow_private_networks = true"
+                    " allows private hosts)") if refused else ""
+            click.echo(f"archiver: error: none of the {len(summary.errors)} URLs could be"
+                       f" fetched{hint}", err=True)
         sys.exit(1)
 
 
@@ -300,6 +306,28 @@ def runs(ctx: Context, as_json: bool) -> None:
         table.add_row(str(r.id), r.started_at, r.finished_at or "", r.trigger, r.outcome or "",
                       str(r.fetched), str(r.new_versions), str(len(r.errors)))
     out.print(table)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
+    """Ingest WARC files made by other tools (wget, Browsertrix) as a crawl would."""
+    from .importer import import_warcs  # keeps warcio's reader off other commands' start-up
+
+    with ctx.store() as store:
+        summary = import_warcs(store, [Path(f) for f in files])
+    data = summary.as_json()
+    if as_json:
+        _json(data)
+        return
+    for entry in summary.files:
+        note = f" ({entry['skipped']})" if entry.get("skipped") else ""
+        out.print(f"{entry['file']}: {entry['records']} records{note}")
+    out.print(f"run {summary.run_id}: new versions {data.get('new_versions', 0)}, "
+              f"errors {len(data.get('errors', []))}")  # type: ignore[arg-type]
 
 
 @main.command()

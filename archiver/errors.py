@@ -52,6 +52,10 @@ class NotFoundError(UsageError):
 class FetchError(ArchiverError):
     """One URL could not be fetched; the crawl records it on the target."""
 
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
 
 class BlockedError(FetchError):
     """A URL refused before any request was sent (SSRF guard, unsupported scheme)."""

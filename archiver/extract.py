@@ -6,6 +6,7 @@ by Slownews, the Korean news CMS behind ``#article-view-content-div``); a page n
 recognises goes through a generic scorer that picks the container with the most
 paragraph text and the lowest link density. Boilerplate (share bars, subscribe boxes,
 captions, related lists, comments, ...) is removed inside whichever container wins.
+Title, author, times and the rest come from :mod:`archiver.meta`.
 
 ``extract`` never raises: broken, truncated, empty or binary input gives a Document with
 whatever could be found.
@@ -69,7 +70,7 @@ RULES: tuple[SiteRule, ...] = (
             "#pavo_contents",
             "article.single-entry .entry-content",
             "article .single-content",
-        ),  # fmt: skip
+        ),
         author=(".entry-meta a[rel=author]", ".entry-meta .author a", ".entry-meta .author"),
     ),
     SiteRule(

@@ -93,8 +93,12 @@ def check_address(host: str, allow_private: bool) -> None:
         return
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"cannot resolve host {host!r}: {exc}") from exc
+    except socket.gaierror as exc:
+        # Only a temporary resolver failure is worth another try.
+        raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}",
+                         retryable=exc.errno == socket.EAI_AGAIN) from exc
+    except UnicodeError as exc:
+        raise FetchError(f"invalid host name {host!r}", retryable=False) from exc
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global or address.is_multicast:
@@ -222,7 +226,7 @@ class Fetcher:
                 raise
             except FetchError as exc:
                 last_error = str(exc)
-                if not getattr(exc, "retryable", True):
+                if not exc.retryable:
                     raise
             else:
                 if exchange.status not in RETRY_STATUSES or attempt == attempts:

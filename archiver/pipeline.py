@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import Catalog, SeedRow, TargetRow, VersionRow, now_iso
-from .config import Config
+from .config import Config, CrawlConfig
 from .errors import ArchiverError, StoreError
 from .extract import extract
 from .fetch import Conditional, Exchange, Fetcher, FetchResult
@@ -141,14 +141,14 @@ def _is_html(content_type: str | None, body: bytes) -> bool:
 class CrawlRun:
     """State of one run: the store, the open WARC file and the documents to index."""
 
-    def __init__(self, config: Config, store: Store, run_id: int,
+    def __init__(self, crawl_config: CrawlConfig, store: Store, run_id: int,
                  progress: ProgressFn | None) -> None:
-        self.config = config
+        self.crawl_config = crawl_config
         self.store = store
         self.catalog: Catalog = store.catalog
         self.run_id = run_id
         self.progress = progress
-        self.warc = WarcWriter(store.warc_dir, max_size=config.crawl.warc_max_size)
+        self.warc = WarcWriter(store.warc_dir, max_size=crawl_config.warc_max_size)
         self.pending_docs: list[IndexDoc] = []
 
     def record(self, item: FrontierItem, result: FetchResult) -> TargetOutcome:
@@ -205,22 +205,28 @@ class CrawlRun:
                                          url=item.url, fetched_at=now_iso(), status=None,
                                          error=error)
             return TargetOutcome(item.url, ERROR, error=error, tries=tries)
+        return self.ingest(target, item.url, response, capture_id, tries=tries,
+                           extract_text=item.kind == "page")
+
+    def ingest(self, target: TargetRow, url: str, response: Exchange, capture_id: int, *,
+               tries: int = 1, extract_text: bool = True) -> TargetOutcome:
+        """Turn a stored final response into a target state, and a version if new."""
         if response.status == 304:
-            return TargetOutcome(item.url, NOT_MODIFIED, tries=tries)
+            return TargetOutcome(url, NOT_MODIFIED, tries=tries)
         if response.status >= 400:
-            return TargetOutcome(item.url, ERROR, tries=tries,
+            return TargetOutcome(url, ERROR, tries=tries,
                                  error=f"HTTP {response.status} {response.reason}".strip())
         if response.truncated:
-            return TargetOutcome(item.url, ERROR, tries=tries,
+            return TargetOutcome(url, ERROR, tries=tries,
                                  error=f"response larger than max_bytes "
-                                       f"({self.config.crawl.max_bytes}); archived truncated")
-        if item.kind != "page" or not _is_html(response.content_type, response.body):
-            return TargetOutcome(item.url, ARCHIVED, tries=tries)
+                                       f"({self.crawl_config.max_bytes}); archived truncated")
+        if not extract_text or not _is_html(response.content_type, response.body):
+            return TargetOutcome(url, ARCHIVED, tries=tries)
         doc = extract(response.body, response.url, content_type=response.content_type)
         content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
         previous = self.catalog.latest_version(target.id)
         if previous is not None and previous.content_hash == content_hash:
-            return TargetOutcome(item.url, UNCHANGED, previous.version, tries=tries)
+            return TargetOutcome(url, UNCHANGED, previous.version, tries=tries)
         version = self.catalog.add_version(
             target_id=target.id, capture_id=capture_id, fetched_at=response.fetched_at,
             status=response.status, content_hash=content_hash, title=doc.title,
@@ -234,8 +240,7 @@ class CrawlRun:
         self.pending_docs.append(version_doc(version, latest=True))
         if previous is not None:
             self.pending_docs.append(version_doc(previous, latest=False))
-        return TargetOutcome(item.url, CHANGED if previous else NEW, version.version,
-                             tries=tries)
+        return TargetOutcome(url, CHANGED if previous else NEW, version.version, tries=tries)
 
     def conditional_for(self, url: str) -> Conditional | None:
         """Validators of the last good capture, when the page already has a version."""
@@ -248,6 +253,18 @@ class CrawlRun:
                     return Conditional(capture.etag, capture.last_modified)
                 return None
         return None
+
+
+def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
+    """Close the run's WARC file, index its new versions and record its outcome."""
+    run.warc.close()
+    if run.pending_docs:
+        run.store.index.add(run.pending_docs)
+    run.catalog.finish_run(
+        run.run_id, outcome=summary.outcome, fetched=summary.fetched,
+        new_versions=summary.count(NEW, CHANGED), unchanged=summary.count(UNCHANGED),
+        not_modified=summary.count(NOT_MODIFIED), errors=summary.errors,
+    )
 
 
 def build_frontier(config: Config, seeds: list[SeedRow]) -> Frontier:
@@ -269,8 +286,8 @@ def _iter(frontier: Frontier) -> Iterator[FrontierItem]:
 
 async def _fetch_all(run: CrawlRun, frontier: Frontier,
                      summary: CrawlSummary, fetcher: Fetcher) -> None:
-    robots = RobotsPolicy(fetcher, run.config.crawl.user_agent,
-                          respect=run.config.crawl.respect_robots)
+    robots = RobotsPolicy(fetcher, run.crawl_config.user_agent,
+                          respect=run.crawl_config.respect_robots)
 
     async def one(item: FrontierItem) -> tuple[FrontierItem, FetchResult]:
         reason = await robots.disallowed(item.url)
@@ -293,7 +310,7 @@ def crawl(config: Config, store: Store, *, trigger: str = "manual",
         seeds = [register_seed(store, path)[0] for path in config.seeds]
         run_id = store.catalog.start_run(trigger)
         summary = CrawlSummary(run_id=run_id, seeds=[s.id for s in seeds])
-        run = CrawlRun(config, store, run_id, progress)
+        run = CrawlRun(config.crawl, store, run_id, progress)
         frontier = build_frontier(config, seeds)
         log.info("run %d: %d URLs to fetch", run_id, len(frontier))
 
@@ -307,14 +324,7 @@ def crawl(config: Config, store: Store, *, trigger: str = "manual",
         try:
             asyncio.run(main())
         finally:
-            run.warc.close()
-            if run.pending_docs:
-                store.index.add(run.pending_docs)
-            store.catalog.finish_run(
-                run_id, outcome=summary.outcome, fetched=summary.fetched,
-                new_versions=summary.count(NEW, CHANGED), unchanged=summary.count(UNCHANGED),
-                not_modified=summary.count(NOT_MODIFIED), errors=summary.errors,
-            )
+            finish_run(run, summary)
         return summary
     finally:
         store.unlock()
