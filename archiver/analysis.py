@@ -44,7 +44,7 @@ def tokens(text: str) -> Iterator[Span]:
                 yield Span(value, start, start + 1)
             else:
                 for i in range(len(value) - 1):
-                    yield Span(value[i:i + 2], start + i, start + i + 2)
+                    yield Span(value[i : i + 2], start + i, start + i + 2)
         elif kind == "number":
             yield Span(value.replace(",", ""), start, match.end())
         else:
@@ -60,10 +60,19 @@ class KoreanBigramTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash(self.__class__)
 
-    def __call__(self, value: str, positions: bool = False, chars: bool = False,
-                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
-                 start_char: int = 0, tokenize: bool = True, mode: str = "",
-                 **kwargs: Any) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
             token.original = token.text = value

@@ -9,6 +9,8 @@ parameterised.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NotFoundError, StoreError
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 
@@ -182,6 +186,18 @@ class VersionRow:
 
 
 @dataclass(frozen=True)
+class VersionStub:
+    """A version's identity and age, without its text."""
+
+    id: int
+    target_id: int
+    version: int
+    capture_id: int
+    fetched_at: str
+    url: str
+
+
+@dataclass(frozen=True)
 class RunRow:
     id: int
     started_at: str
@@ -200,7 +216,12 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # An archive on read-only media (or a read-only mount) can still be searched.
+        self.read_only = path.is_file() and not os.access(path.parent, os.W_OK)
         try:
+            if self.read_only:
+                self._db = self._open_read_only(path)
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._db.row_factory = sqlite3.Row
@@ -216,6 +237,23 @@ class Catalog:
             raise StoreError(f"{path}: cannot open catalog: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"{path}: cannot create catalog: {exc}") from exc
+
+    @staticmethod
+    def _open_read_only(path: Path) -> sqlite3.Connection:
+        uri = path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+            db.execute("SELECT COUNT(*) FROM meta").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database on a read-only file system cannot make its -shm file;
+            # immutable mode reads the main file alone, which a clean close leaves whole.
+            wal = Path(f"{path}-wal")
+            if wal.is_file() and wal.stat().st_size:
+                log.warning("%s: changes still in %s are not visible read-only", path, wal.name)
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+            db.execute("SELECT COUNT(*) FROM meta").fetchone()  # is it a catalog at all?
+        db.row_factory = sqlite3.Row
+        return db
 
     def close(self) -> None:
         self._db.close()
@@ -243,9 +281,19 @@ class Catalog:
 
     # -- seeds -----------------------------------------------------------------
 
-    def add_seed(self, *, name: str, path: str | None, sha256: str, fmt: str, title: str,
-                 source_label: str | None, posted_at: str | None, text: str,
-                 data: dict[str, Any]) -> tuple[SeedRow, bool]:
+    def add_seed(
+        self,
+        *,
+        name: str,
+        path: str | None,
+        sha256: str,
+        fmt: str,
+        title: str,
+        source_label: str | None,
+        posted_at: str | None,
+        text: str,
+        data: dict[str, Any],
+    ) -> tuple[SeedRow, bool]:
         """Register a seed post; return (row, created). The same bytes register once."""
         existing = self._query("SELECT * FROM seeds WHERE sha256 = ?", (sha256,))
         if existing:
@@ -253,8 +301,18 @@ class Catalog:
         seed_id = self._write(
             "INSERT INTO seeds(name, path, sha256, format, title, source_label, posted_at,"
             " text, data, registered_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (name, path, sha256, fmt, title, source_label, posted_at, text,
-             json.dumps(data, ensure_ascii=False), now_iso()),
+            (
+                name,
+                path,
+                sha256,
+                fmt,
+                title,
+                source_label,
+                posted_at,
+                text,
+                json.dumps(data, ensure_ascii=False),
+                now_iso(),
+            ),
         )
         return self.seed(seed_id), True
 
@@ -274,13 +332,30 @@ class Catalog:
             "INSERT INTO runs(started_at, trigger) VALUES (?, ?)", (now_iso(), trigger)
         )
 
-    def finish_run(self, run_id: int, *, outcome: str, fetched: int, new_versions: int,
-                   unchanged: int, not_modified: int, errors: list[dict[str, str]]) -> None:
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        fetched: int,
+        new_versions: int,
+        unchanged: int,
+        not_modified: int,
+        errors: list[dict[str, str]],
+    ) -> None:
         self._write(
             "UPDATE runs SET finished_at=?, outcome=?, fetched=?, new_versions=?, unchanged=?,"
             " not_modified=?, errors=? WHERE id=?",
-            (now_iso(), outcome, fetched, new_versions, unchanged, not_modified,
-             json.dumps(errors, ensure_ascii=False), run_id),
+            (
+                now_iso(),
+                outcome,
+                fetched,
+                new_versions,
+                unchanged,
+                not_modified,
+                json.dumps(errors, ensure_ascii=False),
+                run_id,
+            ),
         )
 
     def runs(self) -> list[RunRow]:
@@ -294,8 +369,15 @@ class Catalog:
 
     # -- targets ---------------------------------------------------------------
 
-    def upsert_target(self, url: str, *, via: str, depth: int = 0, score: float | None = None,
-                      seed_id: int | None = None) -> TargetRow:
+    def upsert_target(
+        self,
+        url: str,
+        *,
+        via: str,
+        depth: int = 0,
+        score: float | None = None,
+        seed_id: int | None = None,
+    ) -> TargetRow:
         """Register a URL to archive; an existing target keeps its first provenance."""
         self._write(
             "INSERT OR IGNORE INTO targets(url, via, depth, score, seed_id, first_seen)"
@@ -319,8 +401,12 @@ class Catalog:
     def targets(self) -> list[TargetRow]:
         return [TargetRow(**dict(r)) for r in self._query("SELECT * FROM targets ORDER BY id")]
 
-    def set_target_state(self, target_id: int, state: str, *, error: str | None = None,
-                         tries: int = 0) -> None:
+    def set_target_score(self, target_id: int, score: float) -> None:
+        self._write("UPDATE targets SET score=? WHERE id=?", (score, target_id))
+
+    def set_target_state(
+        self, target_id: int, state: str, *, error: str | None = None, tries: int = 0
+    ) -> None:
         self._write(
             "UPDATE targets SET state=?, last_error=?, tries=?, last_checked=? WHERE id=?",
             (state, error, tries, now_iso(), target_id),
@@ -328,18 +414,44 @@ class Catalog:
 
     # -- captures --------------------------------------------------------------
 
-    def add_capture(self, *, target_id: int, run_id: int | None, url: str, fetched_at: str,
-                    status: int | None, content_type: str | None = None,
-                    payload_digest: str | None = None, record_type: str | None = None,
-                    warc_file: str | None = None, warc_offset: int | None = None,
-                    warc_length: int | None = None, etag: str | None = None,
-                    last_modified: str | None = None, error: str | None = None) -> int:
+    def add_capture(
+        self,
+        *,
+        target_id: int,
+        run_id: int | None,
+        url: str,
+        fetched_at: str,
+        status: int | None,
+        content_type: str | None = None,
+        payload_digest: str | None = None,
+        record_type: str | None = None,
+        warc_file: str | None = None,
+        warc_offset: int | None = None,
+        warc_length: int | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        error: str | None = None,
+    ) -> int:
         return self._write(
             "INSERT INTO captures(target_id, run_id, url, fetched_at, status, content_type,"
             " payload_digest, record_type, warc_file, warc_offset, warc_length, etag,"
             " last_modified, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (target_id, run_id, url, fetched_at, status, content_type, payload_digest,
-             record_type, warc_file, warc_offset, warc_length, etag, last_modified, error),
+            (
+                target_id,
+                run_id,
+                url,
+                fetched_at,
+                status,
+                content_type,
+                payload_digest,
+                record_type,
+                warc_file,
+                warc_offset,
+                warc_length,
+                etag,
+                last_modified,
+                error,
+            ),
         )
 
     def captures(self, target_id: int | None = None) -> list[CaptureRow]:
@@ -368,10 +480,22 @@ class Catalog:
 
     # -- versions --------------------------------------------------------------
 
-    def add_version(self, *, target_id: int, capture_id: int, fetched_at: str,
-                    status: int | None, content_hash: str, title: str | None,
-                    author: str | None, published_at: str | None, modified_at: str | None,
-                    text: str, links: list[dict[str, str]], meta: dict[str, Any]) -> VersionRow:
+    def add_version(
+        self,
+        *,
+        target_id: int,
+        capture_id: int,
+        fetched_at: str,
+        status: int | None,
+        content_hash: str,
+        title: str | None,
+        author: str | None,
+        published_at: str | None,
+        modified_at: str | None,
+        text: str,
+        links: list[dict[str, str]],
+        meta: dict[str, Any],
+    ) -> VersionRow:
         """Append the next version of a target (numbered from 1)."""
         with self.transaction():
             rows = self._query(
@@ -383,9 +507,21 @@ class Catalog:
                 "INSERT INTO versions(target_id, version, capture_id, fetched_at, status,"
                 " content_hash, title, author, published_at, modified_at, text, links, meta)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (target_id, number, capture_id, fetched_at, status, content_hash, title,
-                 author, published_at, modified_at, text,
-                 json.dumps(links, ensure_ascii=False), json.dumps(meta, ensure_ascii=False)),
+                (
+                    target_id,
+                    number,
+                    capture_id,
+                    fetched_at,
+                    status,
+                    content_hash,
+                    title,
+                    author,
+                    published_at,
+                    modified_at,
+                    text,
+                    json.dumps(links, ensure_ascii=False),
+                    json.dumps(meta, ensure_ascii=False),
+                ),
             )
         return self.version(target_id, number)
 
@@ -425,24 +561,84 @@ class Catalog:
         for row in rows:
             yield _version(row), bool(row["is_latest"])
 
+    def version_by_hash(self, content_hash: str) -> VersionRow | None:
+        """The first version, of any page, whose text has this hash."""
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.content_hash = ? ORDER BY v.id LIMIT 1",
+            (content_hash,),
+        )
+        return _version(rows[0]) if rows else None
+
     def count_versions(self) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM versions")[0]["n"])
 
+    # -- retention and scheduling (issue 7) ----------------------------------------
+
+    def version_stubs(self) -> list[VersionStub]:
+        """Every version without its text (for retention planning), by target and number."""
+        rows = self._query(
+            "SELECT v.id, v.target_id, v.version, v.capture_id, v.fetched_at, t.url"
+            " FROM versions v JOIN targets t ON t.id = v.target_id"
+            " ORDER BY v.target_id, v.version"
+        )
+        return [VersionStub(**dict(r)) for r in rows]
+
+    def delete_versions(self, version_ids: list[int], capture_ids: list[int]) -> None:
+        """Delete versions and captures in one transaction: all of them or none."""
+        with self.transaction():
+            for table, ids in (("versions", version_ids), ("captures", capture_ids)):
+                for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+                    chunk = ids[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    self._write(f"DELETE FROM {table} WHERE id IN ({marks})", tuple(chunk))
+
+    def abandon_unfinished_runs(self) -> list[int]:
+        """Mark runs a killed process left without an outcome as 'abandoned'.
+
+        Only call this while holding the store lock: then no live run is unfinished.
+        """
+        ids = [
+            int(r["id"])
+            for r in self._query(
+                "SELECT id FROM runs WHERE finished_at IS NULL AND outcome IS NULL"
+            )
+        ]
+        if ids:
+            self._write(
+                "UPDATE runs SET outcome = 'abandoned' WHERE finished_at IS NULL"
+                " AND outcome IS NULL"
+            )
+        return ids
+
 
 class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when a transaction is already open, so
+    steps that group their own writes can be grouped again by their caller."""
+
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
         self._path = path
+        self._savepoint: str | None = None
 
     def __enter__(self) -> None:
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            if self._db.in_transaction:
+                self._savepoint = f"sp{id(self)}"
+                self._db.execute(f"SAVEPOINT {self._savepoint}")
+            else:
+                self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise StoreError(f"{self._path}: cannot start a catalog transaction: {exc}") from exc
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
-            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if self._savepoint is not None:
+                if exc_type:
+                    self._db.execute(f"ROLLBACK TO {self._savepoint}")
+                self._db.execute(f"RELEASE {self._savepoint}")
+            else:
+                self._db.execute("ROLLBACK" if exc_type else "COMMIT")
         except sqlite3.Error as err:
             raise StoreError(f"{self._path}: catalog commit failed: {err}") from err
 

@@ -2,10 +2,12 @@
 
 Order of evidence: the charset parameter of the HTTP ``Content-Type`` header, a byte-order
 mark, a ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` declaration in the first
-4 KB, statistical detection (charset-normalizer), and finally UTF-8 with replacement
-characters. A declared charset that does not decode the body strictly is ignored (pages
-often lie), and the Korean legacy labels (euc-kr, ks_c_5601-1987, ...) decode as CP949,
-the superset every browser actually uses, while the reported name stays ``euc-kr``.
+4 KB, strict UTF-8, statistical detection (charset-normalizer), and finally UTF-8 with
+replacement characters. A declared charset that does not decode the body strictly is
+passed over at first (pages often lie) but still wins over detection when only a few
+bytes are bad (a truncated or spliced page). The Korean legacy labels (euc-kr,
+ks_c_5601-1987, ...) decode as CP949, the superset every browser actually uses, while the
+reported name stays ``euc-kr``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ _KOREAN_LABELS = {
 }
 _LATIN1 = {"latin_1", "iso8859_1", "cp1252", "ascii"}
 _DETECT_LIMIT = 1_000_000  # bytes handed to charset-normalizer
+_ASCII_BYTES = bytes(range(128))
 
 
 def normalise_charset(label: str | None) -> str | None:
@@ -89,6 +92,17 @@ def _try_decode(body: bytes, charset: str) -> str | None:
         return body.decode(codec)
     except (UnicodeError, LookupError):
         return None
+
+
+def _decode_mostly(body: bytes, charset: str) -> str | None:
+    """``body`` decoded with replacement characters, unless there are too many of them."""
+    try:
+        text = body.decode(_codec_for(charset), errors="replace")
+    except LookupError:
+        return None
+    # in a page of another charset nearly every non-ASCII byte fails; allow one in ten
+    bad = text.count("\ufffd")
+    return text if bad * 10 <= len(body.translate(None, _ASCII_BYTES)) else None
 
 
 def _is_utf8_with_non_ascii(body: bytes) -> bool:
@@ -139,9 +153,10 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     """Return (text, charset_used). Never raises.
 
     Order: charset in the Content-Type header, then a BOM, then ``<meta charset>`` /
-    ``<meta http-equiv content-type>`` in the first 4 KB, then charset-normalizer
-    detection, then UTF-8 with ``errors='replace'``. A declared charset that fails to
-    decode strictly falls through to the next source of evidence.
+    ``<meta http-equiv content-type>`` in the first 4 KB, then strict UTF-8, then a declared
+    charset with a few undecodable bytes (replaced), then charset-normalizer detection,
+    then UTF-8 with ``errors='replace'``. A declared charset that fails to decode
+    strictly falls through to the next source of evidence first.
     """
     if not body:
         return "", _declared_in_header(content_type) or "utf-8"
@@ -167,6 +182,12 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    for name in dict.fromkeys(filter(None, (declared, meta))):
+        # A declared charset with a few bad bytes (a truncated or spliced page) is still
+        # the page's charset: browsers decode it with replacement characters.
+        text = _decode_mostly(body, name)
+        if text is not None:
+            return text, name
     detected = _detect(body)
     if detected is not None:
         return detected

@@ -67,6 +67,15 @@ def handle_errors(trouble_code: int | None = None) -> Callable[[F], F]:
                 _fail(str(exc), trouble_code if trouble_code is not None else exc.exit_code)
             except KeyboardInterrupt:
                 _fail("interrupted", 130)
+            except OSError as exc:  # a full disk, a vanished file: still one line
+                logging.getLogger("archiver").debug("system error", exc_info=True)
+                _fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
+                      trouble_code if trouble_code is not None else 1)
+            except Exception as exc:  # a bug: one line, the traceback only with --verbose
+                logging.getLogger("archiver").debug("internal error", exc_info=True)
+                _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with --verbose"
+                      " and report it", trouble_code if trouble_code is not None else 1)
+
         return wrapper  # type: ignore[return-value]
 
     return decorate
@@ -77,20 +86,33 @@ def _json(data: object) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help=f"Config file (default: {DEFAULT_CONFIG}).")
-@click.option("--store", "store_path", type=click.Path(file_okay=False),
-              help="Archive root (default: store.path from the config).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help=f"Config file (default: {DEFAULT_CONFIG}).",
+)
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False),
+    help="Archive root (default: store.path from the config).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every event.")
 @click.option("-q", "--quiet", is_flag=True, help="Log errors only.")
 @click.version_option(__version__, prog_name="archiver")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None, store_path: str | None,
-         verbose: bool, quiet: bool) -> None:
+def main(
+    ctx: click.Context, config_path: str | None, store_path: str | None, verbose: bool, quiet: bool
+) -> None:
     """Archive a news story and its sources from a seed post."""
-    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("httpx", "httpcore", "hpack", "charset_normalizer", "apscheduler.scheduler"):
+        # their per-request lines repeat ours; keep their warnings only
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     ctx.obj = Context(config_path, store_path)
 
 
@@ -106,12 +128,22 @@ def crawl(ctx: Context, as_json: bool) -> None:
     config = ctx.config()
     with pipeline.Store(config.store) as store:
         if err.is_terminal and not as_json:
-            with Progress(TextColumn("crawling"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.description}"), console=err,
-                          transient=True) as bar:
+            with Progress(
+                TextColumn("crawling"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=err,
+                transient=True,
+            ) as bar:
                 task = bar.add_task("", total=None)
-                summary = pipeline.crawl(config, store, progress=lambda o: bar.update(
-                    task, advance=1, description=f"{o.state} {o.url}"))
+                summary = pipeline.crawl(
+                    config,
+                    store,
+                    progress=lambda o: bar.update(
+                        task, advance=1, description=f"{o.state} {o.url}"
+                    ),
+                )
         else:
             summary = pipeline.crawl(config, store)
     data = summary.as_json()
@@ -122,16 +154,26 @@ def crawl(ctx: Context, as_json: bool) -> None:
         for o in summary.outcomes:
             table.add_row(o.state, str(o.version or ""), o.url, o.error or "")
         out.print(table)
-        out.print(f"fetched {data['fetched']}, new versions {data['new_versions']}, "
-                  f"unchanged {data['unchanged']}, not modified {data['not_modified']}, "
-                  f"errors {len(summary.errors)}")
+        out.print(
+            f"fetched {data['fetched']}, new versions {data['new_versions']}, "
+            f"unchanged {data['unchanged']}, not modified {data['not_modified']}, "
+            f"errors {len(summary.errors)}"
+        )
     if summary.errors:
         if summary.fetched == 0:
             refused = all("non-public address" in e["error"] for e in summary.errors)
-            hint = (" (all refused by the SSRF guard; crawl.allow_private_networks = true"
-                    " allows private hosts)") if refused else ""
-            click.echo(f"archiver: error: none of the {len(summary.errors)} URLs could be"
-                       f" fetched{hint}", err=True)
+            hint = (
+                (
+                    " (all refused by the SSRF guard; crawl.allow_private_networks = true"
+                    " allows private hosts)"
+                )
+                if refused
+                else ""
+            )
+            click.echo(
+                f"archiver: error: none of the {len(summary.errors)} URLs could be fetched{hint}",
+                err=True,
+            )
         sys.exit(1)
 
 
@@ -145,12 +187,27 @@ def crawl(ctx: Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 @handle_errors()
-def search(ctx: Context, query: str, limit: int, site: str | None, since: str | None,
-           until: str | None, all_versions: bool, as_json: bool) -> None:
+def search(
+    ctx: Context,
+    query: str,
+    limit: int,
+    site: str | None,
+    since: str | None,
+    until: str | None,
+    all_versions: bool,
+    as_json: bool,
+) -> None:
     """Full-text search of the archive (Korean-aware)."""
     with ctx.store() as store:
-        hits = queries.search(store, query, limit=limit, site=site, since=since, until=until,
-                              all_versions=all_versions)
+        hits = queries.search(
+            store,
+            query,
+            limit=limit,
+            site=site,
+            since=since,
+            until=until,
+            all_versions=all_versions,
+        )
     if as_json:
         _json([queries.hit_json(h) for h in hits])
         return
@@ -179,12 +236,15 @@ def history(ctx: Context, url: str, as_json: bool) -> None:
     if as_json:
         _json([queries.history_json(v) for v in versions])
         return
-    err.print(f"{target.url}: {target.state}"
-              + (f" ({target.last_error}, {target.tries} tries)" if target.last_error else ""))
+    err.print(
+        f"{target.url}: {target.state}"
+        + (f" ({target.last_error}, {target.tries} tries)" if target.last_error else "")
+    )
     table = Table("version", "fetched", "status", "content hash", "title")
     for v in versions:
-        table.add_row(str(v.version), v.fetched_at, str(v.status or ""), v.content_hash[:12],
-                      v.title or "")
+        table.add_row(
+            str(v.version), v.fetched_at, str(v.status or ""), v.content_hash[:12], v.title or ""
+        )
     out.print(table)
 
 
@@ -204,8 +264,28 @@ def show(ctx: Context, url: str, number: int | None, as_json: bool) -> None:
     for key in ("title", "url", "version", "author", "published_at", "modified_at"):
         if data.get(key) is not None:
             out.print(f"{key}: {data[key]}", style="bold" if key == "title" else None)
+    via = data["provenance"]
+    score = f", relevance {via['score']}" if via.get("score") is not None else ""
+    out.print(f"via: {via['via']} (depth {via['depth']}{score})", style="dim")
     out.print()
     out.print(data["text"])
+
+
+def _ignore_rules(ctx: Context) -> tuple[Any, ...]:
+    """The config's [[ignore]] rules, or none when only --store was given."""
+    if ctx.store_path and not ctx.config_path and not Path(DEFAULT_CONFIG).is_file():
+        return ()
+    return ctx.config().ignore
+
+
+def _write_output(rendered: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(rendered + "\n", encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror}", 2)
+    else:
+        click.echo(rendered)
 
 
 @main.command()
@@ -214,28 +294,86 @@ def show(ctx: Context, url: str, number: int | None, as_json: bool) -> None:
 @click.option("--to", "to_version", type=int, help="New version (default: latest).")
 @click.option("--against-seed", is_flag=True, help="Compare with the seed post instead.")
 @click.option("--seed", "seed_id", type=int, help="Seed id for --against-seed.")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
-              default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["terminal", "text", "markdown", "json", "html"]),
+    help="Default: coloured on a terminal, else text (a unified diff).",
+)
+@click.option(
+    "--granularity",
+    type=click.Choice(["paragraph", "sentence", "word"]),
+    default="sentence",
+    show_default=True,
+    help="Unit of the added/removed lists and of the text diff.",
+)
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE.")
 @pass_context
 @handle_errors(trouble_code=2)
-def diff(ctx: Context, url: str, from_version: int | None, to_version: int | None,
-         against_seed: bool, seed_id: int | None, fmt: str, output: str | None) -> None:
+def diff(
+    ctx: Context,
+    url: str,
+    from_version: int | None,
+    to_version: int | None,
+    against_seed: bool,
+    seed_id: int | None,
+    fmt: str | None,
+    granularity: str,
+    output: str | None,
+) -> None:
     """Differences between two versions, or against the seed post (exit 0 same, 1 different)."""
+    rules = _ignore_rules(ctx)
     with ctx.store() as store:
         if against_seed:
-            result = queries.diff_against_seed(store, url, to_version, seed_id)
+            change: Any = queries.diff_against_seed(store, url, to_version, seed_id, ignore=rules)
         else:
-            result = queries.diff_versions(store, url, from_version, to_version)
-    rendered = queries.render_diff(result, fmt)
-    if output:
-        try:
-            Path(output).write_text(rendered + "\n", encoding="utf-8")
-        except OSError as exc:
-            _fail(f"cannot write {output}: {exc.strerror}", 2)
-    else:
-        click.echo(rendered)
-    sys.exit(1 if result["changed"] else 0)
+            change = queries.diff_versions(
+                store, url, from_version, to_version, ignore=rules, granularity=granularity
+            )
+        fmt = fmt or ("terminal" if out.is_terminal and not output else "text")
+        if fmt == "terminal" and not output:
+            from .render import terminal
+
+            out.print(terminal(change, out.width, color=out.color_system is not None))
+        else:
+            base = Path(output).resolve().parent if output else Path.cwd()
+            _write_output(
+                queries.render_diff(
+                    change, "text" if fmt == "terminal" else fmt, link_base=base, store=store
+                ),
+                output,
+            )
+    sys.exit(1 if change.changed else 0)
+
+
+@main.command()
+@click.option("--run", "run_id", type=int, help="Crawl run id (default: the last run).")
+@click.option("--since", help="Every run started on or after this ISO date or time.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "html", "json"]),
+    default="markdown",
+    show_default=True,
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@pass_context
+@handle_errors()
+def report(
+    ctx: Context, run_id: int | None, since: str | None, fmt: str, output: str | None, as_json: bool
+) -> None:
+    """Change report of crawl runs: new, changed, unchanged pages and errors."""
+    from . import report as reports
+
+    rules = _ignore_rules(ctx)
+    with ctx.store() as store:
+        built = reports.build_reports(store, run_id=run_id, since=since, ignore=rules)
+        base = Path(output).resolve().parent if output else Path.cwd()
+        rendered = reports.render_reports(
+            built, "json" if as_json else fmt, link_base=base, warc_dir=store.warc_dir
+        )
+    _write_output(rendered, output)
 
 
 @main.group()
@@ -268,8 +406,12 @@ def seeds_list(ctx: Context, as_json: bool) -> None:
         return
     table = Table("id", "posted", "title", "references")
     for r in rows:
-        table.add_row(str(r.id), r.posted_at or "", r.title,
-                      "\n".join(ref["url"] for ref in r.data["references"]))
+        table.add_row(
+            str(r.id),
+            r.posted_at or "",
+            r.title,
+            "\n".join(ref["url"] for ref in r.data["references"]),
+        )
     out.print(table)
 
 
@@ -281,12 +423,18 @@ def reindex(ctx: Context) -> None:
     with ctx.store() as store:
         if not store.exists():
             raise ConfigError(f"no archive at {store.root}")
-        with Progress(TextColumn("reindexing"), BarColumn(), MofNCompleteColumn(),
-                      console=err, transient=True, disable=not err.is_terminal) as bar:
+        with Progress(
+            TextColumn("reindexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
             task = bar.add_task("", total=None)
             count = pipeline.reindex(
-                store, progress=lambda done, total: bar.update(task, completed=done,
-                                                               total=total))
+                store, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
     out.print(f"indexed {count} documents")
 
 
@@ -303,9 +451,89 @@ def runs(ctx: Context, as_json: bool) -> None:
         return
     table = Table("run", "started", "finished", "trigger", "outcome", "fetched", "new", "errors")
     for r in rows:
-        table.add_row(str(r.id), r.started_at, r.finished_at or "", r.trigger, r.outcome or "",
-                      str(r.fetched), str(r.new_versions), str(len(r.errors)))
+        table.add_row(
+            str(r.id),
+            r.started_at,
+            r.finished_at or "",
+            r.trigger,
+            r.outcome or "",
+            str(r.fetched),
+            str(r.new_versions),
+            str(len(r.errors)),
+        )
     out.print(table)
+
+
+@main.command()
+@click.option("--list", "list_jobs", is_flag=True, help="Show jobs, triggers, next run times.")
+@click.option("--json", "as_json", is_flag=True, help="With --list: print JSON.")
+@pass_context
+@handle_errors()
+def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
+    """Crawl on the [schedule] in the foreground until SIGINT/SIGTERM."""
+    from . import schedule as scheduling  # APScheduler only for this command
+
+    config = ctx.config()
+    if list_jobs:
+        jobs = scheduling.list_jobs(config)
+        if as_json:
+            _json(jobs)
+            return
+        table = Table("job", "trigger", "next run", "last run", "scheduler")
+        for job in jobs:
+            last = job["last_run"]
+            table.add_row(
+                job["id"],
+                job["trigger"] + (f" (jitter {job['jitter']})" if job["jitter"] != "0s" else ""),
+                job["next_run_time"] + (" (overdue)" if job["overdue"] else ""),
+                f"{last['outcome']} (run {last['run_id'] or '-'}, {last['finished_at']})"
+                if last else "",
+                f"running, pid {job['scheduler_pid']}" if job["scheduler_pid"] else "stopped",
+            )
+        out.print(table)
+        return
+    if as_json:
+        from .errors import UsageError
+
+        raise UsageError("--json goes with --list")
+    if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
+        logging.getLogger(scheduling.__name__).setLevel(logging.INFO)
+    scheduling.run_scheduler(config, started=lambda due: err.print(
+        f"scheduler started ({scheduling.describe(config.schedule)}); next run at"
+        f" {due.isoformat(timespec='seconds')}; stop with Ctrl-C or SIGTERM"))
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
+    """Delete versions outside [retention], their captures and unreferenced WARC files."""
+    from .retention import collect
+
+    config = ctx.config()
+    with pipeline.Store(config.store) as store:
+        result = collect(store, config, dry_run=dry_run)
+    if as_json:
+        _json(result.as_json(dry_run))
+        return
+    if not result.enabled:
+        err.print("retention is off: set keep_last and/or keep_days in [retention]")
+        return
+    table = Table("url", "version", "fetched", title="versions to delete" if dry_run else
+                  "deleted versions")
+    for v in result.versions:
+        table.add_row(v.url, str(v.version), v.fetched_at)
+    if result.versions:
+        out.print(table)
+    for (url, number), names in sorted(result.pinned.items()):
+        out.print(f"kept {url} v{number}: referred to by {', '.join(names)}")
+    out.print(
+        f"{'would delete' if dry_run else 'deleted'} {len(result.versions)} versions,"
+        f" {len(result.capture_ids)} captures, {len(result.warc_files)} WARC files"
+        f" ({result.bytes_freed} bytes); kept {result.kept_versions} versions"
+    )
 
 
 @main.command("import")
@@ -326,8 +554,10 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     for entry in summary.files:
         note = f" ({entry['skipped']})" if entry.get("skipped") else ""
         out.print(f"{entry['file']}: {entry['records']} records{note}")
-    out.print(f"run {summary.run_id}: new versions {data.get('new_versions', 0)}, "
-              f"errors {len(data.get('errors', []))}")  # type: ignore[arg-type]
+    crawl = summary.crawl
+    new = crawl.count("new", "changed") if crawl else 0
+    errors = len(crawl.errors) if crawl else 0
+    out.print(f"run {summary.run_id}: new versions {new}, errors {errors}")
 
 
 @main.command()
@@ -336,13 +566,18 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
 @handle_errors()
 def verify(ctx: Context, as_json: bool) -> None:
     """Re-read every WARC record the catalog references and check its digest."""
+    from .verify import verify_store
+
     with ctx.store() as store:
-        report = queries.verify(store)
+        report = verify_store(store)
     if as_json:
         _json(report)
     else:
         out.print(f"checked {report['checked']} records, {len(report['problems'])} problems")
         for problem in report["problems"]:
             out.print(f"  {problem}")
+        for tail in report["torn_tails"]:
+            out.print(f"  note: {tail['file']} ends in a torn record ({tail['torn_bytes']} bytes"
+                      " after the last complete one; nothing refers to it)")
     if report["problems"]:
         sys.exit(1)

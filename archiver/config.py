@@ -7,12 +7,14 @@ folder of the config file.
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .sentences import IgnoreRule
 
 DEFAULT_USER_AGENT = "archiver/0.1 (+https://github.com/archiver-project/archiver)"
 
@@ -30,6 +32,8 @@ class CrawlConfig:
     allow_private_networks: bool = False
     follow_depth: int = 1
     follow_hosts: tuple[str, ...] = ()
+    follow_threshold: float = 0.2
+    follow_budget: int = 20
     max_redirects: int = 10
     warc_max_size: int = 1_000_000_000
 
@@ -38,6 +42,15 @@ class CrawlConfig:
 class ScheduleConfig:
     every: str | None = "6h"
     cron: str | None = None
+    jitter: str = "0s"  # durations: a number with an s/m/h/d suffix
+    misfire_grace_time: str = "6h"
+    lock_wait: str = "30s"
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    keep_last: int = 0  # 0: no rule by count
+    keep_days: float = 0.0  # 0: no rule by age
 
 
 @dataclass(frozen=True)
@@ -49,9 +62,75 @@ class Config:
     feeds: tuple[str, ...] = ()
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    ignore: tuple[IgnoreRule, ...] = ()  # changes that do not count in diffs (issue 6)
 
 
-_TOP_KEYS = {"store", "seeds", "targets", "feeds", "crawl", "schedule"}
+_TOP_KEYS = {"store", "seeds", "targets", "feeds", "crawl", "schedule", "retention", "ignore"}
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, *, key: str = "duration", where: str = "<config>") -> float:
+    """Seconds in "30s", "5m", "6h", "1.5d"; a ConfigError naming ``key`` otherwise."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ConfigError(
+            f"{where}: key '{key}' must be a number with an s, m, h or d"
+            f' suffix (like "6h"), got {text!r}'
+        )
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _schedule(where: str, raw: dict[str, Any]) -> ScheduleConfig:
+    schedule: ScheduleConfig = _dataclass_from(ScheduleConfig, where, "schedule", raw)
+    if "every" in raw and "cron" in raw:
+        raise ConfigError(f"{where}: set 'schedule.every' or 'schedule.cron', not both")
+    if schedule.cron is not None:  # cron replaces the default interval
+        schedule = replace(schedule, every=None)
+    for name in ("every", "jitter", "misfire_grace_time", "lock_wait"):
+        value = getattr(schedule, name)
+        if value is not None:
+            seconds = parse_duration(value, key=f"schedule.{name}", where=where)
+            if seconds <= 0 and name in ("every", "misfire_grace_time"):
+                raise ConfigError(f"{where}: key 'schedule.{name}' must be more than 0")
+    return schedule
+
+
+def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
+    """``[[ignore]]`` tables: ``pattern`` (a regex) and/or ``whitespace = true``, for pages
+    whose URL starts with ``url`` (all pages without it)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: 'ignore' must be an array of tables ([[ignore]])")
+    rules = []
+    for item in raw:
+        entry = _table(where, item, "ignore")
+        unknown = set(entry) - {"pattern", "whitespace", "url"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key 'ignore.{sorted(unknown)[0]}'")
+        pattern, url = entry.get("pattern"), entry.get("url")
+        whitespace = entry.get("whitespace", False)
+        _check_type(where, "ignore.whitespace", whitespace, bool)
+        if pattern is None and not whitespace:
+            raise ConfigError(f"{where}: an [[ignore]] needs 'pattern' or 'whitespace = true'")
+        compiled = None
+        if pattern is not None:
+            _check_type(where, "ignore.pattern", pattern, str)
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"{where}: 'ignore.pattern' {pattern!r}: {exc}") from exc
+        if url is not None:
+            _check_type(where, "ignore.url", url, str)
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(
+                    f"{where}: 'ignore.url' must be an http(s) URL prefix, got {url!r}"
+                )
+        rules.append(IgnoreRule(compiled, whitespace, url))
+    return tuple(rules)
 
 
 def _check_type(where: str, key: str, value: Any, expected: type | tuple[type, ...]) -> None:
@@ -171,11 +250,10 @@ def config_from_dict(
         _check_type(where, "seeds.path", seed_path, str)
         seeds.append(base / str(seed_path))
 
-    crawl = _dataclass_from(
-        CrawlConfig, where, "crawl", _table(where, data.get("crawl"), "crawl")
-    )
-    schedule = _dataclass_from(
-        ScheduleConfig, where, "schedule", _table(where, data.get("schedule"), "schedule")
+    crawl = _dataclass_from(CrawlConfig, where, "crawl", _table(where, data.get("crawl"), "crawl"))
+    schedule = _schedule(where, _table(where, data.get("schedule"), "schedule"))
+    retention = _dataclass_from(
+        RetentionConfig, where, "retention", _table(where, data.get("retention"), "retention")
     )
     return Config(
         path=source,
@@ -185,4 +263,6 @@ def config_from_dict(
         feeds=_url_list(where, data.get("feeds"), "feeds"),
         crawl=crawl,
         schedule=schedule,
+        retention=retention,
+        ignore=_ignore_rules(where, data.get("ignore")),
     )

@@ -1,12 +1,15 @@
 """Main-text and metadata extraction from one HTML page.
 
-``extract(html, url)`` returns a :class:`Document`: title, author, times, the article's
-paragraphs and the links inside them. Site rules come first (WordPress/Kadence as used
-by Slownews, the Korean news CMS behind ``#article-view-content-div``); a page no rule
-recognises goes through a generic scorer that picks the container with the most
-paragraph text and the lowest link density. Boilerplate (share bars, subscribe boxes,
-captions, related lists, comments, ...) is removed inside whichever container wins.
-Title, author, times and the rest come from :mod:`archiver.meta`.
+``extract(html, url)`` returns a :class:`Document`: title, authors, times, site, section,
+tags, the article's paragraphs (headings and list items are paragraphs of their own) and
+the outlinks inside them. The page is parsed once (selectolax/lexbor) and walked once
+(:mod:`archiver.content`). A site rule (:mod:`archiver.rules`: WordPress/Kadence as used
+by Slownews, the Korean news CMS behind ``#article-view-content-div``, schema.org
+``articleBody``) names the container when it matches; otherwise the element with the
+most sentence-like text net of link lists and boilerplate wins. Boilerplate inside it
+(share bars, subscribe and promo boxes, ads, captions, related and most-read lists,
+comments, bylines) is dropped either way. Title, authors, times and the rest come from
+:mod:`archiver.meta`.
 
 ``extract`` never raises: broken, truncated, empty or binary input gives a Document with
 whatever could be found.
@@ -16,21 +19,26 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from archiver import meta
 from archiver.charset import decode_html
+from archiver.content import Block, Walk, main_blocks, walk
+from archiver.frontier import canonicalize
+from archiver.rules import RULES, SiteRule, matches
 
 __all__ = ["RULES", "Document", "Link", "SiteRule", "extract"]
 
 log = logging.getLogger(__name__)
 
+_HEAD_TAGS = frozenset(("meta", "link", "script", "base", "title", "time", "h1"))
+
 
 @dataclass(frozen=True)
 class Link:
-    url: str  # absolute, fragment removed
+    url: str  # absolute and canonical (archiver.frontier.canonicalize): no fragment
     text: str  # anchor text, whitespace collapsed
 
 
@@ -40,74 +48,20 @@ class Document:
     author: str | None  # several authors joined with ", "
     published_at: str | None  # ISO 8601 with offset, e.g. 2023-11-18T09:12:00+09:00
     modified_at: str | None
-    paragraphs: list[str]  # one entry per paragraph / heading / list item
+    paragraphs: list[str]  # one entry per paragraph / heading / list item / table row
     links: list[Link]  # outlinks found in the main content (deduplicated, in order)
     site_name: str | None = None
     language: str | None = None
     canonical_url: str | None = None
     description: str | None = None
     charset: str | None = None  # set when extract() decoded bytes
+    authors: list[str] = field(default_factory=list)
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return "\n".join(self.paragraphs)
-
-
-@dataclass(frozen=True)
-class SiteRule:
-    """Where one family of sites keeps its article body and byline (CSS selectors)."""
-
-    name: str
-    content: tuple[str, ...]
-    author: tuple[str, ...] = ()
-
-
-RULES: tuple[SiteRule, ...] = (
-    SiteRule(
-        "wordpress-kadence",
-        content=(
-            "article.single-entry #pavo_contents",
-            "#pavo_contents",
-            "article.single-entry .entry-content",
-            "article .single-content",
-        ),
-        author=(".entry-meta a[rel=author]", ".entry-meta .author a", ".entry-meta .author"),
-    ),
-    SiteRule(
-        "korean-news-cms",
-        content=("#article-view-content-div", "#articleBody", "#article_body", "#newsct_article"),
-        author=(".article-view-header .infomation", ".byline", ".journalist"),
-    ),
-)
-
-_DROP_TAGS = (
-    "script, style, noscript, iframe, form, button, input, select, textarea, svg, canvas, "
-    "template, object, embed, figcaption, nav, aside, dialog, frameset, frame, map"
-)
-_DROP_PAGE_TAGS = "header, footer"  # only outside a site rule's content node
-_DROP_ROLES = ("navigation", "banner", "contentinfo", "complementary", "search", "dialog")
-_NOISE = re.compile(
-    r"share|sharing|social|\bsns|subscri|newsletter|related|relation|comment|banner|cookie|"
-    r"popular|most-?read|mostread|ranking|breadcrumb|copyright|sponsor|promo|advert|adsense|"
-    r"^ads?(?:$|[-_])|[-_]ads?$|[-_]ad[-_]|taboola|outbrain|recommend|signup|login|popup|"
-    r"modal|toolbar|screen-reader|sr-only|skip-link|post-navigation|pagination|tags-links|"
-    r"author-box|print-only|byline",
-    re.IGNORECASE,
-)
-_MAX_CANDIDATES = 40
-_KEEP_PREFIXES = ("category-", "tag-", "postid-", "format-", "type-", "status-", "has-")
-# fmt: off
-_BLOCKS = frozenset((
-    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul",
-    "ol", "dl", "dt", "dd", "blockquote", "pre", "table", "thead", "tbody", "tfoot", "tr", "td",
-    "th", "caption", "figure", "header", "footer", "address", "details", "summary", "hr",
-    "center", "fieldset", "body",
-))
-_PARA = frozenset((
-    "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre", "td", "th",
-    "caption", "address",
-))
-# fmt: on
 
 
 def extract(html: str | bytes, url: str, *, content_type: str | None = None) -> Document:
@@ -163,170 +117,106 @@ def _extract_document(
 ) -> Document:
     tree = LexborHTMLParser(text.replace("\x00", ""))
     body = tree.body
-    if body is None:
+    root = body or tree.root  # a frameset page has no <body>
+    if root is None:
         return _empty(charset)
-    base_node = tree.css_first("base[href]")
-    base = meta.absolute_url(url, base_node.attributes.get("href")) if base_node else None
-    base = base or url
-    rule, content = _match_rule(tree, rules)
-    info = meta.page_metadata(tree, url, base, rule.author if rule else ())
+    # One selector pass over the tree finds the metadata tags and any rule's container.
+    rule_selectors = [selector for rule in rules for selector in rule.content]
+    scanned = tree.css(", ".join([meta.SCAN, *rule_selectors]))
+    rule, content = _match_rule(scanned, rules) if rule_selectors else (None, None)
 
-    paragraphs: list[str] = []
-    if content is not None:
-        _remove_noise(content, page=False)
-        paragraphs = [p for p, _ in _paragraphs(content)]
-    if content is None or not paragraphs:
-        _remove_noise(body, page=True)
-        content = _best_container(body)
-        paragraphs = [p for p, density in _paragraphs(content) if density <= 0.5]
-    author = info.author
-    if author is None and paragraphs:  # "홍길동 기자 hong@example.com" closing the story
-        author = meta.byline_author(" ".join(paragraphs[-3:])[-300:])
+    marked = frozenset((content.mem_id,)) if content is not None else frozenset()
+    walked, blocks = _main_text(root, marked, content, thorough=False)
+    found = sum(len(block.text) for block in blocks)
+    if found < 200:  # little or nothing: look closer, keep whichever finds more
+        closer, more = _main_text(root, marked, content, thorough=True)
+        if sum(len(block.text) for block in more) > found:
+            walked, blocks = closer, more
+    short = [block.text for block in walked.blocks if len(block.text) <= 120]
+    info = meta.page_metadata(
+        tree, url, rule.author if rule else (), walked.bylines(), short, scanned
+    )
+    blocks = _after_headline(blocks, info.title)
+    paragraphs = [block.text for block in blocks]
+    authors = info.authors
+    if not authors and paragraphs:  # "홍길동 기자 hong@example.com" closing the story
+        name = meta.byline_author(" ".join(paragraphs[-3:])[-300:])
+        authors = [name] if name else []
     return Document(
         title=info.title,
-        author=author,
+        author=", ".join(authors) or None,
         published_at=info.published_at,
         modified_at=info.modified_at,
         paragraphs=paragraphs,
-        links=_links(content, base),
+        links=_links(walked, {id(block) for block in blocks}, info.base)
+        if body is not None
+        else _frame_links(tree, info.base),
         site_name=info.site_name,
         language=info.language,
-        canonical_url=info.canonical_url,
+        canonical_url=canonicalize(info.canonical_url) if info.canonical_url else None,
         description=info.description,
         charset=charset,
+        authors=authors,
+        section=info.section,
+        tags=info.tags,
     )
 
 
+def _main_text(
+    root: LexborNode, marked: frozenset[int], content: LexborNode | None, *, thorough: bool
+) -> tuple[Walk, list[Block]]:
+    walked = walk(root, marked, thorough=thorough)
+    container = walked.marks.get(content.mem_id) if content is not None else None
+    blocks = main_blocks(walked, container)
+    if container is not None and not blocks:  # the rule's node held nothing we keep
+        blocks = main_blocks(walked)
+    return walked, blocks
+
+
+def _after_headline(blocks: list[Block], title: str | None) -> list[Block]:
+    """Drop the headline when the container repeats it, and the kicker or section above it."""
+    if not title:
+        return blocks
+    for index, block in enumerate(blocks[:6]):
+        if block.text == title and (block.heading or index == 0):
+            return blocks[index + 1 :]
+    return blocks
+
+
 def _match_rule(
-    tree: LexborHTMLParser, rules: tuple[SiteRule, ...]
+    scanned: list[LexborNode], rules: tuple[SiteRule, ...]
 ) -> tuple[SiteRule | None, LexborNode | None]:
-    for rule in rules:
-        for selector in rule.content:
-            node = tree.css_first(selector)
-            if node is not None and meta.collapse(node.text(deep=True)):
-                return rule, node
+    """The first rule (in order) with a non-empty content node among ``scanned``."""
+    candidates = [n for n in scanned if n.tag not in _HEAD_TAGS and n.child is not None]
+    for rule in rules if candidates else ():
+        for selector in rule.content:  # in the rule's order of preference
+            for node in candidates:
+                if matches(node, selector):
+                    return rule, node
     return None, None
 
 
-# --------------------------------------------------------------------------- main text
+def _frame_links(tree: LexborHTMLParser, base: str) -> list[Link]:
+    """A frameset page's content is its frames: their sources are its outlinks."""
+    links: dict[str, Link] = {}
+    for frame in tree.css("frameset frame[src]"):
+        url = meta.absolute_url(base, frame.attributes.get("src"))
+        if url:
+            url = canonicalize(url)
+            links.setdefault(url, Link(url, meta.collapse(frame.attributes.get("name"))))
+    return list(links.values())
 
 
-def _noise_label(node: LexborNode) -> bool:
-    attrs = node.attributes
-    tokens = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".split()
-    return any(_NOISE.search(t) for t in tokens if not t.lower().startswith(_KEEP_PREFIXES))
-
-
-def _remove_noise(root: LexborNode, *, page: bool) -> None:
-    """Delete boilerplate below root (and the page chrome too when ``page``)."""
-    selector = f"{_DROP_TAGS}, {_DROP_PAGE_TAGS}" if page else _DROP_TAGS
-    for node in root.css(selector):
-        node.decompose()
-    for node in root.css("[role], [hidden], [style], [class], [id]"):
-        if node.tag in ("html", "body", "main", "article"):
-            continue
-        attrs = node.attributes
-        style = (attrs.get("style") or "").replace(" ", "").lower()
-        if (
-            (attrs.get("role") or "").lower() in _DROP_ROLES
-            or "hidden" in attrs
-            or "display:none" in style
-            or (_noise_label(node) and not (page and node.css_first("article, main")))
-        ):
-            node.decompose()
-
-
-def _paragraphs(root: LexborNode) -> list[tuple[str, float]]:
-    """(text, link density) for each paragraph-like block below root, in order."""
-    out: list[tuple[str, float]] = []
-    buf: list[str] = []
-    link_chars = 0
-
-    def flush() -> None:
-        nonlocal link_chars
-        text = meta.collapse("".join(buf))
-        if text:
-            out.append((text, min(1.0, link_chars / len(text))))
-        buf.clear()
-        link_chars = 0
-
-    # An explicit stack instead of recursion: hostile pages nest thousands of levels.
-    stack: list[tuple[LexborNode | None, bool, bool]] = [(root, False, False)]
-    while stack:
-        node, in_para, in_link = stack.pop()
-        if node is None:
-            flush()
-            continue
-        tag = node.tag
-        if tag == "-text":
-            piece = node.text(deep=False) or ""
-            buf.append(piece)
-            if in_link:
-                link_chars += len(meta.collapse(piece))
-            continue
-        if tag == "br":
-            if in_para:
-                buf.append(" ")
-            else:
-                flush()
-            continue
-        if tag is None or tag.startswith("-"):
-            continue
-        block = tag in _BLOCKS
-        if block:
-            flush()
-            stack.append((None, False, False))
-            in_para = in_para or tag in _PARA
-        children = list(node.iter(include_text=True))
-        for child in reversed(children):
-            stack.append((child, in_para, in_link or tag == "a"))
-    flush()
-    return out
-
-
-def _best_container(body: LexborNode) -> LexborNode:
-    """The element holding the most paragraph text, penalised by its link density."""
-    scores: dict[int, float] = {}
-    nodes: dict[int, LexborNode] = {}
-
-    def credit(node: LexborNode | None, amount: float) -> None:
-        if node is None or node.tag in ("html", None):
-            return
-        scores[node.mem_id] = scores.get(node.mem_id, 0.0) + amount
-        nodes[node.mem_id] = node
-
-    for para in body.css("p, pre, blockquote, td"):
-        length = len(meta.collapse(para.text(deep=True)))
-        if length >= 20:
-            parent = para.parent
-            credit(parent, length)
-            credit(parent.parent if parent else None, length / 2)
-    for div in body.css("div, section, article"):
-        own = sum(
-            len(meta.collapse(c.text(deep=False)))
-            for c in div.iter(include_text=True)
-            if c.tag == "-text"
-        )
-        if own >= 50:
-            credit(div, own)
-            credit(div.parent, own / 2)
-    best, best_score = body, 0.0
-    # Link density only lowers a score, so the top raw scores hold the winner; measuring
-    # every candidate would be quadratic on deeply nested pages.
-    for key, score in sorted(scores.items(), key=lambda item: -item[1])[:_MAX_CANDIDATES]:
-        node = nodes[key]
-        total = len(meta.collapse(node.text(deep=True)))
-        linked = sum(len(meta.collapse(a.text(deep=True))) for a in node.css("a"))
-        final = score * (1.0 - min(1.0, linked / total if total else 1.0))
-        if final > best_score:
-            best, best_score = node, final
-    return best
-
-
-def _links(root: LexborNode, base: str) -> list[Link]:
+def _links(walked: Walk, kept: set[int], base: str) -> list[Link]:
+    """Links inside the kept blocks: absolute, canonical, first anchor text per URL."""
     seen: dict[str, Link] = {}
-    for anchor in root.css("a[href]"):
+    blocks = walked.blocks
+    for index, anchor in walked.anchors:
+        if not (0 <= index < len(blocks)) or id(blocks[index]) not in kept:
+            continue
         url = meta.absolute_url(base, anchor.attributes.get("href"))
-        if url and url not in seen:
-            seen[url] = Link(url, meta.collapse(anchor.text(deep=True, separator=" ")))
+        if url:
+            url = canonicalize(url)
+            if url not in seen:
+                seen[url] = Link(url, meta.collapse(anchor.text(deep=True, separator=" ")))
     return list(seen.values())

@@ -95,8 +95,9 @@ def check_address(host: str, allow_private: bool) -> None:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         # Only a temporary resolver failure is worth another try.
-        raise FetchError(f"cannot resolve host {host!r}: {exc.strerror}",
-                         retryable=exc.errno == socket.EAI_AGAIN) from exc
+        raise FetchError(
+            f"cannot resolve host {host!r}: {exc.strerror}", retryable=exc.errno == socket.EAI_AGAIN
+        ) from exc
     except UnicodeError as exc:
         raise FetchError(f"invalid host name {host!r}", retryable=False) from exc
     for info in infos:
@@ -177,8 +178,9 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def fetch(self, url: str, conditional: Conditional | None = None, *,
-                    polite: bool = True) -> FetchResult:
+    async def fetch(
+        self, url: str, conditional: Conditional | None = None, *, polite: bool = True
+    ) -> FetchResult:
         """Fetch one URL, following redirects; never raises for network or HTTP trouble."""
         result = FetchResult(url=url)
         try:
@@ -193,8 +195,9 @@ class Fetcher:
             result.error = "timed out"
         return result
 
-    async def _fetch_chain(self, url: str, conditional: Conditional | None,
-                           result: FetchResult, polite: bool) -> None:
+    async def _fetch_chain(
+        self, url: str, conditional: Conditional | None, result: FetchResult, polite: bool
+    ) -> None:
         seen: set[str] = set()
         current = url
         while True:
@@ -213,8 +216,9 @@ class Fetcher:
                 continue
             return
 
-    async def _fetch_with_retries(self, url: str, conditional: Conditional | None,
-                                  result: FetchResult, polite: bool) -> Exchange:
+    async def _fetch_with_retries(
+        self, url: str, conditional: Conditional | None, result: FetchResult, polite: bool
+    ) -> Exchange:
         attempts = max(1, self.config.retries)
         last_error = "no attempt"
         for attempt in range(1, attempts + 1):
@@ -241,8 +245,9 @@ class Fetcher:
             await asyncio.sleep(delay)
         raise FetchError(f"{last_error} (after {result.tries} tries)")
 
-    async def _fetch_once(self, url: str, conditional: Conditional | None,
-                          polite: bool) -> Exchange:
+    async def _fetch_once(
+        self, url: str, conditional: Conditional | None, polite: bool
+    ) -> Exchange:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BlockedError(f"unsupported URL {url!r}")

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_",)
-_TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid",
-                    "ref_src", "_ga", "yclid", "spm"}
+_TRACKING_PARAMS = {
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "ref_src",
+    "_ga",
+    "yclid",
+    "spm",
+}
 
 
 def canonicalize(url: str) -> str:
@@ -31,11 +42,16 @@ def canonicalize(url: str) -> str:
         host = f"[{host}]"
     if port and not (scheme == "http" and port == 80 or scheme == "https" and port == 443):
         host = f"{host}:{port}"
-    query = urlencode([
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING_PARAMS
-    ])
-    return urlunsplit((scheme, host, parts.path or "/", query, ""))
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING_PARAMS
+        ]
+    )
+    # Percent-encode what a URL may not contain raw (spaces, non-ASCII), keeping escapes.
+    path = quote(parts.path or "/", safe="/%:@!$&'()*+,;=~")
+    return urlunsplit((scheme, host, path, query, ""))
 
 
 def host_of(url: str) -> str:
@@ -70,9 +86,15 @@ class Frontier:
         if url in self._seen:
             return False
         self._seen.add(url)
-        self._queue.append(FrontierItem(url, item.via, item.depth, item.seed_id, item.score,
-                                        item.kind))
+        self._queue.append(
+            FrontierItem(url, item.via, item.depth, item.seed_id, item.score, item.kind)
+        )
         return True
+
+    @property
+    def seen(self) -> set[str]:
+        """Every canonical URL ever queued in this run."""
+        return self._seen
 
     def pop(self) -> FrontierItem | None:
         return self._queue.popleft() if self._queue else None

@@ -43,8 +43,14 @@ class ImportSummary:
         data: dict[str, object] = {"run_id": self.run_id, "files": self.files}
         if self.crawl is not None:
             summary = self.crawl.as_json()
-            for key in ("fetched", "new_versions", "unchanged", "not_modified", "errors",
-                        "targets"):
+            for key in (
+                "fetched",
+                "new_versions",
+                "unchanged",
+                "not_modified",
+                "errors",
+                "targets",
+            ):
                 data[key] = summary[key]
         return data
 
@@ -82,8 +88,7 @@ def _check_readable(path: Path) -> None:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
     except (ArchiveLoadFailed, ValueError, EOFError) as exc:
-        raise UsageError(f"{path}: not a readable WARC file ({exc})".replace("\n", " ")) \
-            from exc
+        raise UsageError(f"{path}: not a readable WARC file ({exc})".replace("\n", " ")) from exc
 
 
 def _copy_into_store(path: Path, store: Store) -> tuple[str, bool]:
@@ -116,21 +121,26 @@ def _ingest_file(run: CrawlRun, name: str, summary: CrawlSummary) -> int:
             records = ArchiveIterator(fh)
             for record in records:
                 uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-                if record.rec_type not in ("response", "revisit") or \
-                        record.http_headers is None or not uri.startswith(("http:", "https:")):
+                if (
+                    record.rec_type not in ("response", "revisit")
+                    or record.http_headers is None
+                    or not uri.startswith(("http:", "https:"))
+                ):
                     continue
                 body = record.content_stream().read() if record.rec_type == "response" else b""
                 offset, length = records.get_record_offset(), records.get_record_length()
-                summary.outcomes.append(_ingest_record(run, record, uri, body, name, offset,
-                                                       length))
+                summary.outcomes.append(
+                    _ingest_record(run, record, uri, body, name, offset, length)
+                )
                 count += 1
     except (ArchiveLoadFailed, ValueError, EOFError) as exc:
         log.warning("%s: stopped at a damaged record: %s", name, exc)
     return count
 
 
-def _ingest_record(run: CrawlRun, record: object, uri: str, body: bytes, name: str,
-                   offset: int, length: int) -> TargetOutcome:
+def _ingest_record(
+    run: CrawlRun, record: object, uri: str, body: bytes, name: str, offset: int, length: int
+) -> TargetOutcome:
     rec_headers = record.rec_headers  # type: ignore[attr-defined]
     http = record.http_headers  # type: ignore[attr-defined]
     code = http.get_statuscode() or ""
@@ -140,17 +150,31 @@ def _ingest_record(run: CrawlRun, record: object, uri: str, body: bytes, name: s
     target = run.catalog.upsert_target(url, via="import")
     headers = list(http.headers)
     exchange = Exchange(
-        url=url, method="GET", request_headers=[], http_version="1.1", status=status,
+        url=url,
+        method="GET",
+        request_headers=[],
+        http_version="1.1",
+        status=status,
         reason=http.get_statuscode() and http.statusline.partition(" ")[2] or "",
-        response_headers=headers, raw_body=b"", body=body, fetched_at=fetched_at,
+        response_headers=headers,
+        raw_body=b"",
+        body=body,
+        fetched_at=fetched_at,
     )
     capture_id = run.catalog.add_capture(
-        target_id=target.id, run_id=run.run_id, url=url, fetched_at=fetched_at,
-        status=status, content_type=exchange.content_type,
+        target_id=target.id,
+        run_id=run.run_id,
+        url=url,
+        fetched_at=fetched_at,
+        status=status,
+        content_type=exchange.content_type,
         payload_digest=rec_headers.get_header("WARC-Payload-Digest"),
         record_type=record.rec_type,  # type: ignore[attr-defined]
-        warc_file=name, warc_offset=offset, warc_length=length,
-        etag=exchange.header("etag"), last_modified=exchange.header("last-modified"),
+        warc_file=name,
+        warc_offset=offset,
+        warc_length=length,
+        etag=exchange.header("etag"),
+        last_modified=exchange.header("last-modified"),
     )
     if record.rec_type == "revisit":  # type: ignore[attr-defined]
         outcome = TargetOutcome(url, "unchanged")
@@ -167,9 +191,13 @@ def _ingest_record(run: CrawlRun, record: object, uri: str, body: bytes, name: s
     return outcome
 
 
-def import_warcs(store: Store, paths: Iterable[Path], *,
-                 crawl_config: CrawlConfig | None = None,
-                 progress: ProgressFn | None = None) -> ImportSummary:
+def import_warcs(
+    store: Store,
+    paths: Iterable[Path],
+    *,
+    crawl_config: CrawlConfig | None = None,
+    progress: ProgressFn | None = None,
+) -> ImportSummary:
     """Import WARC files as one run (trigger "import"); raise UsageError on a bad file."""
     paths = list(paths)
     for path in paths:
@@ -184,12 +212,17 @@ def import_warcs(store: Store, paths: Iterable[Path], *,
             for path in paths:
                 name, seen = _copy_into_store(path, store)
                 if seen:
-                    summary.files.append({"file": str(path), "stored_as": name,
-                                          "records": 0, "skipped": "already imported"})
+                    summary.files.append(
+                        {
+                            "file": str(path),
+                            "stored_as": name,
+                            "records": 0,
+                            "skipped": "already imported",
+                        }
+                    )
                     continue
                 records = _ingest_file(run, name, crawl)
-                summary.files.append({"file": str(path), "stored_as": name,
-                                      "records": records})
+                summary.files.append({"file": str(path), "stored_as": name, "records": records})
         finally:
             finish_run(run, crawl)
         summary.crawl = crawl

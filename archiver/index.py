@@ -9,6 +9,7 @@ said X". Whoosh stays behind this module so another engine can replace it.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,8 +37,7 @@ def _schema() -> Schema:
         kind=ID(stored=True),
         version=NUMERIC(stored=True),
         latest=BOOLEAN(stored=True),
-        title=TEXT(analyzer=analyzer, stored=True, field_boost=2.0,
-                   multitoken_query="phrase"),
+        title=TEXT(analyzer=analyzer, stored=True, field_boost=2.0, multitoken_query="phrase"),
         author=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
         text=TEXT(analyzer=analyzer, stored=True, multitoken_query="phrase"),
         published=DATETIME(),
@@ -91,8 +91,9 @@ def _parse_time(value: str | None, what: str) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None)
 
 
-def make_snippet(text: str, terms: set[str],
-                 width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
+def make_snippet(
+    text: str, terms: set[str], width: int = SNIPPET_CHARS
+) -> tuple[str, list[tuple[int, int]]]:
     """A window of ``text`` around the densest cluster of matches, and their offsets."""
     spans = match_spans(text, terms)
     if not spans:
@@ -137,9 +138,7 @@ class Index:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._ix = whoosh_index.create_in(str(self.directory), _schema())
             else:
-                raise IndexError_(
-                    f"no search index at {self.directory}; run `archiver reindex`"
-                )
+                raise IndexError_(f"no search index at {self.directory}; run `archiver reindex`")
         except IndexError_:
             raise
         except Exception as exc:  # whoosh raises many unrelated types on damaged files
@@ -161,10 +160,15 @@ class Index:
             for doc in docs:
                 writer.update_document(**_fields(doc))
                 count += 1
+            writer.commit()
+        except OSError as exc:  # a full or read-only disk: the catalog still has it all
+            with contextlib.suppress(Exception):  # cancelling may hit the same disk
+                writer.cancel()
+            raise IndexError_(f"cannot write the search index: {exc.strerror or exc};"
+                              " run `archiver reindex` once fixed") from exc
         except Exception:
             writer.cancel()
             raise
-        writer.commit()
         return count
 
     def rebuild(self, docs: Iterable[IndexDoc]) -> int:
@@ -188,9 +192,16 @@ class Index:
         ix = self._open()
         return int(ix.doc_count())
 
-    def search(self, query: str, *, limit: int = 10, site: str | None = None,
-               since: str | None = None, until: str | None = None,
-               all_versions: bool = False) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        site: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        all_versions: bool = False,
+    ) -> list[Hit]:
         """Search latest versions (or all); raise QueryError for an unusable query."""
         if not query.strip():
             raise QueryError("empty search query")
@@ -209,13 +220,13 @@ class Index:
             filters.append(Term("site", site.lower()))
         if since_dt or until_dt:
             filters.append(DateRange("published", since_dt, until_dt))
-        terms = {text for field_name, text in parsed.all_terms()
-                 if field_name in ("title", "text")}
+        terms = {text for field_name, text in parsed.all_terms() if field_name in ("title", "text")}
         terms = {t.decode() if isinstance(t, bytes) else t for t in terms}
         try:
             with ix.searcher() as searcher:
                 results = searcher.search(
-                    parsed, limit=None if all_versions else limit,
+                    parsed,
+                    limit=None if all_versions else limit,
                     filter=And(filters) if filters else Every(),
                 )
                 hits = [_hit(r, terms) for r in results]
@@ -233,9 +244,16 @@ class Index:
 
 def _fields(doc: IndexDoc) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "doc_id": doc.doc_id, "url": doc.url, "site": doc.site.lower(), "kind": doc.kind,
-        "version": doc.version, "latest": doc.latest, "title": doc.title or "",
-        "author": doc.author or "", "text": doc.text, "published_at": doc.published_at,
+        "doc_id": doc.doc_id,
+        "url": doc.url,
+        "site": doc.site.lower(),
+        "kind": doc.kind,
+        "version": doc.version,
+        "latest": doc.latest,
+        "title": doc.title or "",
+        "author": doc.author or "",
+        "text": doc.text,
+        "published_at": doc.published_at,
         "fetched_at": doc.fetched_at,
     }
     published = None
@@ -253,8 +271,13 @@ def _hit(result: Any, terms: set[str]) -> Hit:
     stored = result.fields()
     snippet, highlights = make_snippet(stored.get("text", ""), terms)
     return Hit(
-        url=stored["url"], kind=stored.get("kind", "page"), title=stored.get("title", ""),
-        version=int(stored.get("version", 0)), fetched_at=stored.get("fetched_at"),
-        published_at=stored.get("published_at"), score=round(float(result.score), 4),
-        snippet=snippet, highlights=highlights,
+        url=stored["url"],
+        kind=stored.get("kind", "page"),
+        title=stored.get("title", ""),
+        version=int(stored.get("version", 0)),
+        fetched_at=stored.get("fetched_at"),
+        published_at=stored.get("published_at"),
+        score=round(float(result.score), 4),
+        snippet=snippet,
+        highlights=highlights,
     )

@@ -27,16 +27,20 @@ _MAGIC = (b"\x89PNG", b"GIF8", b"%PDF", b"PK\x03\x04", b"\xff\xd8\xff", b"\x1f\x
 
 _KO_DATE = re.compile(
     r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일(?:\s*\(?[월화수목금토일]요?일?\)?)?"
-    r"\s*(오전|오후|AM|PM|am|pm)?\s*(\d{1,2})\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?"
+    r"\s*(?:(오전|오후|AM|PM|am|pm)\s*)?(\d{1,2})\s*:\s*(\d{2})(?:\s*:\s*(\d{2}))?"
 )
 _ISO_LINE = re.compile(
-    r"(?i)(?:(?:date|posted|published|날짜|작성일|게시일)\s*[:：]?\s*)?"
+    r"(?i)(?:(?:date|posted|published|날짜|작성일|게시일)\s*(?:[:：]\s*)?)?"
     r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?)"
 )
+# No two unbounded quantifiers below may share characters: the backtracking engine would go
+# quadratic or cubic on long whitespace runs (found by timing hostile inputs).
 _URL = re.compile(r"https?://[^\s<>\"'`{}|\\^\[\]「」『』【】《》〈〉]+", re.I)
 _URL_TRAIL = set(".,;:!?)]}>»」』】》〉’”'\"…·•。、")
-_MD_LINK = re.compile(r'(!?)\[([^\]\n]*)\]\(\s*((?:[^\s()]|\([^\s()]*\))+)(?:\s+"[^"\n]*")?\s*\)')
-_MD_HEADING = re.compile(r"^ {0,3}#{1,6}\s+\S", re.M)
+_MD_LINK = re.compile(
+    r'(!?)\[([^\]\n]{0,300})\]\(((?:[^\s()]|\([^\s()]{0,200}\)){1,2000})(?: "[^"\n]{0,300}")?\)'
+)
+_MD_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S", re.M)
 _MD_PREFIX = re.compile(r"^(?:#{1,6}\s+|>\s?|[-*+]\s+)")
 _MD_BLOCK = re.compile(r"^(?:#{1,6}\s|>|[-*+]\s|\d+[.)]\s|\||```)")
 _REF_PREFIX = re.compile(
@@ -48,7 +52,6 @@ _CHROME = re.compile(
     r"|(?:조회|조회수|좋아요|댓글|공유|리포스트|스크랩|북마크)\s*[\d.,]+\s*[천만kKmM]?"
 )
 _CHROME_ANCHORS = ("다음 내용이 궁금하다면", "이미 회원이신가요")
-_MORE = re.compile(r"\s*(?:\.{2,}|…)?\s*더\s*보기\s*•?\s*$")
 _ODD = ("Cc", "Cs", "Co", "Cn")
 _LABEL_STRIP = " \t()[]<>-–—:|,;/·•"
 
@@ -103,10 +106,14 @@ def _collapse(value: str) -> str:
 def _clean_url(raw: str, trim: bool = True) -> str | None:
     """Strip trailing punctuation (keeping balanced parentheses); None unless absolute http(s)."""
     url = raw.strip()
-    while trim and url and url[-1] in _URL_TRAIL:
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break
-        url = url[:-1]
+    end, opened, closed = len(url), url.count("("), url.count(")")
+    while trim and end and url[end - 1] in _URL_TRAIL:
+        if url[end - 1] == ")":
+            if opened >= closed:
+                break
+            closed -= 1
+        end -= 1
+    url = url[:end]
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -153,12 +160,14 @@ def _date_line(line: str) -> str | None:
 
 def _strip_more(line: str) -> tuple[str, bool]:
     """Drop a trailing "... 더 보기•" marker: (the text before it, whether there was one)."""
-    text = _MORE.sub("", line)
-    return text.strip(), text != line
+    core = line.rstrip().removesuffix("•").rstrip()
+    if not core.endswith("보기") or not core[:-2].rstrip().endswith("더"):
+        return line.strip(), False
+    return core[:-2].rstrip()[:-1].rstrip().rstrip(".…").rstrip(), True
 
 
 def _is_chrome(line: str) -> bool:
-    parts = [p for p in re.split(r"\s*[•·|]\s*", line) if p]
+    parts = [p.strip() for p in re.split(r"[•·|]", line) if p.strip()]
     return bool(parts) and all(_CHROME.fullmatch(p) for p in parts)
 
 
@@ -321,13 +330,14 @@ def _parse_html(text: str) -> _Parts:
     if root is None:
         return title, source, [], posted, [], []
     blocks = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "figcaption")
-    lines: list[str] = []
-    for node in root.css(", ".join(blocks)):
-        parent = node.parent
-        while parent is not None and parent != root and parent.tag not in blocks:
-            parent = parent.parent
-        if parent is None or parent == root:
-            lines.append(_collapse(node.text(separator="")))
+    nested = {
+        node.mem_id for node in root.css(", ".join(f"{a} {b}" for a in blocks for b in blocks))
+    }
+    lines = [
+        _collapse(node.text(separator=""))
+        for node in root.css(", ".join(blocks))
+        if node.mem_id not in nested  # the outermost blocks hold the text of the inner ones
+    ]
     if not lines:
         lines = [_collapse(line) for line in root.text(separator="\n").splitlines()]
     refs: dict[str, Reference] = {}
@@ -379,6 +389,8 @@ def _parse(data: bytes, name: str, label: str) -> SeedPost:
     fmt = _detect_format(text, lines)
     parsed = _parse_html(text) if fmt == "html" else _parse_lines(text, fmt)
     title, source, body, posted, refs, teasers = parsed
+    if not title and body:
+        title, body = body[0], body[1:]
     if not title:
         raise SeedError(f"seed {label}: no post text (only markup, links or platform chrome)")
     digest = hashlib.sha256(data).hexdigest()

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import io
 import os
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,8 +95,7 @@ class WarcWriter:
             self.directory.mkdir(parents=True, exist_ok=True)
             while self._file is None:
                 self._sequence += 1
-                self._name = (f"archiver-{self._stamp}-{os.getpid()}-"
-                              f"{self._sequence:05d}.warc.gz")
+                self._name = f"archiver-{self._stamp}-{os.getpid()}-{self._sequence:05d}.warc.gz"
                 try:  # "x": never append to, or overwrite, an existing file
                     self._file = open(self.directory / self._name, "xb")  # noqa: SIM115
                 except FileExistsError:
@@ -105,12 +105,17 @@ class WarcWriter:
         self._size = 0
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True, warc_version="1.1")
-        writer.write_record(writer.create_warcinfo_record(self._name, {
-            "software": f"archiver/{__version__}",
-            "format": "WARC File Format 1.1",
-            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
-                          "warc-format/warc-1.1/",
-        }))
+        writer.write_record(
+            writer.create_warcinfo_record(
+                self._name,
+                {
+                    "software": f"archiver/{__version__}",
+                    "format": "WARC File Format 1.1",
+                    "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                    "warc-format/warc-1.1/",
+                },
+            )
+        )
         self._append(buf.getvalue())
 
     def _append(self, data: bytes) -> int:
@@ -125,8 +130,9 @@ class WarcWriter:
         self._size += len(data)
         return offset
 
-    def write_exchange(self, exchange: Exchange, *,
-                       revisit_of: tuple[str, str] | None = None) -> WarcLocation:
+    def write_exchange(
+        self, exchange: Exchange, *, revisit_of: tuple[str, str] | None = None
+    ) -> WarcLocation:
         """Write the response (or a revisit) record, then its request record.
 
         ``revisit_of`` is (original URI, original ISO date) when the payload is identical
@@ -140,7 +146,8 @@ class WarcWriter:
         date = _warc_date(exchange.fetched_at)
         headers = [(k, v) for k, v in exchange.response_headers if k.lower() not in _HOP_HEADERS]
         http = StatusAndHeaders(
-            f"{exchange.status} {exchange.reason}".strip(), headers,
+            f"{exchange.status} {exchange.reason}".strip(),
+            headers,
             protocol="HTTP/" + (exchange.http_version.removeprefix("HTTP/") or "1.1"),
         )
         digest = payload_digest(exchange.raw_body)
@@ -149,13 +156,20 @@ class WarcWriter:
             warc_headers["WARC-Truncated"] = "length"
         if revisit_of is not None:
             record = writer.create_revisit_record(
-                exchange.url, digest, revisit_of[0], _warc_date(revisit_of[1]),
-                http_headers=http, warc_headers_dict=warc_headers,
+                exchange.url,
+                digest,
+                revisit_of[0],
+                _warc_date(revisit_of[1]),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
             )
         else:
             record = writer.create_warc_record(
-                exchange.url, "response", payload=io.BytesIO(exchange.raw_body),
-                length=len(exchange.raw_body), http_headers=http,
+                exchange.url,
+                "response",
+                payload=io.BytesIO(exchange.raw_body),
+                length=len(exchange.raw_body),
+                http_headers=http,
                 warc_headers_dict=warc_headers,
             )
         writer.write_record(record)
@@ -171,16 +185,24 @@ class WarcWriter:
         )
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True, warc_version="1.1")
-        writer.write_record(writer.create_warc_record(
-            exchange.url, "request", http_headers=request, warc_headers_dict={
-                "WARC-Date": date,
-                "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
-            },
-        ))
+        writer.write_record(
+            writer.create_warc_record(
+                exchange.url,
+                "request",
+                http_headers=request,
+                warc_headers_dict={
+                    "WARC-Date": date,
+                    "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
+                },
+            )
+        )
         self._append(buf.getvalue())
         return WarcLocation(
-            file=self._name, offset=offset, length=len(response_bytes),
-            record_type="revisit" if revisit_of else "response", payload_digest=digest,
+            file=self._name,
+            offset=offset,
+            length=len(response_bytes),
+            record_type="revisit" if revisit_of else "response",
+            payload_digest=digest,
         )
 
 
@@ -210,3 +232,34 @@ def read_record(directory: Path, file: str, offset: int) -> StoredRecord:
     except (OSError, ArchiveLoadFailed, EOFError, ValueError) as exc:
         raise StoreError(f"cannot read WARC record {file}@{offset}: {exc}") from exc
     raise StoreError(f"no WARC record at {file}@{offset}")
+
+
+def complete_bytes(path: Path) -> int:
+    """How many leading bytes of a gzip-per-record WARC file are whole gzip members.
+
+    Less than the file size means a torn tail: a record cut short by a crash. Readers
+    skip it; nothing in the catalog points at it (records are fsynced before the
+    catalog row that names them is committed).
+    """
+    good = 0  # end of the last complete member
+    position = 0  # bytes of the file fed to the decompressor so far
+    decoder = zlib.decompressobj(31)
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                while chunk:
+                    try:
+                        decoder.decompress(chunk)
+                    except zlib.error:
+                        return good
+                    if not decoder.eof:
+                        position += len(chunk)
+                        break
+                    used = len(chunk) - len(decoder.unused_data)
+                    position += used
+                    good = position
+                    chunk = decoder.unused_data
+                    decoder = zlib.decompressobj(31)
+    except OSError as exc:
+        raise StoreError(f"cannot read WARC file {path}: {exc}") from exc
+    return good

@@ -8,9 +8,10 @@ import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -34,6 +35,9 @@ class Route:
 DEFAULT_ROUTES: dict[str, Route] = {
     "/99663": Route("slownews/99663.html"),
     "/99700": Route("slownews/99700.html"),
+    "/99710": Route("slownews/99710.html"),
+    "/99720": Route("slownews/99720.html"),
+    "/tag/openai": Route("slownews/tag-openai.html"),
     "/euckr": Route("euckr/article.html", content_type="text/html"),
     "/plain": Route("plain/article.html"),
     "/feed": Route("feed.xml", content_type="application/rss+xml; charset=utf-8"),
@@ -51,7 +55,11 @@ class FixtureSite:
     """The fixture site served over real HTTP; tests switch routes between crawls."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, Route] = dict(DEFAULT_ROUTES)
+        # Copies: a test that changes a route must not change it for the next test.
+        self.routes: dict[str, Route] = {
+            path: replace(route, headers=dict(route.headers), statuses=list(route.statuses))
+            for path, route in DEFAULT_ROUTES.items()
+        }
         self.requests: list[tuple[str, dict[str, str], float]] = []
         site = self
 
@@ -63,7 +71,7 @@ class FixtureSite:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 site.requests.append((self.path, dict(self.headers.items()), time.monotonic()))
-                route = site.routes.get(self.path.split("?")[0])
+                route = site.routes.get(unquote(self.path.split("?")[0]))
                 if route is None:
                     self._send(404, "text/html", b"<h1>no such fixture</h1>", {})
                     return
@@ -110,7 +118,11 @@ class FixtureSite:
                 if body and status != 304:
                     self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a client that hangs up mid-response (a fault test) is expected
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),

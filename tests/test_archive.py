@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -40,7 +42,8 @@ def test_import_a_wget_warc(tmp_path: Path, site: FixtureSite) -> None:
     assert [h["url"] for h in hits] == [site.url("/99663")]
     shown = json.loads(cli(store, "show", site.url("/euckr"), "--json").stdout)
     assert "반도체" in shown["text"]
-    assert json.loads(cli(store, "verify", "--json").stdout) == {"checked": 3, "problems": []}
+    verify = json.loads(cli(store, "verify", "--json").stdout)
+    assert verify == {"checked": 3, "problems": [], "torn_tails": []}
     # The original file is kept byte for byte; a second import is recognised.
     [copy] = (store / "warc").glob("import-*.warc.gz")
     assert copy.read_bytes() == (tmp_path / "wget.warc.gz").read_bytes()
@@ -110,3 +113,21 @@ def test_every_redirect_hop_is_checked(config_dir: Path, site: FixtureSite,
     [error] = summary["errors"]
     assert error["url"] == site.url("/to-private") and "non-public address" in error["error"]
     assert site.hits("/99700") == 0
+
+
+def test_verify_reports_a_torn_tail_as_a_note(config_dir: Path, site: FixtureSite) -> None:
+    config = write_config(config_dir, site)
+    assert CliRunner().invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
+    store = config_dir / "store"
+    [warc] = (store / "warc").glob("*.warc.gz")
+    whole = warc.stat().st_size
+    with open(warc, "ab") as fh:  # a record cut short, as a kill mid-write leaves it
+        noise = random.Random(1).randbytes(4000)  # incompressible, so 300 bytes is a part
+        fh.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\n" + noise)[:300])
+    result = cli(store, "verify", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["problems"] == []
+    assert report["torn_tails"] == [{"file": warc.name, "complete_bytes": whole,
+                                     "torn_bytes": 300}]
+    assert "torn record" in cli(store, "verify").stdout

@@ -107,7 +107,7 @@ def test_unchanged_page_without_validators_stores_a_revisit(config: Path,
     summary = run_json(config, "crawl")
     assert summary["unchanged"] == 1 and summary["new_versions"] == 0
     verify = run_json(config, "verify")
-    assert verify == {"checked": 2, "problems": []}
+    assert verify == {"checked": 2, "problems": [], "torn_tails": []}
     runs = run_json(config, "runs")
     assert [r["outcome"] for r in runs] == ["ok", "ok"]
     assert runs[1]["new_versions"] == 0

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archiver import dates, meta
 from archiver import extract as extract_module
-from archiver import meta
 from archiver.charset import decode_html, normalise_charset
 from archiver.extract import Document, Link, extract
 
@@ -272,6 +272,189 @@ def test_generic_fallback_without_rule_on_unknown_layout() -> None:
     assert doc.charset is None
 
 
+# --------------------------------------------------------------------------- news/ pages
+
+PORTAL_URL = "https://n.news.baram.example/mnews/article/015/0004912345"
+LOCAL_URL = "http://www.purunriver.example/news/view.php?no=4521"
+LEDGER_URL = "https://ledger.example/local/2023/11/20/night-bus-pilot/"
+PORTAL_BOILERPLATE = [
+    "바람뉴스 홈", "IT/과학", "본문 바로가기", "요약봇",  # header, skip link, button
+    "항구 부두에 수출용 컨테이너가 쌓여 있다", "사진=바람뉴스 DB",  # photo caption
+    "숨겨 둔 문장은 본문이 아니다", "AD",  # display:none text, an ad slot
+    "무단 전재 및 재배포 금지", "기사 섹션 분류 안내", "관련기사 더보기",
+    "메모리 가격, 다음 분기에도 오를까", "많이 본 뉴스", "주말 날씨, 전국에 첫눈 소식",
+    "반도체개미", "드디어 바닥을 찍은 것 같네요", "청소년 보호 정책", "스크립트 안의 가짜 제목",
+]  # fmt: skip
+LOCAL_BOILERPLATE = [
+    "로그인", "회원가입", "사람들", "입력 2023-11-20", "카카오스토리", "주소복사",
+    "사진=푸른강일보", "관련기사", "강변 산책로 자전거 도로 분리 공사 마무리",
+    "무단전재 및 재배포 금지", "독자 의견", "다리 밑 구간이 정말 무서웠는데",
+    "많이 본 기사", "시내버스 노선 개편안 공개", "지역 특산물 장터 안내", "청소년보호책임자",
+]  # fmt: skip
+LEDGER_BOILERPLATE = [
+    "We use cookies", "Accept all", "Subscribe for $1", "Business", "Share on Facebook",
+    "Share on X", "Email", "By Maya Ortiz", "November 20, 2023", "A test bus at the depot",
+    "Photo: Ledger staff", "Advertisement", "Get the morning briefing", "free newsletter",
+    "Related stories", "Bus fares to stay flat", "3 comments", "nightshift_nurse",
+    "paying for a taxi home", "All rights reserved", "Privacy",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def portal() -> Document:
+    return extract(page("news/portal.html"), PORTAL_URL, content_type="text/html; charset=utf-8")
+
+
+@pytest.fixture(scope="module")
+def local() -> Document:
+    return extract(page("news/local.html"), LOCAL_URL)
+
+
+@pytest.fixture(scope="module")
+def ledger() -> Document:
+    return extract(page("news/english.html"), LEDGER_URL)
+
+
+def test_portal_page_with_br_separated_body(portal: Document) -> None:
+    assert portal.title == "반도체 수출, 넉 달 연속 늘었다"
+    assert (portal.author, portal.authors) == ("이서연", ["이서연"])
+    assert portal.published_at == "2023-11-20T02:21:00+09:00"  # "입력 2023.11.20. 오전 2:21"
+    assert portal.modified_at == "2023-11-20T15:05:00+09:00"  # "수정 2023.11.20. 오후 3:05"
+    assert (portal.site_name, portal.section) == ("바람뉴스", "경제")
+    assert portal.tags == ["반도체", "수출", "무역수지"]
+    assert portal.canonical_url == "https://n.news.baram.example/article/015/0004912345"
+    # the summary's two lines, four <br><br>-separated paragraphs, the reporter's sign-off
+    assert portal.paragraphs[:2] == [
+        "반도체 수출이 넉 달 연속 늘었다",
+        "메모리 가격 회복이 흐름을 이끌어",
+    ]
+    assert portal.paragraphs[2].startswith("반도체 수출이 넉 달 연속 늘어난 것으로 나타났다.")
+    assert portal.paragraphs[-2].startswith("정부는 이번 흐름이 연말까지 이어질 것으로")
+    assert portal.paragraphs[-1] == "이서연 기자 seoyeon@baram.example"
+    assert len(portal.paragraphs) == 7
+    source = visible("news/portal.html")
+    for phrase in PORTAL_BOILERPLATE:
+        assert phrase in source or phrase in page("news/portal.html").decode(), phrase
+        assert phrase not in portal.text, phrase
+
+
+def test_unknown_korean_layout_uses_the_generic_method(local: Document) -> None:
+    text, _ = decode_html(page("news/local.html"), None)
+    assert extract_module._extract_document(text, LOCAL_URL, "utf-8", ()) == local  # no rule
+    assert local.title == "강변 산책로 야간 조명, 이달 말까지 모두 바뀐다"  # <h1>, not <title>
+    assert local.author == "최도윤"
+    assert local.published_at == "2023-11-20T02:21:00+09:00"  # 입력 2023-11-20 오전 2:21
+    assert local.modified_at == "2023-11-20T15:05:00+09:00"  # 수정 2023-11-20 오후 3:05
+    # the headline is not repeated; the standfirst under it is the article's own text
+    assert local.paragraphs[0] == "에너지 효율 높은 조명으로… 어두웠던 구간 세 곳도 손본다"
+    assert local.paragraphs[1].startswith("강변 산책로의 낡은 야간 조명이")
+    assert local.paragraphs[-1] == "최도윤 기자 doyun@purunriver.example"
+    assert len(local.paragraphs) == 6
+    for phrase in LOCAL_BOILERPLATE:
+        assert phrase in visible("news/local.html"), phrase
+        assert phrase not in local.text, phrase
+    # outlinks and the canonical URL are canonicalised: no utm_*, no fragment
+    assert local.links == [
+        Link("http://www.purunriver.example/notice/detail.php?id=77", "우회로 안내")
+    ]
+    assert local.canonical_url == "http://www.purunriver.example/news/view.php?no=4521"
+
+
+def test_english_article_metadata(ledger: Document) -> None:
+    assert ledger.title == "City council approves night-bus pilot"
+    assert ledger.authors == ["Maya Ortiz", "Sam Okafor"]
+    assert ledger.author == "Maya Ortiz, Sam Okafor"
+    assert ledger.published_at == "2023-11-20T07:30:00-05:00"
+    assert ledger.modified_at == "2023-11-20T09:10:00-05:00"
+    assert (ledger.site_name, ledger.language, ledger.section) == (
+        "The Riverside Ledger", "en-US", "Local"
+    )  # fmt: skip
+    assert ledger.tags == ["transport", "night buses", "city council"]
+    assert ledger.description == "A six-month trial of overnight bus routes starts in January."
+
+
+def test_english_article_body(ledger: Document) -> None:
+    assert ledger.paragraphs[0].startswith("The city council voted 7 to 2 on Monday night")
+    assert "Who pays for it" in ledger.paragraphs  # the <h2>, a line of its own
+    assert ledger.paragraphs[-4:] == [
+        "Route N1: hospital district to central station",
+        "Route N2: university campus to riverside warehouses",
+        "Route N3: airport road to the old town",
+        "The first buses are scheduled to run on January 8.",
+    ]
+    assert len(ledger.paragraphs) == 9
+    for phrase in LEDGER_BOILERPLATE:
+        assert phrase in visible("news/english.html"), phrase
+        assert phrase not in ledger.text, phrase
+    assert ledger.links == [Link("https://transit.example.gov/grants/2023", "late-night mobility")]
+
+
+def test_frameset_page_links_its_frames() -> None:
+    html = (
+        "<html><head><title>옛날 신문 첫 화면</title></head><frameset cols='20%,80%'>"
+        "<frame src='/menu.html' name='menu'><frame src='news/main.html?utm_source=x'>"
+        "</frameset></html>"
+    )
+    doc = extract(html, "http://old.example/paper/")
+    assert doc.paragraphs == []
+    assert doc.title == "옛날 신문 첫 화면"
+    assert doc.links == [
+        Link("http://old.example/menu.html", "menu"),
+        Link("http://old.example/paper/news/main.html", ""),
+    ]
+
+
+def test_table_rows_are_lines_and_link_lists_are_dropped() -> None:
+    html = (
+        "<article><p>올해 리그 최종 순위는 다음과 같다. 상위 세 팀이 결선에 오른다.</p>"
+        "<table><tr><th>순위</th><th>팀</th><th>승점</th></tr>"
+        "<tr><td>1</td><td><a href='/t/1'>푸른강 FC</a></td><td>71</td></tr>"
+        "<tr><td>2</td><td><a href='/t/2'>바람 유나이티드</a></td><td>68</td></tr></table>"
+        "<p>결선은 다음 달 첫째 주말에 열린다. 입장권은 이번 주부터 판매한다.</p>"
+        "<ul><li><a href='/a'>지난 시즌 결선 다시 보기</a></li>"
+        "<li><a href='/b'>감독 인터뷰 모음</a></li></ul></article>"
+    )
+    doc = extract(html, "https://sports.example/kr/league")
+    assert doc.paragraphs == [
+        "올해 리그 최종 순위는 다음과 같다. 상위 세 팀이 결선에 오른다.",
+        "순위 팀 승점",
+        "1 푸른강 FC 71",
+        "2 바람 유나이티드 68",
+        "결선은 다음 달 첫째 주말에 열린다. 입장권은 이번 주부터 판매한다.",
+    ]
+
+
+def test_embedded_post_kept_share_links_dropped() -> None:
+    html = (
+        "<div class='entry'>"
+        "<p>장관은 회견 직후 자신의 계정에 짧은 글을 올려 입장을 다시 밝혔다.</p>"
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>오늘 발표는 "
+        "시작일 뿐입니다. 다음 주에 세부 계획을 공개하겠습니다.</p>— 장관 (@minister)</blockquote>"
+        "</div><p>야당은 구체적인 예산 규모부터 밝히라고 요구했다. <span class='share-link'>"
+        "<a href='/share'>공유</a></span>논쟁은 당분간 이어질 전망이다.</p></div>"
+    )
+    doc = extract(html, "https://example.kr/news/1")
+    assert "오늘 발표는 시작일 뿐입니다. 다음 주에 세부 계획을 공개하겠습니다." in doc.text
+    assert "공유" not in doc.text
+    assert "야당은 구체적인 예산 규모부터 밝히라고 요구했다. 논쟁은 당분간 이어질 전망이다." in (
+        doc.paragraphs
+    )
+
+
+def test_mislabelled_wrapper_is_not_dropped() -> None:
+    """A boilerplate-sounding wrapper around the whole article is the article."""
+    body = "".join(
+        f"<p>{i}번째 문단은 기사 본문에 속하는 충분히 긴 문장으로 되어 있습니다.</p>"
+        for i in range(6)
+    )
+    html = (
+        f"<div class='menu'><a href='/'>홈</a></div><div class='content with-sidebar-ads'>{body}"
+        "<div class='share'><a href='/s'>공유하기</a></div></div>"
+    )
+    doc = extract(html, "https://example.kr/news/2")
+    assert len(doc.paragraphs) == 6 and "공유하기" not in doc.text
+
+
 # --------------------------------------------------------------------------- metadata units
 
 
@@ -293,12 +476,12 @@ def test_generic_fallback_without_rule_on_unknown_layout() -> None:
     ],
 )
 def test_parse_date(raw: str, expected: str | None) -> None:
-    assert meta.parse_date(raw, meta.KST) == expected
+    assert dates.parse_date(raw, dates.KST) == expected
 
 
 def test_byline_dates_and_author() -> None:
     text = "김하늘 기자 입력 2023.11.20 02:21 수정 2023.11.20 09:40"
-    assert meta.byline_dates(text, meta.KST) == (
+    assert dates.byline_dates(text, dates.KST) == (
         "2023-11-20T02:21:00+09:00",
         "2023-11-20T09:40:00+09:00",
     )
@@ -323,6 +506,27 @@ def test_json_ld_author_list_and_title_suffix() -> None:
     # too risky to guess when the "suffix" is longer than the rest
     assert meta.strip_site_suffix("Q&A - What the board said", None, guess=True) == (
         "Q&A - What the board said"
+    )
+
+
+def test_rule_selectors_match_the_node_itself() -> None:
+    from selectolax.lexbor import LexborHTMLParser
+
+    from archiver.rules import matches
+
+    tree = LexborHTMLParser(
+        "<article class='post single-entry'><div class='entry-content'>"
+        "<div id='pavo_contents' itemprop='articleBody'><p>본문</p></div></div></article>"
+    )
+    inner = tree.css_first("#pavo_contents")
+    outer = tree.css_first(".entry-content")
+    assert inner is not None and outer is not None
+    assert matches(inner, "#pavo_contents") and not matches(outer, "#pavo_contents")
+    assert matches(inner, "article.single-entry #pavo_contents")
+    assert matches(outer, "article.post .entry-content")
+    assert not matches(outer, "section .entry-content")
+    assert matches(inner, "[itemprop=articleBody]") and matches(
+        inner, "div[itemprop='articleBody']"
     )
 
 
@@ -373,6 +577,10 @@ ROBUST_INPUTS: dict[str, str | bytes] = {
     "bad json-ld": '<script type="application/ld+json">{"@graph": [</script><p>본문</p>',
     "weird links": '<p><a href="http://[::1">깨진</a> <a href="javascript:x()">js</a></p>',
     "pdf": page("files/report.pdf"),
+    "invalid bytes": b"<p>\xea\xb0\x80\xea\xb0 \xff\xfe\xc3\x28 \xed\xa0\x80 text</p>" * 20,
+    "frames only": "<frameset><frame src='/a.html'><frame src='javascript:x'></frameset>",
+    "labels everywhere": "<div class='share related comments'>" * 300 + "본문?" + "</div>" * 300,
+    "table soup": "<table><tr><td>" * 400 + "셀 안의 글" + "</td></tr></table>" * 400,
 }
 
 
@@ -397,6 +605,30 @@ def test_robust_inputs_details() -> None:
     assert extract(page("files/report.pdf"), "http://x/r.pdf", content_type="application/pdf") == (
         Document(None, None, None, None, [], [])
     )
+
+
+def test_invalid_bytes_and_truncation_keep_what_can_be_read() -> None:
+    cut = page("news/portal.html")[:5200]  # truncated inside the article body
+    doc = extract(cut, PORTAL_URL)
+    assert doc.title == "반도체 수출, 넉 달 연속 늘었다"
+    assert doc.published_at == "2023-11-20T02:21:00+09:00"
+    assert any(p.startswith("반도체 수출이 넉 달 연속 늘어난") for p in doc.paragraphs)
+    # two stray bytes in a UTF-8 page: still UTF-8 (not a detector's guess), two U+FFFD
+    sentence = "시는 새 조명이 기존보다"
+    broken = page("news/local.html").replace(sentence.encode(), b"\xff\xfe" + sentence.encode())
+    doc = extract(broken, LOCAL_URL)
+    assert doc.charset == "utf-8" and "\ufffd\ufffd" + sentence in doc.text
+    assert doc.author == "최도윤"
+
+
+def test_five_megabyte_page_without_paragraph_tags() -> None:
+    lines = "<br>".join(
+        f"{i}번째 줄은 문단 태그 없이 이어지는 한국어 문장입니다." for i in range(90000)
+    )
+    html = f"<html><body><div id='txt'>{lines}</div></body></html>".encode()
+    assert len(html) > 5_000_000
+    doc = extract(html, "https://example.kr/big")
+    assert len(doc.paragraphs) == 90000 and doc.paragraphs[-1].startswith("89999번째 줄")
 
 
 def test_five_megabyte_page() -> None:
@@ -428,7 +660,13 @@ def test_internal_pipeline_does_not_hit_the_safety_net(caplog: pytest.LogCapture
                 ["<p>", "</p>", "<div class='share'>", "</div>", "<a href='/x#y'>", "</a>",
                  "<br>", "<script>", "</script>", "<h2>", "올트먼은 ", "2023.11.20 02:21",
                  "입력 ", "기자 ", "<meta charset='euc-kr'>", "<!--", "-->", "&amp;", "\x00",
-                 "<time datetime='2023-11-18T09:12:00+09:00'>", "<title>", "</title>"]
+                 "<time datetime='2023-11-18T09:12:00+09:00'>", "<title>", "</title>",
+                 "<span class='byline'>", "</span>", "<nav>", "<header>", "<article>",
+                 "<table><tr><td>", "</td><td>", "<li>", "<frameset><frame src='/f'>",
+                 "<div style='display:none'>", "<h1>", "</h1>", "<div id='dic_area'>",
+                 "<div itemprop='articleBody'>", "긴 문장이 여기에 충분히 길게 이어지고 있습니다. ",
+                 '<script type="application/ld+json">{"@type":"NewsArticle","author":',
+                 "<meta property='article:tag' content='a,b'>", "\ufeff", "\u200b"]
             ),
             max_size=200,
         ).map("".join),

@@ -1,0 +1,21 @@
+"""A small run of the crash test: SIGKILL mid-crawl, then verify, reindex and compare."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "crash.py"
+
+
+def test_kills_mid_crawl_lose_nothing() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--kills", "3", "--pages", "30", "--max-wait", "2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    last = result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = dict(part.split("=") for part in last.split())
+    assert counts["kills"] == "3" and counts["archives_equal"] == "true"
+    assert counts["verify_clean"] == counts["checked"]
