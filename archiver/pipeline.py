@@ -349,6 +349,9 @@ class CrawlRun:
                 "language": doc.language,
                 "canonical_url": doc.canonical_url,
                 "description": doc.description,
+                "authors": doc.authors,
+                "section": doc.section,
+                "tags": doc.tags,
                 "content_type": response.content_type,
             },
         )

@@ -140,6 +140,9 @@ def show(store: Store, url: str, number: int | None = None) -> dict[str, Any]:
         "text": version.text,
         "links": version.links,
         "charset": version.meta.get("charset"),
+        "metadata": {key: version.meta.get(key) for key in (
+            "site_name", "language", "canonical_url", "description", "authors", "section",
+            "tags", "content_type", "final_url")},
         "provenance": {"via": target.via, "depth": target.depth, "score": target.score},
     }
 

@@ -23,9 +23,7 @@ APScheduler's own coalescing and misfire grace time decide what a restart catche
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import signal
 import sqlite3
 import threading
@@ -49,7 +47,7 @@ from . import pipeline
 from .catalog import RunRow, now_iso
 from .config import Config, ScheduleConfig, parse_duration
 from .errors import ConfigError, StoreError, StoreLockedError
-from .store import Store
+from .store import PidLock, Store
 
 log = logging.getLogger(__name__)
 
@@ -217,48 +215,9 @@ def resume(config: Config, store: Store, state: ScheduleState,
     return trigger, due
 
 
-class _SchedulerLock:
+def _scheduler_lock(root: Path) -> PidLock:
     """One scheduler per store: an flock on ``<store>/schedule.lock`` holding its pid."""
-
-    def __init__(self, root: Path) -> None:
-        self.path = root / LOCK_FILE
-        self.fd: int | None = None
-
-    def acquire(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(f"cannot create {self.path}: {exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreLockedError(
-                f"a scheduler (pid {holder}) already runs on {self.path.parent}") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self.fd = fd
-
-    def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing the descriptor drops the flock
-            self.fd = None
-
-    def holder(self) -> int | None:
-        """The pid of the running scheduler, or None when none runs."""
-        if not self.path.is_file():
-            return None
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return None
-        except BlockingIOError:
-            text = os.read(fd, 32).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else -1
-        finally:
-            os.close(fd)  # also drops the shared lock if we got it
+    return PidLock(root / LOCK_FILE, busy="a scheduler (pid {pid}) already runs on {where}")
 
 
 class Scheduler:
@@ -269,7 +228,7 @@ class Scheduler:
         self.state = ScheduleState(config.store / STATE_FILE)
         self.stopping = threading.Event()
         self._busy = threading.Lock()  # held while a job runs
-        self._lock = _SchedulerLock(config.store)
+        self._lock = _scheduler_lock(config.store)
         self._scheduler: BackgroundScheduler | None = None
         self._trigger: BaseTrigger | None = None
         where, schedule = str(config.path or "<config>"), config.schedule
@@ -398,7 +357,7 @@ def list_jobs(config: Config, now: datetime | None = None) -> list[dict[str, Any
     now = now or datetime.now(UTC)
     saved = ScheduleState(config.store / STATE_FILE).get()
     label = describe(config.schedule)
-    pid = _SchedulerLock(config.store).holder()
+    pid = _scheduler_lock(config.store).holder()
     if saved is not None and saved.trigger == label and saved.next_due:
         next_run = saved.next_due
     else:  # not started yet, or the schedule changed: what a start now would do

@@ -27,7 +27,7 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._catalog: Catalog | None = None
-        self._lock_fd: int | None = None
+        self._lock: PidLock | None = None
 
     @property
     def warc_dir(self) -> Path:
@@ -58,28 +58,14 @@ class Store:
 
     def lock(self) -> None:
         """Take the store's writer lock, or raise StoreLockedError if a run holds it."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store at {self.root}: {exc}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreLockedError(
-                f"another crawl run (pid {holder}) is writing to {self.root}; try again later"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+        if self._lock is None:
+            self._lock = PidLock(self.root / "lock", busy="another crawl run (pid {pid}) is"
+                                 " writing to {where}; try again later")
+        self._lock.acquire()
 
     def unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Store:
         return self
@@ -91,3 +77,51 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class PidLock:
+    """An flock on a file that holds the owner's pid, so a refusal can name the owner.
+
+    The kernel drops the lock when the process dies, however it dies: a SIGKILL never
+    leaves a stale lock behind.
+    """
+
+    def __init__(self, path: Path, *, busy: str) -> None:
+        self.path = path
+        self.busy = busy  # the refusal, with {pid} and {where} filled in
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot create {self.path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreLockedError(self.busy.format(pid=holder, where=self.path.parent)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the flock
+            self.fd = None
+
+    def holder(self) -> int | None:
+        """The pid holding the lock, -1 if unreadable, None when nobody holds it."""
+        if not self.path.is_file():
+            return None
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None
+        except BlockingIOError:
+            text = os.read(fd, 32).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        finally:
+            os.close(fd)  # also drops the shared lock if we got it

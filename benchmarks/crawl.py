@@ -454,8 +454,14 @@ def run_pipeline(config_path: Path) -> tuple[float, dict[str, int]]:
     return elapsed, dict(Counter(o.state for o in summary.outcomes))
 
 
-def tree_size(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p.name != "lock")
+def store_sizes(root: Path) -> Counter[str]:
+    """Bytes per part of a store: catalog (with its WAL), warc/, index/, reports/, …"""
+    sizes: Counter[str] = Counter()
+    for path in root.rglob("*"):
+        if path.is_file() and path.name != "lock":
+            part = path.relative_to(root).parts[0]
+            sizes["catalog" if part.startswith("catalog.sqlite3") else part] += path.stat().st_size
+    return sizes
 
 
 def run_scrapy(index_url: str, agent: str) -> tuple[float, float, int]:
@@ -558,10 +564,13 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
     print(f"run {n}: Scrapy fetch    {pages} pages in {secs:6.2f} s = {scrapy_pps:7.1f} pages/s"
           f" (spider open to last article; {wall:.2f} s to spider closed)", flush=True)
 
-    size_before = tree_size(store)
+    before = store_sizes(store)
     cfg = write_config(work / f"recrawl-{tag}.toml", store, urls, ua["recrawl"])
     secs, states = run_pipeline(cfg)
-    grown = tree_size(store) - size_before
+    after = store_sizes(store)
+    grown = sum(after.values()) - sum(before.values())
+    parts = ", ".join(f"{part} {(after[part] - before[part]) / pages:.0f}"
+                      for part in sorted(set(after) | set(before)))
     log = nginx.bytes_by_agent()
     first, again = log[ua["full"]], log[ua["recrawl"]]
     ratio = again[0] / first[0]
@@ -569,8 +578,8 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
     print(f"run {n}: re-crawl        {pages} pages in {secs:6.2f} s = {pages / secs:7.1f} pages/s;"
           f" states {states}; nginx statuses {dict(again[2])}", flush=True)
     print(f"run {n}: bytes sent first {first[0]:,} re-crawl {again[0]:,} (ratio {ratio:.4f};"
-          f" with request bytes {both:.4f}); store grew {grown:,} B = {grown / pages:.1f} B/page",
-          flush=True)
+          f" with request bytes {both:.4f}); store grew {grown:,} B = {grown / pages:.1f} B/page"
+          f" ({parts})", flush=True)
     return RunResult(fetch_pps, full_pps, scrapy_pps, ratio, grown / pages, pages / secs)
 
 

@@ -131,3 +131,28 @@ def test_verify_reports_a_torn_tail_as_a_note(config_dir: Path, site: FixtureSit
     assert report["torn_tails"] == [{"file": warc.name, "complete_bytes": whole,
                                      "torn_bytes": 300}]
     assert "torn record" in cli(store, "verify").stdout
+
+
+def test_unresolvable_host_is_one_try_and_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name that does not resolve (simulated: tests never query real DNS) fails at
+    once, without retries; a temporary resolver failure may be retried."""
+    import socket
+
+    from archiver.errors import FetchError
+
+    def no_such_name(*args: object, **kwargs: object) -> list[object]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    with pytest.raises(FetchError) as info:
+        check_address("no-such-host.example", allow_private=False)
+    assert "cannot resolve host 'no-such-host.example'" in str(info.value)
+    assert info.value.retryable is False
+
+    def try_again(*args: object, **kwargs: object) -> list[object]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", try_again)
+    with pytest.raises(FetchError) as info:
+        check_address("flaky.example", allow_private=False)
+    assert info.value.retryable is True

@@ -85,6 +85,10 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     latest = run_json(config, "show", page)
     assert latest["version"] == 2 and CORRECTION in latest["text"]
     assert latest["modified_at"] == "2023-11-19T08:30:00+09:00"
+    assert latest["author"] == "한서윤"
+    assert latest["title"] == "오픈AI 이사회는 왜 샘 올트먼을 내보냈나"
+    assert latest["metadata"]["site_name"] == "슬로우뉴스"
+    assert latest["metadata"]["section"] == "테크"
     assert latest["provenance"] == {"via": "seed:1", "depth": 0, "score": None}
     first = run_json(config, "show", page, "--version", "1")
     assert first["version"] == 1 and CORRECTION not in first["text"]
