@@ -13,202 +13,34 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import NotFoundError, StoreError
+from .rows import (
+    CaptureRow,
+    RunRow,
+    SeedRow,
+    TargetRow,
+    VersionRow,
+    VersionStub,
+    now_iso,
+    run_row,
+    seed_row,
+    version_row,
+)
+from .sqlite import Transaction, open_read_only
+
+__all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow",
+           "VersionStub", "now_iso"]
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS seeds (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    path TEXT,
-    sha256 TEXT NOT NULL UNIQUE,
-    format TEXT NOT NULL,
-    title TEXT NOT NULL,
-    source_label TEXT,
-    posted_at TEXT,
-    text TEXT NOT NULL,
-    data TEXT NOT NULL,
-    registered_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    trigger TEXT NOT NULL,
-    outcome TEXT,
-    fetched INTEGER NOT NULL DEFAULT 0,
-    new_versions INTEGER NOT NULL DEFAULT 0,
-    unchanged INTEGER NOT NULL DEFAULT 0,
-    not_modified INTEGER NOT NULL DEFAULT 0,
-    errors TEXT NOT NULL DEFAULT '[]'
-);
-CREATE TABLE IF NOT EXISTS targets (
-    id INTEGER PRIMARY KEY,
-    url TEXT NOT NULL UNIQUE,
-    via TEXT NOT NULL,
-    depth INTEGER NOT NULL DEFAULT 0,
-    score REAL,
-    seed_id INTEGER REFERENCES seeds(id),
-    first_seen TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    last_error TEXT,
-    tries INTEGER NOT NULL DEFAULT 0,
-    last_checked TEXT
-);
-CREATE TABLE IF NOT EXISTS captures (
-    id INTEGER PRIMARY KEY,
-    target_id INTEGER NOT NULL REFERENCES targets(id),
-    run_id INTEGER REFERENCES runs(id),
-    url TEXT NOT NULL,
-    fetched_at TEXT NOT NULL,
-    status INTEGER,
-    content_type TEXT,
-    payload_digest TEXT,
-    record_type TEXT,
-    warc_file TEXT,
-    warc_offset INTEGER,
-    warc_length INTEGER,
-    etag TEXT,
-    last_modified TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS captures_target ON captures(target_id);
-CREATE INDEX IF NOT EXISTS captures_digest ON captures(payload_digest);
-CREATE TABLE IF NOT EXISTS versions (
-    id INTEGER PRIMARY KEY,
-    target_id INTEGER NOT NULL REFERENCES targets(id),
-    version INTEGER NOT NULL,
-    capture_id INTEGER NOT NULL REFERENCES captures(id),
-    fetched_at TEXT NOT NULL,
-    status INTEGER,
-    content_hash TEXT NOT NULL,
-    title TEXT,
-    author TEXT,
-    published_at TEXT,
-    modified_at TEXT,
-    text TEXT NOT NULL,
-    links TEXT NOT NULL,
-    meta TEXT NOT NULL,
-    UNIQUE (target_id, version)
-);
-"""
+SCHEMA = (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8")
 
 
-def now_iso() -> str:
-    """The current time, ISO 8601 with offset (UTC), to the second."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-@dataclass(frozen=True)
-class SeedRow:
-    id: int
-    name: str
-    path: str | None
-    sha256: str
-    format: str
-    title: str
-    source_label: str | None
-    posted_at: str | None
-    text: str
-    data: dict[str, Any]
-    registered_at: str
-
-    @property
-    def url(self) -> str:
-        """The seed's identifier where a URL is expected (search hits, reports)."""
-        return f"seed:{self.id}"
-
-
-@dataclass(frozen=True)
-class TargetRow:
-    id: int
-    url: str
-    via: str
-    depth: int
-    score: float | None
-    seed_id: int | None
-    first_seen: str
-    state: str
-    last_error: str | None
-    tries: int
-    last_checked: str | None
-
-
-@dataclass(frozen=True)
-class CaptureRow:
-    id: int
-    target_id: int
-    run_id: int | None
-    url: str
-    fetched_at: str
-    status: int | None
-    content_type: str | None
-    payload_digest: str | None
-    record_type: str | None
-    warc_file: str | None
-    warc_offset: int | None
-    warc_length: int | None
-    etag: str | None
-    last_modified: str | None
-    error: str | None
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    id: int
-    target_id: int
-    version: int
-    capture_id: int
-    fetched_at: str
-    status: int | None
-    content_hash: str
-    title: str | None
-    author: str | None
-    published_at: str | None
-    modified_at: str | None
-    text: str
-    links: list[dict[str, str]]
-    meta: dict[str, Any]
-    url: str = ""
-
-    @property
-    def paragraphs(self) -> list[str]:
-        return [p for p in self.text.split("\n") if p]
-
-
-@dataclass(frozen=True)
-class VersionStub:
-    """A version's identity and age, without its text."""
-
-    id: int
-    target_id: int
-    version: int
-    capture_id: int
-    fetched_at: str
-    url: str
-
-
-@dataclass(frozen=True)
-class RunRow:
-    id: int
-    started_at: str
-    finished_at: str | None
-    trigger: str
-    outcome: str | None
-    fetched: int
-    new_versions: int
-    unchanged: int
-    not_modified: int
-    errors: list[dict[str, str]]
 
 
 class Catalog:
@@ -220,7 +52,7 @@ class Catalog:
         self.read_only = path.is_file() and not os.access(path.parent, os.W_OK)
         try:
             if self.read_only:
-                self._db = self._open_read_only(path)
+                self._db = open_read_only(path)
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -228,7 +60,7 @@ class Catalog:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -237,23 +69,6 @@ class Catalog:
             raise StoreError(f"{path}: cannot open catalog: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"{path}: cannot create catalog: {exc}") from exc
-
-    @staticmethod
-    def _open_read_only(path: Path) -> sqlite3.Connection:
-        uri = path.resolve().as_uri()
-        try:
-            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
-            db.execute("SELECT COUNT(*) FROM meta").fetchone()
-        except sqlite3.OperationalError:
-            # A WAL database on a read-only file system cannot make its -shm file;
-            # immutable mode reads the main file alone, which a clean close leaves whole.
-            wal = Path(f"{path}-wal")
-            if wal.is_file() and wal.stat().st_size:
-                log.warning("%s: changes still in %s are not visible read-only", path, wal.name)
-            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-            db.execute("SELECT COUNT(*) FROM meta").fetchone()  # is it a catalog at all?
-        db.row_factory = sqlite3.Row
-        return db
 
     def close(self) -> None:
         self._db.close()
@@ -275,9 +90,9 @@ class Catalog:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: catalog write failed: {exc}") from exc
 
-    def transaction(self) -> _Transaction:
+    def transaction(self) -> Transaction:
         """``with catalog.transaction():`` groups writes so they land together or not at all."""
-        return _Transaction(self._db, self.path)
+        return Transaction(self._db, self.path)
 
     # -- seeds -----------------------------------------------------------------
 
@@ -297,7 +112,7 @@ class Catalog:
         """Register a seed post; return (row, created). The same bytes register once."""
         existing = self._query("SELECT * FROM seeds WHERE sha256 = ?", (sha256,))
         if existing:
-            return _seed(existing[0]), False
+            return seed_row(existing[0]), False
         seed_id = self._write(
             "INSERT INTO seeds(name, path, sha256, format, title, source_label, posted_at,"
             " text, data, registered_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -320,10 +135,10 @@ class Catalog:
         rows = self._query("SELECT * FROM seeds WHERE id = ?", (seed_id,))
         if not rows:
             raise NotFoundError(f"no seed with id {seed_id}")
-        return _seed(rows[0])
+        return seed_row(rows[0])
 
     def seeds(self) -> list[SeedRow]:
-        return [_seed(r) for r in self._query("SELECT * FROM seeds ORDER BY id")]
+        return [seed_row(r) for r in self._query("SELECT * FROM seeds ORDER BY id")]
 
     # -- runs ------------------------------------------------------------------
 
@@ -359,13 +174,13 @@ class Catalog:
         )
 
     def runs(self) -> list[RunRow]:
-        return [_run(r) for r in self._query("SELECT * FROM runs ORDER BY id")]
+        return [run_row(r) for r in self._query("SELECT * FROM runs ORDER BY id")]
 
     def run(self, run_id: int) -> RunRow:
         rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
         if not rows:
             raise NotFoundError(f"no crawl run with id {run_id}")
-        return _run(rows[0])
+        return run_row(rows[0])
 
     # -- targets ---------------------------------------------------------------
 
@@ -531,7 +346,7 @@ class Catalog:
             " WHERE v.target_id = ? ORDER BY v.version",
             (target_id,),
         )
-        return [_version(r) for r in rows]
+        return [version_row(r) for r in rows]
 
     def version(self, target_id: int, number: int) -> VersionRow:
         rows = self._query(
@@ -541,7 +356,7 @@ class Catalog:
         )
         if not rows:
             raise NotFoundError(f"no version {number} of {self.target(target_id).url}")
-        return _version(rows[0])
+        return version_row(rows[0])
 
     def latest_version(self, target_id: int) -> VersionRow | None:
         rows = self._query(
@@ -549,7 +364,7 @@ class Catalog:
             " WHERE v.target_id = ? ORDER BY v.version DESC LIMIT 1",
             (target_id,),
         )
-        return _version(rows[0]) if rows else None
+        return version_row(rows[0]) if rows else None
 
     def iter_versions(self) -> Iterator[tuple[VersionRow, bool]]:
         """Every version with whether it is its target's latest (for reindexing)."""
@@ -559,7 +374,7 @@ class Catalog:
             " JOIN targets t ON t.id = v.target_id ORDER BY v.id"
         )
         for row in rows:
-            yield _version(row), bool(row["is_latest"])
+            yield version_row(row), bool(row["is_latest"])
 
     def version_by_hash(self, content_hash: str) -> VersionRow | None:
         """The first version, of any page, whose text has this hash."""
@@ -568,7 +383,7 @@ class Catalog:
             " WHERE v.content_hash = ? ORDER BY v.id LIMIT 1",
             (content_hash,),
         )
-        return _version(rows[0]) if rows else None
+        return version_row(rows[0]) if rows else None
 
     def count_versions(self) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM versions")[0]["n"])
@@ -610,53 +425,3 @@ class Catalog:
                 " AND outcome IS NULL"
             )
         return ids
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when a transaction is already open, so
-    steps that group their own writes can be grouped again by their caller."""
-
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
-        self._db = db
-        self._path = path
-        self._savepoint: str | None = None
-
-    def __enter__(self) -> None:
-        try:
-            if self._db.in_transaction:
-                self._savepoint = f"sp{id(self)}"
-                self._db.execute(f"SAVEPOINT {self._savepoint}")
-            else:
-                self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self._path}: cannot start a catalog transaction: {exc}") from exc
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if self._savepoint is not None:
-                if exc_type:
-                    self._db.execute(f"ROLLBACK TO {self._savepoint}")
-                self._db.execute(f"RELEASE {self._savepoint}")
-            else:
-                self._db.execute("ROLLBACK" if exc_type else "COMMIT")
-        except sqlite3.Error as err:
-            raise StoreError(f"{self._path}: catalog commit failed: {err}") from err
-
-
-def _seed(row: sqlite3.Row) -> SeedRow:
-    d = dict(row)
-    d["data"] = json.loads(d["data"])
-    return SeedRow(**d)
-
-
-def _run(row: sqlite3.Row) -> RunRow:
-    d = dict(row)
-    d["errors"] = json.loads(d["errors"])
-    return RunRow(**d)
-
-
-def _version(row: sqlite3.Row) -> VersionRow:
-    d = {k: row[k] for k in row.keys() if k != "is_latest"}  # noqa: SIM118 - sqlite3.Row
-    d["links"] = json.loads(d["links"])
-    d["meta"] = json.loads(d["meta"])
-    return VersionRow(**d)

@@ -25,7 +25,8 @@ from .config import CrawlConfig
 from .errors import StoreError, UsageError
 from .fetch import Exchange
 from .frontier import canonicalize
-from .pipeline import ERROR, CrawlRun, CrawlSummary, ProgressFn, TargetOutcome, finish_run
+from .outcome import ERROR, CrawlSummary, ProgressFn, TargetOutcome
+from .recorder import CrawlRun, finish_run
 from .store import Store
 
 log = logging.getLogger(__name__)

@@ -126,16 +126,16 @@ def test_clock_jumping_back_keeps_version_order(config_dir: Path, site: FixtureS
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     config = write_config(config_dir, site)
     assert cli(config, "crawl").exit_code == 0
-    from archiver import catalog, fetch
+    from archiver import fetch, rows
 
-    real = catalog.datetime
+    real = rows.datetime
 
     class Past(real):  # type: ignore[misc, valid-type]
         @classmethod
         def now(cls, tz: object = None) -> real:  # type: ignore[valid-type, override]
-            return real(2001, 1, 1, tzinfo=catalog.UTC)
+            return real(2001, 1, 1, tzinfo=rows.UTC)
 
-    monkeypatch.setattr(catalog, "datetime", Past)
+    monkeypatch.setattr(rows, "datetime", Past)
     monkeypatch.setattr(fetch, "datetime", Past)
     site.serve("/99663", "slownews/99663.v2.html")
     assert cli(config, "crawl").exit_code == 0

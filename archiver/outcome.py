@@ -1,0 +1,95 @@
+"""What became of each URL in a run, and the run's summary.
+
+Every URL ends a run in one recorded state instead of an exception escaping, as
+urlwatch does with its jobs: new, changed, unchanged, not modified, archived (kept in
+WARC, not extracted), skipped (robots.txt), irrelevant or duplicate (follow-ups), error
+(with the number of tries and the last error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Target states, as shown by `history` and the crawl summary.
+NEW, CHANGED, UNCHANGED, NOT_MODIFIED, ARCHIVED, SKIPPED, IRRELEVANT, DUPLICATE, ERROR = (
+    "new",
+    "changed",
+    "unchanged",
+    "not modified",
+    "archived",
+    "skipped",
+    "irrelevant",
+    "duplicate",
+    "error",
+)
+
+
+@dataclass
+class TargetOutcome:
+    url: str
+    state: str
+    version: int | None = None
+    error: str | None = None
+    tries: int = 0
+    score: float | None = None  # relevance to the seed, for follow-up pages
+
+
+@dataclass
+class CrawlSummary:
+    run_id: int
+    seeds: list[int] = field(default_factory=list)
+    outcomes: list[TargetOutcome] = field(default_factory=list)
+    follow_ups: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    def count(self, *states: str) -> int:
+        return sum(1 for o in self.outcomes if o.state in states)
+
+    @property
+    def fetched(self) -> int:
+        return sum(1 for o in self.outcomes if o.state not in (ERROR, SKIPPED))
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        return [
+            {"url": o.url, "error": o.error or "error"} for o in self.outcomes if o.state == ERROR
+        ]
+
+    @property
+    def outcome(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        if not self.errors:
+            return "ok"
+        return "failed" if self.fetched == 0 else "partial"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "run_id": self.run_id,
+            "outcome": self.outcome,
+            "fetched": self.fetched,
+            "new_versions": self.count(NEW, CHANGED),
+            "unchanged": self.count(UNCHANGED),
+            "not_modified": self.count(NOT_MODIFIED),
+            "errors": self.errors,
+            "skipped": [
+                {"url": o.url, "reason": o.error or ""} for o in self.outcomes if o.state == SKIPPED
+            ],
+            "follow_ups": self.follow_ups,
+            "seeds": self.seeds,
+            "targets": [
+                {
+                    "url": o.url,
+                    "state": o.state,
+                    "version": o.version,
+                    "error": o.error,
+                    "tries": o.tries,
+                    "score": o.score,
+                }
+                for o in self.outcomes
+            ],
+        }
+
+
+ProgressFn = Callable[[TargetOutcome], None]

@@ -1,0 +1,297 @@
+"""Record one fetched URL: WARC records, catalog rows, extraction, a new version.
+
+A :class:`CrawlRun` holds what one run writes to: the store, its open WARC file and the
+index documents to add when the run ends. Each page is recorded in one catalog
+transaction, after the WARC records it points at were fsynced, so a crash loses at most
+the page in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+
+from .catalog import Catalog, SeedRow, TargetRow, VersionRow, now_iso
+from .config import CrawlConfig
+from .errors import ArchiverError, StoreError
+from .extract import extract
+from .fetch import Conditional, Exchange, FetchResult
+from .frontier import FrontierItem, host_of
+from .index import IndexDoc
+from .outcome import (
+    ARCHIVED,
+    CHANGED,
+    DUPLICATE,
+    ERROR,
+    IRRELEVANT,
+    NEW,
+    NOT_MODIFIED,
+    SKIPPED,
+    UNCHANGED,
+    CrawlSummary,
+    ProgressFn,
+    TargetOutcome,
+)
+from .store import Store
+from .warc import WarcWriter, payload_digest
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def seed_doc(seed: SeedRow) -> IndexDoc:
+    return IndexDoc(
+        doc_id=seed.url,
+        url=seed.url,
+        kind="seed",
+        version=1,
+        latest=True,
+        title=seed.title,
+        text=seed.text,
+        author=seed.source_label or "",
+        published_at=seed.posted_at,
+        fetched_at=seed.registered_at,
+    )
+
+
+def version_doc(version: VersionRow, latest: bool) -> IndexDoc:
+    return IndexDoc(
+        doc_id=f"{version.url}#v{version.version}",
+        url=version.url,
+        kind="page",
+        version=version.version,
+        latest=latest,
+        title=version.title or "",
+        text=version.text,
+        author=version.author or "",
+        site=host_of(version.url),
+        published_at=version.published_at,
+        fetched_at=version.fetched_at,
+    )
+
+
+def _is_html(content_type: str | None, body: bytes) -> bool:
+    if b"\x00" in body[:1024]:
+        return False  # binary bytes, whatever the label says: archive, do not extract
+    if content_type:
+        return content_type.split(";")[0].strip().lower() in HTML_TYPES
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+class CrawlRun:
+    """State of one run: the store, the open WARC file and the documents to index."""
+
+    def __init__(
+        self, crawl_config: CrawlConfig, store: Store, run_id: int, progress: ProgressFn | None
+    ) -> None:
+        self.crawl_config = crawl_config
+        self.store = store
+        self.catalog: Catalog = store.catalog
+        self.run_id = run_id
+        self.progress = progress
+        self.warc = WarcWriter(store.warc_dir, max_size=crawl_config.warc_max_size)
+        self.pending_docs: list[IndexDoc] = []
+        # Scores a new follow-up's (title, text) against the seed; None: no gate.
+        self.relevance: Callable[[str, str], float] | None = None
+
+    def record(self, item: FrontierItem, result: FetchResult) -> TargetOutcome:
+        # One transaction per page: its captures, version and state land together (after
+        # the WARC records they point at were fsynced), or not at all.
+        with self.catalog.transaction():
+            target = self.catalog.upsert_target(
+                item.url, via=item.via, depth=item.depth, score=item.score, seed_id=item.seed_id
+            )
+            try:
+                with self.catalog.transaction():
+                    outcome = self._record(target, item, result)
+            except StoreError:
+                raise
+            except ArchiverError as exc:
+                outcome = TargetOutcome(item.url, ERROR, error=str(exc), tries=result.tries)
+            self.catalog.set_target_state(
+                target.id, outcome.state, error=outcome.error, tries=outcome.tries
+            )
+        level = logging.WARNING if outcome.state == ERROR else logging.INFO
+        log.log(
+            level, "%s %s%s", outcome.state, item.url, f": {outcome.error}" if outcome.error else ""
+        )
+        if self.progress:
+            self.progress(outcome)
+        return outcome
+
+    def _store_exchange(self, target: TargetRow, exchange: Exchange) -> int:
+        location = None
+        if exchange.raw_body or exchange.status:
+            digest = payload_digest(exchange.raw_body)
+            original = (
+                self.catalog.original_response(digest, exchange.url) if exchange.raw_body else None
+            )
+            revisit = (original.url, original.fetched_at) if original else None
+            location = self.warc.write_exchange(exchange, revisit_of=revisit)
+        return self.catalog.add_capture(
+            target_id=target.id,
+            run_id=self.run_id,
+            url=exchange.url,
+            fetched_at=exchange.fetched_at,
+            status=exchange.status,
+            content_type=exchange.content_type,
+            payload_digest=location.payload_digest if location else None,
+            record_type=location.record_type if location else None,
+            warc_file=location.file if location else None,
+            warc_offset=location.offset if location else None,
+            warc_length=location.length if location else None,
+            etag=exchange.header("etag"),
+            last_modified=exchange.header("last-modified"),
+        )
+
+    def _record(self, target: TargetRow, item: FrontierItem, result: FetchResult) -> TargetOutcome:
+        if result.skipped:
+            return TargetOutcome(item.url, SKIPPED, error=result.skipped)
+        capture_id = 0
+        for exchange in result.exchanges:
+            capture_id = self._store_exchange(target, exchange)
+        response = result.response
+        tries = result.tries
+        if result.error or response is None:
+            error = result.error or "no response"
+            if not result.exchanges:
+                self.catalog.add_capture(
+                    target_id=target.id,
+                    run_id=self.run_id,
+                    url=item.url,
+                    fetched_at=now_iso(),
+                    status=None,
+                    error=error,
+                )
+            return TargetOutcome(item.url, ERROR, error=error, tries=tries)
+        follow_up = item.depth > 0 and self.catalog.latest_version(target.id) is None
+        return self.ingest(
+            target,
+            item.url,
+            response,
+            capture_id,
+            tries=tries,
+            extract_text=item.kind == "page",
+            follow_up=follow_up,
+        )
+
+    def ingest(
+        self,
+        target: TargetRow,
+        url: str,
+        response: Exchange,
+        capture_id: int,
+        *,
+        tries: int = 1,
+        extract_text: bool = True,
+        follow_up: bool = False,
+    ) -> TargetOutcome:
+        """Turn a stored final response into a target state, and a version if new.
+
+        A page first reached as a follow-up becomes an article only when its text is
+        relevant enough to the seed; otherwise it stays in the WARC as "irrelevant".
+        """
+        if response.status == 304:
+            return TargetOutcome(url, NOT_MODIFIED, tries=tries)
+        if response.status >= 400:
+            return TargetOutcome(
+                url, ERROR, tries=tries, error=f"HTTP {response.status} {response.reason}".strip()
+            )
+        if response.truncated:
+            return TargetOutcome(
+                url,
+                ERROR,
+                tries=tries,
+                error=f"response larger than max_bytes "
+                f"({self.crawl_config.max_bytes}); archived truncated",
+            )
+        if not extract_text or not _is_html(response.content_type, response.body):
+            return TargetOutcome(url, ARCHIVED, tries=tries)
+        doc = extract(response.body, response.url, content_type=response.content_type)
+        score = None
+        if follow_up and self.relevance is not None:
+            score = self.relevance(doc.title or "", doc.text)
+            self.catalog.set_target_score(target.id, score)
+            if score < self.crawl_config.follow_threshold:
+                return TargetOutcome(url, IRRELEVANT, tries=tries, score=score)
+        content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+        if follow_up and (twin := self.catalog.version_by_hash(content_hash)) is not None:
+            # The same article under another URL (AMP, print view, tracking variant).
+            return TargetOutcome(
+                url,
+                DUPLICATE,
+                tries=tries,
+                score=score,
+                error=f"same text as {twin.url} v{twin.version}",
+            )
+        previous = self.catalog.latest_version(target.id)
+        if previous is not None and previous.content_hash == content_hash:
+            return TargetOutcome(url, UNCHANGED, previous.version, tries=tries)
+        version = self.catalog.add_version(
+            target_id=target.id,
+            capture_id=capture_id,
+            fetched_at=response.fetched_at,
+            status=response.status,
+            content_hash=content_hash,
+            title=doc.title,
+            author=doc.author,
+            published_at=doc.published_at,
+            modified_at=doc.modified_at,
+            text=doc.text,
+            links=[{"url": link.url, "text": link.text} for link in doc.links],
+            meta={
+                "final_url": response.url,
+                "charset": doc.charset,
+                "site_name": doc.site_name,
+                "language": doc.language,
+                "canonical_url": doc.canonical_url,
+                "description": doc.description,
+                "authors": doc.authors,
+                "section": doc.section,
+                "tags": doc.tags,
+                "content_type": response.content_type,
+            },
+        )
+        self.pending_docs.append(version_doc(version, latest=True))
+        if previous is not None:
+            self.pending_docs.append(version_doc(previous, latest=False))
+        return TargetOutcome(
+            url, CHANGED if previous else NEW, version.version, tries=tries, score=score
+        )
+
+    def conditional_for(self, url: str) -> Conditional | None:
+        """Validators of the last good capture, when the page already has a version."""
+        target = self.catalog.target_by_url(url)
+        if target is None or self.catalog.latest_version(target.id) is None:
+            return None
+        for capture in reversed(self.catalog.captures(target.id)):
+            if capture.status == 200:
+                if capture.etag or capture.last_modified:
+                    return Conditional(capture.etag, capture.last_modified)
+                return None
+        return None
+
+
+def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
+    """Close the run's WARC file, index its new versions and record its outcome."""
+    run.warc.close()
+    index_error: ArchiverError | None = None
+    if run.pending_docs:
+        try:
+            run.store.index.add(run.pending_docs)
+        except ArchiverError as exc:  # the catalog holds everything; reindex catches up
+            index_error = exc
+    run.catalog.finish_run(
+        run.run_id,
+        outcome=summary.outcome,
+        fetched=summary.fetched,
+        new_versions=summary.count(NEW, CHANGED),
+        unchanged=summary.count(UNCHANGED),
+        not_modified=summary.count(NOT_MODIFIED),
+        errors=summary.errors,
+    )
+    if index_error is not None:
+        raise index_error

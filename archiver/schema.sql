@@ -1,0 +1,76 @@
+-- The catalog's tables (archiver.catalog); documented in store/README.md.
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seeds (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT,
+    sha256 TEXT NOT NULL UNIQUE,
+    format TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source_label TEXT,
+    posted_at TEXT,
+    text TEXT NOT NULL,
+    data TEXT NOT NULL,
+    registered_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    trigger TEXT NOT NULL,
+    outcome TEXT,
+    fetched INTEGER NOT NULL DEFAULT 0,
+    new_versions INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    not_modified INTEGER NOT NULL DEFAULT 0,
+    errors TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS targets (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    via TEXT NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0,
+    score REAL,
+    seed_id INTEGER REFERENCES seeds(id),
+    first_seen TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT,
+    tries INTEGER NOT NULL DEFAULT 0,
+    last_checked TEXT
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    target_id INTEGER NOT NULL REFERENCES targets(id),
+    run_id INTEGER REFERENCES runs(id),
+    url TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    content_type TEXT,
+    payload_digest TEXT,
+    record_type TEXT,
+    warc_file TEXT,
+    warc_offset INTEGER,
+    warc_length INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_target ON captures(target_id);
+CREATE INDEX IF NOT EXISTS captures_digest ON captures(payload_digest);
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    target_id INTEGER NOT NULL REFERENCES targets(id),
+    version INTEGER NOT NULL,
+    capture_id INTEGER NOT NULL REFERENCES captures(id),
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    content_hash TEXT NOT NULL,
+    title TEXT,
+    author TEXT,
+    published_at TEXT,
+    modified_at TEXT,
+    text TEXT NOT NULL,
+    links TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    UNIQUE (target_id, version)
+);
