@@ -81,8 +81,9 @@ def seed_sentences(seed_text: str) -> list[str]:
 
 def align_seed(seed_text: str, page_text: str, ignore: Sequence[IgnoreRule] = ()) -> SeedAlignment:
     """Align each seed sentence with its best match among the page's sentences."""
-    page = split_sentences(Normaliser(ignore).strip(page_text))
-    grams = [bigrams(s) for s in page]
+    norm = Normaliser(ignore)
+    page = split_sentences(norm.strip(page_text))
+    grams = [bigrams(norm.canon(s)) for s in page]
     postings: dict[str, list[int]] = {}
     for i, g in enumerate(grams):
         for gram in g:
@@ -90,7 +91,7 @@ def align_seed(seed_text: str, page_text: str, ignore: Sequence[IgnoreRule] = ()
     results: list[SeedSentence] = []
     used: set[int] = set()
     for sentence in seed_sentences(seed_text):
-        mine = bigrams(sentence)
+        mine = bigrams(norm.canon(sentence))
         shared: Counter[int] = Counter()
         for gram in mine:
             shared.update(postings.get(gram, ()))

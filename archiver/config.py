@@ -66,7 +66,8 @@ class Config:
     ignore: tuple[IgnoreRule, ...] = ()  # changes that do not count in diffs (issue 6)
 
 
-_TOP_KEYS = {"store", "seeds", "targets", "feeds", "crawl", "schedule", "retention", "ignore"}
+_TOP_KEYS = {"store", "seeds", "targets", "feeds", "crawl", "schedule", "retention", "ignore",
+             "aliases"}
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -130,6 +131,30 @@ def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
                     f"{where}: 'ignore.url' must be an http(s) URL prefix, got {url!r}"
                 )
         rules.append(IgnoreRule(compiled, whitespace, url))
+    return tuple(rules)
+
+
+def _aliases(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
+    """``[[aliases]]`` tables: ``names``, two or more spellings of one name (the first is
+    the one shown), as comparison rules that apply to every page."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: 'aliases' must be an array of tables ([[aliases]])")
+    rules = []
+    for item in raw:
+        entry = _table(where, item, "aliases")
+        unknown = set(entry) - {"names"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key 'aliases.{sorted(unknown)[0]}'")
+        names: Any = entry.get("names")
+        _check_type(where, "aliases.names", names, list)
+        for name in names:
+            _check_type(where, "aliases.names", name, str)
+        cleaned = tuple(" ".join(n.split()) for n in names if n.strip())
+        if len(cleaned) < 2:
+            raise ConfigError(f"{where}: 'aliases.names' needs two or more names, got {names!r}")
+        rules.append(IgnoreRule(aliases=cleaned))
     return tuple(rules)
 
 
@@ -264,5 +289,5 @@ def config_from_dict(
         crawl=crawl,
         schedule=schedule,
         retention=retention,
-        ignore=_ignore_rules(where, data.get("ignore")),
+        ignore=_ignore_rules(where, data.get("ignore")) + _aliases(where, data.get("aliases")),
     )

@@ -77,7 +77,11 @@ def _terms(config: Config, seeds: list[SeedRow]) -> SeedTerms | None:
     """The seeds' key terms, computed only when follow-ups may be discovered."""
     if not (config.crawl.follow_hosts and config.crawl.follow_depth > 0 and seeds):
         return None
-    return seed_terms([s.title for s in seeds], ["\n".join(s.data.get("body", [])) for s in seeds])
+    return seed_terms(
+        [s.title for s in seeds],
+        ["\n".join(s.data.get("body", [])) for s in seeds],
+        [rule.aliases for rule in config.ignore if rule.aliases],
+    )
 
 
 StopFn = Callable[[], bool]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +36,8 @@ class SeedTerms:
     """Weighted key terms of one or more seed posts."""
 
     weights: dict[str, float]
+    # Other spellings of a term (from [[aliases]]): any of them counts as the term.
+    variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -46,20 +49,23 @@ class SeedTerms:
             return 0.0
         haystack = " ".join(texts).lower()
         words = set(re.findall(r"[a-z0-9][a-z0-9\-.]*", haystack))
-        found = sum(
-            w
-            for term, w in self.weights.items()
+
+        def present(term: str) -> bool:
             # Latin terms must be whole words ("ai" is not in "said").
-            if (term in words if _LATIN_TERM.match(term) else term in haystack)
-        )
+            return term in words if _LATIN_TERM.match(term) else term in haystack
+
+        found = sum(w for term, w in self.weights.items()
+                    if any(present(t) for t in (term, *self.variants.get(term, ()))))
         return round(found / self.total, 4)
 
     def top(self, n: int = 10) -> list[str]:
         return [t for t, _ in sorted(self.weights.items(), key=lambda kv: -kv[1])[:n]]
 
 
-def seed_terms(titles: list[str], bodies: list[str]) -> SeedTerms:
-    """Key terms of seed posts: nouns and foreign words, weighted (see module doc)."""
+def seed_terms(titles: list[str], bodies: list[str],
+               aliases: Sequence[Sequence[str]] = ()) -> SeedTerms:
+    """Key terms of seed posts: nouns and foreign words, weighted (see module doc);
+    ``aliases`` are groups of spellings of one name, any of which matches the term."""
     counts: Counter[str] = Counter()
     kind_weight: dict[str, float] = {}
     title_terms: set[str] = set()
@@ -91,5 +97,13 @@ def seed_terms(titles: list[str], bodies: list[str]) -> SeedTerms:
         for term, count in counts.items()
         if count >= 2 or term in title_terms or kind_weight[term] >= _KINDS["NNP"]
     }
-    top = sorted(weights.items(), key=lambda kv: -kv[1])[:MAX_TERMS]
-    return SeedTerms(dict(top))
+    top = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:MAX_TERMS])
+    variants: dict[str, tuple[str, ...]] = {}
+    for group in aliases:
+        forms = {" ".join(n.lower().split()) for n in group}
+        # A multi-word name ("sam altman") also stands for its parts that are terms.
+        parts = {p for n in forms for p in n.split()} | forms
+        for term in top:
+            if term in parts:
+                variants[term] = tuple(sorted(forms - {term}))
+    return SeedTerms(top, variants)

@@ -117,9 +117,20 @@ class IgnoreRule:
     pattern: re.Pattern[str] | None = None
     whitespace: bool = False
     url: str | None = None
+    # Names of one thing ("올트먼", "알트만", "Sam Altman"): the seed alignment and the
+    # follow-up relevance treat them as the same word; version diffs still show them.
+    aliases: tuple[str, ...] = ()
 
     def applies_to(self, page_url: str) -> bool:
         return self.url is None or page_url.startswith(self.url)
+
+
+def alias_pattern(names: Sequence[str]) -> re.Pattern[str]:
+    """One regex matching any of ``names`` (longest first, case-insensitive; spaces in a
+    name match any run of spaces, so "샘 올트먼" also finds "샘  올트먼")."""
+    ordered = sorted(names, key=len, reverse=True)
+    return re.compile("|".join(r"\s*".join(map(re.escape, n.split())) for n in ordered),
+                      re.IGNORECASE)
 
 
 class Normaliser:
@@ -128,6 +139,13 @@ class Normaliser:
     def __init__(self, rules: Sequence[IgnoreRule] = ()) -> None:
         self.patterns = [r.pattern for r in rules if r.pattern is not None]
         self.whitespace = any(r.whitespace for r in rules)
+        self.names = [(alias_pattern(r.aliases), r.aliases[0]) for r in rules if r.aliases]
+
+    def canon(self, text: str) -> str:
+        """``text`` with every alias replaced by the first name of its group."""
+        for pattern, name in self.names:
+            text = pattern.sub(name, text)
+        return text
 
     def key(self, text: str) -> str:
         for pattern in self.patterns:

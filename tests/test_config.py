@@ -58,3 +58,23 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> Non
     config = load_config(path)
     assert config.store == (tmp_path / "data").resolve()
     assert config.seeds == ((tmp_path / "conf" / "s.txt").resolve(),)
+
+
+def test_aliases_become_comparison_rules(tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text('[[aliases]]\nnames = ["올트먼", "알트만", "Sam  Altman"]\n', encoding="utf-8")
+    [rule] = load_config(path).ignore
+    assert rule.aliases == ("올트먼", "알트만", "Sam Altman") and rule.pattern is None
+    for bad, message in ((' names = ["올트먼"]', "two or more names"),
+                         (' names = "올트먼"', "'aliases.names' must be list"),
+                         (' name = ["a", "b"]', "unknown key 'aliases.name'")):
+        path.write_text("[[aliases]]\n" + bad + "\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=message):
+            load_config(path)
+
+
+def test_default_config_knows_the_story_s_name_variants() -> None:
+    config = load_config(ROOT / "config" / "archiver.toml")
+    groups = [rule.aliases for rule in config.ignore if rule.aliases]
+    assert any({"올트먼", "알트만", "Sam Altman"} <= set(g) for g in groups)
+    assert any({"오픈AI", "OpenAI"} <= set(g) for g in groups)

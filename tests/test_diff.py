@@ -202,3 +202,16 @@ def test_seed_alignment_change_between_versions() -> None:
     assert [(c.change, c.after.status) for c in removed] == [("removed", "absent")]
     assert a3.coverage == 0.5 and a1.coverage == 1.0
     assert alignment_changes(a1, align_seed(seed, v1), v1) == []
+
+
+def test_aliases_let_the_seed_and_the_page_spell_names_differently() -> None:
+    from archiver.align import align_seed
+    from archiver.sentences import IgnoreRule
+
+    seed = "알트만은 OpenAI 이사회에서 해임됐고 새 칩 회사를 준비하고 있었다."
+    page = "올트먼은 오픈AI 이사회에서 해임됐고 새 칩 회사를 준비하고 있었다."
+    rules = [IgnoreRule(aliases=("올트먼", "알트만")), IgnoreRule(aliases=("오픈AI", "OpenAI"))]
+    plain = align_seed(seed, page).sentences[0]
+    named = align_seed(seed, page, rules).sentences[0]
+    assert plain.status != "present" and named.status == "present"
+    assert named.match == page  # the page's own words are shown, not the aliases

@@ -158,3 +158,12 @@ def test_same_article_under_another_url_is_a_duplicate(config_dir: Path,
                 if t["url"] in (site.url("/99710"), site.url("/99711")) and t["url"] != original)
     assert twin["state"] == "duplicate"
     assert twin["error"] == f"same text as {original} v1"
+
+
+def test_aliases_count_other_spellings_as_the_seed_s_terms() -> None:
+    titles, bodies = ["알트만 해임"], ["알트만은 OpenAI를 떠났다. 알트만의 칩 회사. OpenAI 이사회."]
+    text = "올트먼은 오픈AI를 떠났다"
+    plain = seed_terms(titles, bodies)
+    named = seed_terms(titles, bodies, [("올트먼", "알트만"), ("오픈AI", "OpenAI")])
+    assert named.score(text) > plain.score(text)
+    assert named.score(text) >= 0.5
