@@ -284,6 +284,15 @@ class Catalog:
             raise NotFoundError(f"no capture with id {capture_id}")
         return CaptureRow(**dict(rows[0]))
 
+    def last_response(self, url: str) -> CaptureRow | None:
+        """The latest full 200 response record for this URL (what a 304 confirms)."""
+        rows = self._query(
+            "SELECT * FROM captures WHERE url = ? AND status = 200 AND record_type ="
+            " 'response' ORDER BY id DESC LIMIT 1",
+            (url,),
+        )
+        return CaptureRow(**dict(rows[0])) if rows else None
+
     def original_response(self, payload_digest: str, url: str) -> CaptureRow | None:
         """The first full response record with this payload for this URL (for revisits)."""
         rows = self._query(

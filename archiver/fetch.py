@@ -170,6 +170,7 @@ class Fetcher:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._last_request: dict[str, float] = {}
         self._host_delay: dict[str, float] = {}
+        self._checked: set[str] = set()  # hosts the SSRF guard let through
 
     def set_host_delay(self, host: str, seconds: float) -> None:
         """Raise one host's delay between requests (robots.txt Crawl-delay)."""
@@ -252,7 +253,10 @@ class Fetcher:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BlockedError(f"unsupported URL {url!r}")
         host = parts.hostname
-        await asyncio.to_thread(check_address, host, self.config.allow_private_networks)
+        if not self.config.allow_private_networks and host not in self._checked:
+            # Resolve once per host and run, off the event loop.
+            await asyncio.to_thread(check_address, host, False)
+            self._checked.add(host)
         headers: dict[str, str] = {}
         if conditional and conditional.etag:
             headers["If-None-Match"] = conditional.etag

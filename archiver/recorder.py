@@ -124,7 +124,13 @@ class CrawlRun:
 
     def _store_exchange(self, target: TargetRow, exchange: Exchange) -> int:
         location = None
-        if exchange.raw_body or exchange.status:
+        last = self.catalog.last_response(exchange.url) if exchange.status == 304 else None
+        if last is not None and last.payload_digest:
+            # Not modified: a revisit of the response the server confirmed.
+            location = self.warc.write_exchange(
+                exchange, not_modified_of=(last.url, last.fetched_at, last.payload_digest)
+            )
+        elif exchange.raw_body or exchange.status:
             digest = payload_digest(exchange.raw_body)
             original = (
                 self.catalog.original_response(digest, exchange.url) if exchange.raw_body else None

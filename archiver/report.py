@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Unchanged, not-modified and archived pages listed one by one in markdown and HTML;
+# beyond this a count (the JSON report lists all), so a big quiet re-crawl stays small.
+LISTED = 10
+
 FORMATS = ("markdown", "html", "json")
 _EXTENSIONS = {"markdown": "md", "html": "html", "json": "json"}
 
@@ -211,7 +215,9 @@ def render_reports(
     if fmt == "json":
         return json.dumps({"runs": [r.as_json() for r in reports]}, ensure_ascii=False, indent=2)
     if fmt == "html":
-        return template("report.html.j2").render(reports=reports, links=Links(link_base, warc_dir))
+        return template("report.html.j2").render(
+            reports=reports, links=Links(link_base, warc_dir), listed=LISTED
+        )
     if fmt != "markdown":
         raise UsageError(f"report format must be one of {', '.join(FORMATS)}")
     return (
@@ -245,8 +251,11 @@ def _markdown(report: RunReport) -> str:
         ("Archived without text", report.archived),
     ):
         if entries:
-            lines += ["", f"## {title}", ""]
-            lines += [f"- {md(p.url)}" + (f" v{p.version}" if p.version else "") for p in entries]
+            lines += ["", f"## {title} ({len(entries)})", ""]
+            lines += [f"- {md(p.url)}" + (f" v{p.version}" if p.version else "")
+                      for p in entries[:LISTED]]
+            if len(entries) > LISTED:
+                lines.append(f"- … and {len(entries) - LISTED} more (the JSON report lists all)")
     if report.errors:
         lines += ["", "## Errors", ""]
         lines += [f"- {md(p.url)}: {md(p.error)}" for p in report.errors]

@@ -27,6 +27,8 @@ from . import __version__
 from .errors import StoreError
 from .fetch import Exchange
 
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
 # Headers that describe the wire encoding we already undid; keeping them would make WARC
 # readers de-chunk an already de-chunked body.
 _HOP_HEADERS = {"transfer-encoding"}
@@ -118,25 +120,33 @@ class WarcWriter:
         )
         self._append(buf.getvalue())
 
-    def _append(self, data: bytes) -> int:
+    def _append(self, data: bytes, *, sync: bool = True) -> int:
         assert self._file is not None
         offset = self._size
         try:
             self._file.write(data)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if sync:  # one fsync per exchange: before the catalog may point at it
+                self._file.flush()
+                os.fsync(self._file.fileno())
         except OSError as exc:
             raise StoreError(f"cannot write WARC file {self._name}: {exc}") from exc
         self._size += len(data)
         return offset
 
     def write_exchange(
-        self, exchange: Exchange, *, revisit_of: tuple[str, str] | None = None
+        self,
+        exchange: Exchange,
+        *,
+        revisit_of: tuple[str, str] | None = None,
+        not_modified_of: tuple[str, str, str] | None = None,
     ) -> WarcLocation:
         """Write the response (or a revisit) record, then its request record.
 
         ``revisit_of`` is (original URI, original ISO date) when the payload is identical
         to an earlier capture: a revisit record stores the headers only.
+        ``not_modified_of`` is (original URI, ISO date, payload digest) for a 304: a
+        server-not-modified revisit record, without a request record (the 304's headers
+        say what was confirmed; an unchanged page then costs well under 1 KB).
         """
         if self._file is None or self._size >= self.max_size:
             self._open()
@@ -154,6 +164,21 @@ class WarcWriter:
         warc_headers = {"WARC-Date": date}
         if exchange.truncated:
             warc_headers["WARC-Truncated"] = "length"
+        if not_modified_of is not None:
+            digest = not_modified_of[2]
+            record = writer.create_revisit_record(
+                exchange.url,
+                digest,
+                not_modified_of[0],
+                _warc_date(not_modified_of[1]),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
+            )
+            record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+            writer.write_record(record)
+            data = buf.getvalue()
+            offset = self._append(data)
+            return WarcLocation(self._name, offset, len(data), "revisit", digest)
         if revisit_of is not None:
             record = writer.create_revisit_record(
                 exchange.url,
@@ -174,7 +199,7 @@ class WarcWriter:
             )
         writer.write_record(record)
         response_bytes = buf.getvalue()
-        offset = self._append(response_bytes)
+        offset = self._append(response_bytes, sync=False)
 
         parts = urlsplit(exchange.url)
         path = parts.path or "/"

@@ -13,7 +13,7 @@ one run:
 
 Politeness delays are off and per-host concurrency is 16. Usage (from the repo root)::
 
-    .venv/bin/python benchmarks/crawl.py [--pages 2000] [--runs 1] [--keep]
+    .venv/bin/python benchmarks/crawl.py [--pages 2000] [--runs 1] [--keep] [--no-gzip]
 
 The last line is
 ``pages=N fetch_pages_per_s=X full_pages_per_s=Y scrapy_pages_per_s=Z
@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
+from typing import Any
 
 SEED = 20231118  # the site is a function of (pages, SEED) only
 FIRST_ID = 100001
@@ -358,19 +359,25 @@ class Nginx:
         conf = tmp / "nginx.conf"
         conf.write_text(NGINX_CONF.format(tmp=tmp, site=site, host=HOST, port=self.port,
                                           gzip="on" if gzip else "off"))
-        self.proc = subprocess.Popen(
-            [find_nginx(), "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stderr = tmp / "nginx.stderr"  # a file, not a pipe nobody drains while we crawl
+        with open(stderr, "wb") as err_file:
+            self.proc = subprocess.Popen(
+                [find_nginx(), "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")],
+                stdout=subprocess.DEVNULL, stderr=err_file)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                sys.exit(f"crawl.py: nginx failed to start: {err.strip()}")
-            try:
-                socket.create_connection((HOST, self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
+                err = stderr.read_text(errors="replace").strip()
+                sys.exit(f"crawl.py: nginx failed to start: {err}")
+            # nginx writes its pid file only once it holds the port (it retries a busy
+            # port for a few seconds, then exits): a connect alone could reach someone else.
+            if (tmp / "nginx.pid").exists():
+                try:
+                    socket.create_connection((HOST, self.port), timeout=0.2).close()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.05)
         self.stop()
         sys.exit("crawl.py: nginx did not start listening within 10 s")
 
@@ -493,7 +500,7 @@ def scrapy_child(index_url: str, agent: str) -> None:
         start_urls = [index_url]
         rules = (Rule(LinkExtractor(allow=r"/\d+$"), callback="parse_article"),)
 
-        def parse_article(self, response):  # type: ignore[no-untyped-def]
+        def parse_article(self, response: Any) -> list[object]:
             if response.status == 200:
                 state["pages"] += 1
                 state["last"] = time.perf_counter()
@@ -557,12 +564,15 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
     print(f"run {n}: full pipeline   {pages} pages in {secs:6.2f} s = {full_pps:7.1f} pages/s",
           flush=True)
 
-    secs, wall, got = run_scrapy(nginx.base + "/", f"Scrapy bench-scrapy-{tag}")
+    scrapy_agent = f"Scrapy bench-scrapy-{tag}"
+    secs, wall, got = run_scrapy(nginx.base + "/", scrapy_agent)
     if got != pages:
         sys.exit(f"crawl.py: Scrapy fetched {got} of {pages} pages")
     scrapy_pps = pages / secs
+    served = nginx.bytes_by_agent()[scrapy_agent]
     print(f"run {n}: Scrapy fetch    {pages} pages in {secs:6.2f} s = {scrapy_pps:7.1f} pages/s"
-          f" (spider open to last article; {wall:.2f} s to spider closed)", flush=True)
+          f" (spider open to last article; {wall:.2f} s to spider closed;"
+          f" nginx sent it {served[0]:,} B, statuses {dict(served[2])})", flush=True)
 
     before = store_sizes(store)
     cfg = write_config(work / f"recrawl-{tag}.toml", store, urls, ua["recrawl"])

@@ -107,7 +107,8 @@ def test_every_redirect_hop_is_checked(config_dir: Path, site: FixtureSite,
     port = site.base.rsplit(":", 1)[1]
     site.routes["/to-private"] = Route(status=302, body=b"",
                                        headers={"Location": f"http://localhost:{port}/99700"})
-    config = write_config(config_dir, site, targets=["/to-private"])
+    config = write_config(config_dir, site, targets=["/to-private"], seed=False,
+                          extra="allow_private_networks = false")
     result = CliRunner().invoke(main, ["--config", str(config), "crawl", "--json"])
     summary = json.loads(result.stdout)
     [error] = summary["errors"]

@@ -102,6 +102,15 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     summary = run_json(config, "crawl")
     assert summary["new_versions"] == 0 and summary["not_modified"] == 1
     assert [v["version"] for v in run_json(config, "history", page)] == [1, 2]
+    # The 304 is archived as a server-not-modified revisit of the response it confirms.
+    from warcio.archiveiterator import ArchiveIterator
+
+    newest = max((config.parent / "store" / "warc").glob("*.warc.gz"))
+    with open(newest, "rb") as fh:
+        [revisit] = [r for r in ArchiveIterator(fh) if r.rec_type == "revisit"]
+        assert revisit.rec_headers.get_header("WARC-Profile").endswith("/server-not-modified")
+        assert revisit.http_headers.get_statuscode() == "304"
+    assert run_json(config, "verify")["problems"] == []
 
 
 def test_unchanged_page_without_validators_stores_a_revisit(config: Path,

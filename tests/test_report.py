@@ -244,3 +244,20 @@ def test_bad_ignore_rules_are_one_line_errors(config_dir: Path, site: FixtureSit
     result = run(config, "diff", site.url("/99663"))
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_long_quiet_lists_are_counted_not_listed(config_dir: Path, site: FixtureSite) -> None:
+    from .conftest import Route
+
+    paths = [f"/quiet/{n}" for n in range(14)]
+    for path in paths:
+        site.routes[path] = Route("slownews/99700.html")
+    config = write_config(config_dir, site, targets=paths, seed=False)
+    runner = CliRunner()
+    for _ in range(2):
+        assert runner.invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
+    md = runner.invoke(main, ["--config", str(config), "report", "--format", "markdown"])
+    assert "## Not modified (HTTP 304) (14)" in md.output
+    assert "… and 4 more (the JSON report lists all)" in md.output
+    data = json.loads(runner.invoke(main, ["--config", str(config), "report", "--json"]).output)
+    assert len(data["runs"][0]["not_modified"]) == 14
