@@ -159,6 +159,9 @@ def crawl(ctx: Context, as_json: bool) -> None:
             f"unchanged {data['unchanged']}, not modified {data['not_modified']}, "
             f"errors {len(summary.errors)}"
         )
+        html = [r for r in summary.reports if r.endswith(".html")]
+        if html:
+            out.print(f"report: {html[0]}")
     if summary.errors:
         if summary.fetched == 0:
             refused = all("non-public address" in e["error"] for e in summary.errors)

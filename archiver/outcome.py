@@ -42,6 +42,7 @@ class CrawlSummary:
     outcomes: list[TargetOutcome] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)
     interrupted: bool = False
+    reports: list[str] = field(default_factory=list)  # this run's report files
 
     def count(self, *states: str) -> int:
         return sum(1 for o in self.outcomes if o.state in states)
@@ -78,6 +79,7 @@ class CrawlSummary:
             ],
             "follow_ups": self.follow_ups,
             "seeds": self.seeds,
+            "reports": self.reports,
             "targets": [
                 {
                     "url": o.url,

@@ -209,7 +209,8 @@ def crawl(
         finish_run(run, summary)
         from .report import save_run_report  # imported late: jinja2 only when a run ends
 
-        save_run_report(store, run_id, config)  # logs a failure, never raises (issue 6)
+        # logs a failure, never raises: a report must not fail the run it reports
+        summary.reports = [str(p) for p in save_run_report(store, run_id, config)]
         return summary
     finally:
         store.unlock()

@@ -46,6 +46,8 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     assert summary["fetched"] == 1 and summary["new_versions"] == 1
     assert summary["errors"] == [] and summary["unchanged"] == 0
     assert isinstance(summary["run_id"], int) and summary["follow_ups"] == []
+    html = [Path(r) for r in summary["reports"] if r.endswith(".html")]
+    assert len(html) == 1 and html[0].is_file() and html[0].parent.name == "reports"
 
     # 2. 올트먼 appears in the page only with particles; the seed post is found too.
     hits = run_json(config, "search", "올트먼")
