@@ -61,6 +61,17 @@ class NewPage:
     title: str | None
     fetched_at: str
     seed: SeedChange | None
+    # How the crawl found the page: via (seed:N, target, feed, or the linking page),
+    # link depth, and relevance to the seed (follow-ups).
+    via: str = ""
+    depth: int = 0
+    score: float | None = None
+
+    @property
+    def found(self) -> str:
+        """Provenance in words, for markdown and HTML."""
+        relevance = f", relevance {self.score:.2f}" if self.score is not None else ""
+        return f"via {self.via}, depth {self.depth}{relevance}"
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -70,6 +81,7 @@ class NewPage:
             "fetched_at": self.fetched_at,
             "seed": self.seed.seed if self.seed else None,
             "coverage": self.seed.alignment.coverage if self.seed else None,
+            "provenance": {"via": self.via, "depth": self.depth, "score": self.score},
         }
 
 
@@ -171,7 +183,8 @@ def _new_or_changed(
                 version_ref(store, new),
                 align_seed(seed_body(seed), new.text, rules),
             )
-        report.new.append(NewPage(target.url, 1, new.title, new.fetched_at, alignment))
+        report.new.append(NewPage(target.url, 1, new.title, new.fetched_at, alignment,
+                                  target.via, target.depth, target.score))
         return
     report.changed.append(compare(store, target, versions[index - 1], new, ignore=ignore))
 
@@ -240,7 +253,8 @@ def _markdown(report: RunReport) -> str:
         lines += ["", "## New pages", ""]
         for p in report.new:
             coverage = f"; seed coverage {p.seed.alignment.coverage:.0%}" if p.seed else ""
-            lines.append(f"- {md(p.title) or '(untitled)'}: {md(p.url)} v{p.version}{coverage}")
+            lines.append(f"- {md(p.title) or '(untitled)'}: {md(p.url)} v{p.version}{coverage}"
+                         f" ({md(p.found)})")
     if report.changed:
         lines += ["", "## Changed pages"]
         for change in report.changed:

@@ -167,3 +167,19 @@ def test_aliases_count_other_spellings_as_the_seed_s_terms() -> None:
     named = seed_terms(titles, bodies, [("올트먼", "알트만"), ("오픈AI", "OpenAI")])
     assert named.score(text) > plain.score(text)
     assert named.score(text) >= 0.5
+
+
+def test_reports_show_how_each_new_page_was_found(config_dir: Path, site: FixtureSite) -> None:
+    site.routes["/feed"] = feed(site, [("/tag/openai", "태그: 오픈AI", "")])
+    config = write_config(config_dir, site, seed=True, feeds=["/feed"],
+                          extra=SCOPE + "\nfollow_depth = 2")
+    crawl(config)
+    runner = CliRunner()
+    data = json.loads(runner.invoke(main, ["--config", str(config), "report", "--json"]).output)
+    new = {p["url"]: p["provenance"] for p in data["runs"][0]["new"]}
+    assert new[site.url("/99663")] == {"via": "seed:1", "depth": 0, "score": None}
+    follow = new[site.url("/99710")]
+    assert follow["via"] == site.url("/tag/openai") and follow["depth"] == 2
+    assert follow["score"] >= 0.2
+    md = runner.invoke(main, ["--config", str(config), "report", "--format", "markdown"]).output
+    assert f"via {site.url('/tag/openai')}, depth 2, relevance" in md
