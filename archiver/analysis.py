@@ -1,31 +1,41 @@
 """Korean-aware text analysis for the full-text index.
 
-Korean glues particles and endings onto words (올트먼이, 올트먼은), so whitespace words
-cannot be searched. Hangul runs become overlapping character bigrams (a single syllable
-stays a unigram); a query word becomes the phrase of its bigrams, so 올트먼 matches
-inside 올트먼이 but not 올트 … 먼. Latin words are lower-cased and kept whole; numbers
-lose their thousands separators (1,200 and 1200 match). Every token carries its
-character span, so highlights and phrase queries work and never cut a syllable.
+Two token streams are indexed for every text field (the choice was measured on KorQuAD,
+see README "Search"):
+
+* **bigrams** — Hangul (and CJK) runs become overlapping character bigrams (a single
+  syllable stays a unigram); Latin words are lower-cased and kept whole; numbers lose
+  their thousands separators (1,200 and 1200 match). A query word is the phrase of its
+  bigrams, so 올트먼 matches inside 올트먼이 and 샘올트먼 but not in 올트 … 먼.
+* **stems** — one token per word: the Hangul word without its particles and endings
+  (:func:`archiver.korean.stem`), Latin and numbers as above. They rank whole-word
+  matches above bigram coincidences and carry word positions for proximity.
+
+Every token carries its character span, so highlights and phrase queries work and
+never cut a syllable. Text is NFC-normalised first (decomposed jamo become syllables).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
-from whoosh.analysis import LowercaseFilter, Token, Tokenizer
+from whoosh.analysis import Token, Tokenizer
 
-_TOKEN = re.compile(
+from .korean import is_particle, stem
+
+TOKEN_PATTERN = _TOKEN = re.compile(
     r"(?P<hangul>[\uac00-\ud7a3]+)"
+    r"|(?P<cjk>[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+)"
     r"|(?P<number>\d+(?:[.,]\d+)*)"
-    r"|(?P<word>[^\W\d_\uac00-\ud7a3]+)"
+    r"|(?P<word>[^\W\d_\uac00-\ud7a3\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]+)"
 )
+_HANGUL = re.compile(r"[\uac00-\ud7a3]+")
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """One analysed token: its indexed text and where it stands in the source."""
 
     text: str
@@ -33,26 +43,64 @@ class Span:
     end: int
 
 
-def tokens(text: str) -> Iterator[Span]:
-    """The tokens of ``text`` in order (bigrams for Hangul, whole words otherwise)."""
+def normalize(text: str) -> str:
+    """NFC, so that decomposed jamo (some macOS text) index as syllables."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _number(value: str) -> str:
+    return value.replace(",", "")
+
+
+def tokens(text: str) -> list[Span]:
+    """The bigram-field tokens of ``text`` in order."""
+    out: list[Span] = []
+    append = out.append
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        value = match.group(0)
+        start = match.start()
+        if kind == "hangul" or kind == "cjk":
+            if len(value) == 1:
+                append(Span(value, start, start + 1))
+            else:
+                for i in range(len(value) - 1):
+                    append(Span(value[i:i + 2], start + i, start + i + 2))
+        elif kind == "number":
+            append(Span(_number(value), start, match.end()))
+        else:
+            append(Span(value.lower(), start, match.end()))
+    return out
+
+
+def stem_tokens(text: str) -> list[Span]:
+    """The stem-field tokens of ``text``: one per word; spans cover the stem only."""
+    out: list[Span] = []
+    append = out.append
+    prev_end = -1
+    prev_kind: str | None = None
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         value = match.group(0)
         start = match.start()
         if kind == "hangul":
-            if len(value) == 1:
-                yield Span(value, start, start + 1)
-            else:
-                for i in range(len(value) - 1):
-                    yield Span(value[i : i + 2], start + i, start + i + 2)
+            glued = start == prev_end and prev_kind in ("number", "word")
+            if not (glued and is_particle(value)):  # the 의 of "S8의" is no word
+                stemmed = stem(value)
+                append(Span(stemmed, start, start + len(stemmed)))
         elif kind == "number":
-            yield Span(value.replace(",", ""), start, match.end())
+            append(Span(_number(value), start, match.end()))
         else:
-            yield Span(value.lower(), start, match.end())
+            append(Span(value.lower(), start, match.end()))
+        prev_end = match.end()
+        prev_kind = kind
+    return out
 
 
-class KoreanBigramTokenizer(Tokenizer):
-    """A Whoosh tokenizer over :func:`tokens`, honouring positions and chars."""
+class _SpanTokenizer(Tokenizer):
+    """A Whoosh tokenizer over a span function, honouring positions and chars."""
+
+    analyse: Callable[[str], list[Span]] = staticmethod(tokens)
 
     def __eq__(self, other: object) -> bool:
         return other.__class__ is self.__class__
@@ -60,31 +108,13 @@ class KoreanBigramTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash(self.__class__)
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
+    def __call__(self, value: str, positions: bool = False, chars: bool = False,
+                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
+                 start_char: int = 0, tokenize: bool = True, mode: str = "",
+                 **kwargs: Any) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            token.original = token.text = value
-            token.boost = 1.0
-            if positions:
-                token.pos = start_pos
-            if chars:
-                token.startchar = start_char
-                token.endchar = start_char + len(value)
-            yield token
-            return
-        for pos, span in enumerate(tokens(value)):
+        spans = self.analyse(value) if tokenize else [Span(value, 0, len(value))]
+        for pos, span in enumerate(spans):
             token.text = span.text
             token.boost = 1.0
             token.stopped = False
@@ -98,20 +128,27 @@ class KoreanBigramTokenizer(Tokenizer):
             yield token
 
 
+class KoreanBigramTokenizer(_SpanTokenizer):
+    """Bigram-field tokens (:func:`tokens`)."""
+
+    analyse = staticmethod(tokens)
+
+
+class KoreanStemTokenizer(_SpanTokenizer):
+    """Stem-field tokens (:func:`stem_tokens`)."""
+
+    analyse = staticmethod(stem_tokens)
+
+
 def korean_analyzer() -> Any:
-    """The analyzer of the index's text fields."""
-    # LowercaseFilter is a no-op for our own tokens but keeps Whoosh's term
-    # normalisation identical for query terms typed in upper case.
-    return KoreanBigramTokenizer() | LowercaseFilter()
+    """The analyzer of the index's bigram fields."""
+    return KoreanBigramTokenizer()
 
 
-def match_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
-    """Merged character spans of ``text`` whose tokens are among ``terms``."""
-    spans: list[tuple[int, int]] = []
-    for span in tokens(text):
-        if span.text in terms:
-            if spans and span.start <= spans[-1][1]:
-                spans[-1] = (spans[-1][0], max(spans[-1][1], span.end))
-            else:
-                spans.append((span.start, span.end))
-    return spans
+def stem_analyzer() -> Any:
+    """The analyzer of the index's stem fields."""
+    return KoreanStemTokenizer()
+
+
+def is_hangul_word(text: str) -> bool:
+    return bool(_HANGUL.fullmatch(text))

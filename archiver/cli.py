@@ -183,10 +183,13 @@ def crawl(ctx: Context, as_json: bool) -> None:
 @main.command()
 @click.argument("query")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--site", help="Only pages of this host.")
-@click.option("--since", help="Published on or after (ISO date).")
-@click.option("--until", help="Published on or before (ISO date).")
-@click.option("--all-versions", is_flag=True, help="Search every version, not only the latest.")
+@click.option("--site", help="Only pages of this host (and its sub-domains).")
+@click.option("--since", help="Published on or after (ISO date or time).")
+@click.option("--until", help="Published on or before (ISO date or time).")
+@click.option("--all-versions", is_flag=True,
+              help="Every version that matches, grouped by page, oldest first.")
+@click.option("--any", "any_words", is_flag=True,
+              help="Rank pages holding any of the words (default: all of them).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 @handle_errors()
@@ -198,9 +201,14 @@ def search(
     since: str | None,
     until: str | None,
     all_versions: bool,
+    any_words: bool,
     as_json: bool,
 ) -> None:
-    """Full-text search of the archive (Korean-aware)."""
+    """Full-text search of the archive (Korean-aware).
+
+    QUERY: words (all must match; 올트먼 finds 올트먼이), "exact phrases", OR, NOT or
+    -word, ( ), and the prefixes title:, author:, site:.
+    """
     with ctx.store() as store:
         hits = queries.search(
             store,
@@ -210,6 +218,7 @@ def search(
             since=since,
             until=until,
             all_versions=all_versions,
+            any_words=any_words,
         )
     if as_json:
         _json([queries.hit_json(h) for h in hits])
@@ -217,10 +226,17 @@ def search(
     if not hits:
         err.print("no matches")
         return
-    for n, hit in enumerate(hits, 1):
-        out.print(Text.assemble((f"{n}. ", "bold"), (hit.title or "(untitled)", "bold")))
+    previous_url = None
+    n = 0
+    for hit in hits:
         dates = f"published {hit.published_at or '?'} · fetched {hit.fetched_at or '?'}"
-        out.print(f"   {hit.url}  v{hit.version}  {dates}", style="dim")
+        if all_versions and hit.url == previous_url:
+            out.print(f"   v{hit.version}  {dates}", style="dim")  # same page, next version
+        else:
+            n += 1
+            out.print(Text.assemble((f"{n}. ", "bold"), (hit.title or "(untitled)", "bold")))
+            out.print(f"   {hit.url}  v{hit.version}  {dates}", style="dim")
+        previous_url = hit.url
         snippet = Text("   " + hit.snippet)
         for start, end in hit.highlights:
             snippet.stylize("bold yellow", start + 3, end + 3)
@@ -435,7 +451,7 @@ def reindex(ctx: Context) -> None:
             disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task("", total=None)
-            count = pipeline.reindex(
+            count = queries.reindex(
                 store, progress=lambda done, total: bar.update(task, completed=done, total=total)
             )
     out.print(f"indexed {count} documents")

@@ -7,7 +7,7 @@ everything a user can do from the shell is also a Python call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,20 +56,37 @@ def search(
     since: str | None = None,
     until: str | None = None,
     all_versions: bool = False,
+    any_words: bool = False,
 ) -> list[Hit]:
+    """Search the archive's index (see :mod:`archiver.querylang` for the syntax).
+
+    Words are ANDed; ``any_words`` ranks pages holding any of them, best first.
+    """
     _require_store(store)
     index = store.index
-    hits = index.search(
-        query, limit=limit, site=site, since=since, until=until, all_versions=all_versions
-    )
-    expected = len(store.catalog.seeds()) + store.catalog.count_versions()
-    if index.doc_count() < expected:
-        log.warning(
-            "the index is behind the catalog (%d of %d documents); run `archiver reindex`",
-            index.doc_count(),
-            expected,
-        )
+    try:
+        hits = index.search(query, limit=limit, site=site, since=since, until=until,
+                            all_versions=all_versions, any_words=any_words)
+        expected = len(store.catalog.seeds()) + store.catalog.count_versions()
+        indexed = index.doc_count()
+    finally:
+        index.close()
+    if indexed < expected:
+        log.warning("the index is behind the catalog (%d of %d documents);"
+                    " run `archiver reindex`", indexed, expected)
     return hits
+
+
+def reindex(store: Store, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the index from the catalog, holding the store's lock (no crawl meanwhile)."""
+    from .pipeline import reindex as rebuild  # late: pipeline imports the crawl stack
+
+    _require_store(store)
+    store.lock()
+    try:
+        return rebuild(store, progress)
+    finally:
+        store.unlock()
 
 
 def hit_json(hit: Hit) -> dict[str, Any]:
