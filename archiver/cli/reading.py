@@ -1,0 +1,278 @@
+"""Commands that read the archive: search, history, show, diff, report, runs, verify."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from .. import queries
+from .app import DEFAULT_CONFIG, Context, _fail, _json, err, handle_errors, main, out, pass_context
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--site", help="Only pages of this host (and its sub-domains).")
+@click.option("--since", help="Published on or after (ISO date or time).")
+@click.option("--until", help="Published on or before (ISO date or time).")
+@click.option("--all-versions", is_flag=True,
+              help="Every version that matches, grouped by page, oldest first.")
+@click.option("--any", "any_words", is_flag=True,
+              help="Rank pages holding any of the words (default: all of them).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def search(
+    ctx: Context,
+    query: str,
+    limit: int,
+    site: str | None,
+    since: str | None,
+    until: str | None,
+    all_versions: bool,
+    any_words: bool,
+    as_json: bool,
+) -> None:
+    """Full-text search of the archive (Korean-aware).
+
+    QUERY: words (all must match; 올트먼 finds 올트먼이), "exact phrases", OR, NOT or
+    -word, ( ), and the prefixes title:, author:, site:.
+    """
+    with ctx.store() as store:
+        hits = queries.search(
+            store,
+            query,
+            limit=limit,
+            site=site,
+            since=since,
+            until=until,
+            all_versions=all_versions,
+            any_words=any_words,
+        )
+    if as_json:
+        _json([queries.hit_json(h) for h in hits])
+        return
+    if not hits:
+        err.print("no matches")
+        return
+    previous_url = None
+    n = 0
+    for hit in hits:
+        dates = f"published {hit.published_at or '?'} · fetched {hit.fetched_at or '?'}"
+        if all_versions and hit.url == previous_url:
+            out.print(f"   v{hit.version}  {dates}", style="dim")  # same page, next version
+        else:
+            n += 1
+            out.print(Text.assemble((f"{n}. ", "bold"), (hit.title or "(untitled)", "bold")))
+            out.print(f"   {hit.url}  v{hit.version}  {dates}", style="dim")
+        previous_url = hit.url
+        snippet = Text("   " + hit.snippet)
+        for start, end in hit.highlights:
+            snippet.stylize("bold yellow", start + 3, end + 3)
+        out.print(snippet)
+
+
+@main.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def history(ctx: Context, url: str, as_json: bool) -> None:
+    """The versions of one page."""
+    with ctx.store() as store:
+        target, versions = queries.history(store, url)
+    if as_json:
+        _json([queries.history_json(v) for v in versions])
+        return
+    err.print(
+        f"{target.url}: {target.state}"
+        + (f" ({target.last_error}, {target.tries} tries)" if target.last_error else "")
+    )
+    table = Table("version", "fetched", "status", "content hash", "title")
+    for v in versions:
+        table.add_row(
+            str(v.version), v.fetched_at, str(v.status or ""), v.content_hash[:12], v.title or ""
+        )
+    out.print(table)
+
+
+@main.command()
+@click.argument("url")
+@click.option("--version", "number", type=int, help="Version number (default: latest).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def show(ctx: Context, url: str, number: int | None, as_json: bool) -> None:
+    """One version's extracted text and metadata."""
+    with ctx.store() as store:
+        data = queries.show(store, url, number)
+    if as_json:
+        _json(data)
+        return
+    for key in ("title", "url", "version", "author", "published_at", "modified_at"):
+        if data.get(key) is not None:
+            out.print(f"{key}: {data[key]}", style="bold" if key == "title" else None)
+    via = data["provenance"]
+    score = f", relevance {via['score']}" if via.get("score") is not None else ""
+    out.print(f"via: {via['via']} (depth {via['depth']}{score})", style="dim")
+    out.print()
+    out.print(data["text"])
+
+
+def _ignore_rules(ctx: Context) -> tuple[Any, ...]:
+    """The config's [[ignore]] rules, or none when only --store was given."""
+    if ctx.store_path and not ctx.config_path and not Path(DEFAULT_CONFIG).is_file():
+        return ()
+    return ctx.config().ignore
+
+
+def _write_output(rendered: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(rendered + "\n", encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror}", 2)
+    else:
+        click.echo(rendered)
+
+
+@main.command()
+@click.argument("url")
+@click.option("--from", "from_version", type=int, help="Old version (default: previous).")
+@click.option("--to", "to_version", type=int, help="New version (default: latest).")
+@click.option("--against-seed", is_flag=True, help="Compare with the seed post instead.")
+@click.option("--seed", "seed_id", type=int, help="Seed id for --against-seed.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["terminal", "text", "markdown", "json", "html"]),
+    help="Default: coloured on a terminal, else text (a unified diff).",
+)
+@click.option(
+    "--granularity",
+    type=click.Choice(["paragraph", "sentence", "word"]),
+    default="sentence",
+    show_default=True,
+    help="Unit of the added/removed lists and of the text diff.",
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@pass_context
+@handle_errors(trouble_code=2)
+def diff(
+    ctx: Context,
+    url: str,
+    from_version: int | None,
+    to_version: int | None,
+    against_seed: bool,
+    seed_id: int | None,
+    fmt: str | None,
+    granularity: str,
+    output: str | None,
+) -> None:
+    """Differences between two versions, or against the seed post (exit 0 same, 1 different)."""
+    rules = _ignore_rules(ctx)
+    with ctx.store() as store:
+        if against_seed:
+            change: Any = queries.diff_against_seed(store, url, to_version, seed_id, ignore=rules)
+        else:
+            change = queries.diff_versions(
+                store, url, from_version, to_version, ignore=rules, granularity=granularity
+            )
+        fmt = fmt or ("terminal" if out.is_terminal and not output else "text")
+        if fmt == "terminal" and not output:
+            from ..render import terminal
+
+            out.print(terminal(change, out.width, color=out.color_system is not None))
+        else:
+            base = Path(output).resolve().parent if output else Path.cwd()
+            _write_output(
+                queries.render_diff(
+                    change, "text" if fmt == "terminal" else fmt, link_base=base, store=store
+                ),
+                output,
+            )
+    sys.exit(1 if change.changed else 0)
+
+
+@main.command()
+@click.option("--run", "run_id", type=int, help="Crawl run id (default: the last run).")
+@click.option("--since", help="Every run started on or after this ISO date or time.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "html", "json"]),
+    default="markdown",
+    show_default=True,
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@pass_context
+@handle_errors()
+def report(
+    ctx: Context, run_id: int | None, since: str | None, fmt: str, output: str | None, as_json: bool
+) -> None:
+    """Change report of crawl runs: new, changed, unchanged pages and errors."""
+    from .. import report as reports
+
+    rules = _ignore_rules(ctx)
+    with ctx.store() as store:
+        built = reports.build_reports(store, run_id=run_id, since=since, ignore=rules)
+        base = Path(output).resolve().parent if output else Path.cwd()
+        rendered = reports.render_reports(
+            built, "json" if as_json else fmt, link_base=base, warc_dir=store.warc_dir
+        )
+    _write_output(rendered, output)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def runs(ctx: Context, as_json: bool) -> None:
+    """Crawl-run history."""
+    with ctx.store() as store:
+        rows = store.catalog.runs() if store.exists() else []
+    if as_json:
+        _json([queries.run_json(r) for r in rows])
+        return
+    table = Table("run", "started", "finished", "trigger", "outcome", "fetched", "new", "errors")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.started_at,
+            r.finished_at or "",
+            r.trigger,
+            r.outcome or "",
+            str(r.fetched),
+            str(r.new_versions),
+            str(len(r.errors)),
+        )
+    out.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def verify(ctx: Context, as_json: bool) -> None:
+    """Re-read every WARC record the catalog references and check its digest."""
+    from ..verify import verify_store
+
+    with ctx.store() as store:
+        report = verify_store(store)
+    if as_json:
+        _json(report)
+    else:
+        out.print(f"checked {report['checked']} records, {len(report['problems'])} problems")
+        for problem in report["problems"]:
+            out.print(f"  {problem}")
+        for tail in report["torn_tails"]:
+            out.print(f"  note: {tail['file']} ends in a torn record ({tail['torn_bytes']} bytes"
+                      " after the last complete one; nothing refers to it)")
+    if report["problems"]:
+        sys.exit(1)

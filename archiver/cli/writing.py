@@ -1,0 +1,239 @@
+"""Commands that write the archive: crawl, seeds, reindex, schedule, gc, import."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from .. import queries
+from ..errors import ConfigError
+from ..store import Store
+from .app import Context, _json, err, handle_errors, main, out, pass_context
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@pass_context
+@handle_errors()
+def crawl(ctx: Context, as_json: bool) -> None:
+    """Run one crawl: seeds, their references, targets and feeds."""
+    from .. import pipeline  # httpx and the extractor load only for commands that fetch
+
+    config = ctx.config()
+    with Store(config.store) as store:
+        if err.is_terminal and not as_json:
+            with Progress(
+                TextColumn("crawling"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=err,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("", total=None)
+                summary = pipeline.crawl(
+                    config,
+                    store,
+                    progress=lambda o: bar.update(
+                        task, advance=1, description=f"{o.state} {o.url}"
+                    ),
+                )
+        else:
+            summary = pipeline.crawl(config, store)
+    data = summary.as_json()
+    if as_json:
+        _json(data)
+    else:
+        table = Table("state", "version", "url", "error", title=f"crawl run {summary.run_id}")
+        for o in summary.outcomes:
+            table.add_row(o.state, str(o.version or ""), o.url, o.error or "")
+        out.print(table)
+        out.print(
+            f"fetched {data['fetched']}, new versions {data['new_versions']}, "
+            f"unchanged {data['unchanged']}, not modified {data['not_modified']}, "
+            f"errors {len(summary.errors)}"
+        )
+        html = [r for r in summary.reports if r.endswith(".html")]
+        if html:
+            out.print(f"report: {html[0]}")
+    if summary.errors:
+        if summary.fetched == 0:
+            refused = all("non-public address" in e["error"] for e in summary.errors)
+            hint = (
+                (
+                    " (all refused by the SSRF guard; crawl.allow_private_networks = true"
+                    " allows private hosts)"
+                )
+                if refused
+                else ""
+            )
+            click.echo(
+                f"archiver: error: none of the {len(summary.errors)} URLs could be fetched{hint}",
+                err=True,
+            )
+        sys.exit(1)
+
+
+@main.group()
+def seeds() -> None:
+    """Register and list seed posts."""
+
+
+@seeds.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_context
+@handle_errors()
+def seeds_add(ctx: Context, file: str) -> None:
+    """Register a seed post (text, Markdown or HTML) and index it."""
+    from .. import pipeline
+
+    with ctx.store() as store:
+        row, created = pipeline.register_seed(store, Path(file).resolve())
+    state = "registered" if created else "already registered"
+    out.print(f"seed {row.id} {state}: {row.title} ({len(row.data['references'])} references)")
+
+
+@seeds.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def seeds_list(ctx: Context, as_json: bool) -> None:
+    """List registered seed posts."""
+    with ctx.store() as store:
+        rows = store.catalog.seeds() if store.exists() else []
+    if as_json:
+        _json([queries.seed_json(r) for r in rows])
+        return
+    table = Table("id", "posted", "title", "references")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.posted_at or "",
+            r.title,
+            "\n".join(ref["url"] for ref in r.data["references"]),
+        )
+    out.print(table)
+
+
+@main.command()
+@pass_context
+@handle_errors()
+def reindex(ctx: Context) -> None:
+    """Rebuild the search index from the catalog."""
+    with ctx.store() as store:
+        if not store.exists():
+            raise ConfigError(f"no archive at {store.root}")
+        with Progress(
+            TextColumn("reindexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("", total=None)
+            count = queries.reindex(
+                store, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    out.print(f"indexed {count} documents")
+
+
+@main.command()
+@click.option("--list", "list_jobs", is_flag=True, help="Show jobs, triggers, next run times.")
+@click.option("--json", "as_json", is_flag=True, help="With --list: print JSON.")
+@pass_context
+@handle_errors()
+def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
+    """Crawl on the [schedule] in the foreground until SIGINT/SIGTERM."""
+    from .. import schedule as scheduling  # APScheduler only for this command
+
+    config = ctx.config()
+    if list_jobs:
+        jobs = scheduling.list_jobs(config)
+        if as_json:
+            _json(jobs)
+            return
+        table = Table("job", "trigger", "next run", "last run", "scheduler")
+        for job in jobs:
+            last = job["last_run"]
+            table.add_row(
+                job["id"],
+                job["trigger"] + (f" (jitter {job['jitter']})" if job["jitter"] != "0s" else ""),
+                job["next_run_time"] + (" (overdue)" if job["overdue"] else ""),
+                f"{last['outcome']} (run {last['run_id'] or '-'}, {last['finished_at']})"
+                if last else "",
+                f"running, pid {job['scheduler_pid']}" if job["scheduler_pid"] else "stopped",
+            )
+        out.print(table)
+        return
+    if as_json:
+        from ..errors import UsageError
+
+        raise UsageError("--json goes with --list")
+    if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
+        logging.getLogger(scheduling.__name__).setLevel(logging.INFO)
+    scheduling.run_scheduler(config, started=lambda due: err.print(
+        f"scheduler started ({scheduling.describe(config.schedule)}); next run at"
+        f" {due.isoformat(timespec='seconds')}; stop with Ctrl-C or SIGTERM"))
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
+    """Delete versions outside [retention], their captures and unreferenced WARC files."""
+    from ..retention import collect
+
+    config = ctx.config()
+    with Store(config.store) as store:
+        result = collect(store, config, dry_run=dry_run)
+    if as_json:
+        _json(result.as_json(dry_run))
+        return
+    if not result.enabled:
+        err.print("retention is off: set keep_last and/or keep_days in [retention]")
+        return
+    table = Table("url", "version", "fetched", title="versions to delete" if dry_run else
+                  "deleted versions")
+    for v in result.versions:
+        table.add_row(v.url, str(v.version), v.fetched_at)
+    if result.versions:
+        out.print(table)
+    for (url, number), names in sorted(result.pinned.items()):
+        out.print(f"kept {url} v{number}: referred to by {', '.join(names)}")
+    out.print(
+        f"{'would delete' if dry_run else 'deleted'} {len(result.versions)} versions,"
+        f" {len(result.capture_ids)} captures, {len(result.warc_files)} WARC files"
+        f" ({result.bytes_freed} bytes); kept {result.kept_versions} versions"
+    )
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
+    """Ingest WARC files made by other tools (wget, Browsertrix) as a crawl would."""
+    from ..importer import import_warcs  # keeps warcio's reader off other commands' start-up
+
+    with ctx.store() as store:
+        summary = import_warcs(store, [Path(f) for f in files])
+    data = summary.as_json()
+    if as_json:
+        _json(data)
+        return
+    for entry in summary.files:
+        note = f" ({entry['skipped']})" if entry.get("skipped") else ""
+        out.print(f"{entry['file']}: {entry['records']} records{note}")
+    crawl = summary.crawl
+    new = crawl.count("new", "changed") if crawl else 0
+    errors = len(crawl.errors) if crawl else 0
+    out.print(f"run {summary.run_id}: new versions {new}, errors {errors}")
