@@ -32,9 +32,11 @@ def verify_store(store: Store) -> dict[str, Any]:
         except StoreError as exc:
             problems.append(f"{where}: {exc}")
             continue
+        # One problem per capture: a damaged record usually fails several checks at once.
         if record.uri != capture.url:
-            problems.append(f"{where}: record is for {record.uri}, catalog says {capture.url}")
-        if record.payload_digest != capture.payload_digest:
+            problems.append(f"{where}: record is for {record.uri or '(nothing)'}, catalog says"
+                            f" {capture.url}")
+        elif record.payload_digest != capture.payload_digest:
             problems.append(f"{where}: payload digest {record.payload_digest} differs from"
                             f" catalog {capture.payload_digest}")
         elif (record.record_type == "response"
