@@ -165,20 +165,7 @@ class WarcWriter:
         if exchange.truncated:
             warc_headers["WARC-Truncated"] = "length"
         if not_modified_of is not None:
-            digest = not_modified_of[2]
-            record = writer.create_revisit_record(
-                exchange.url,
-                digest,
-                not_modified_of[0],
-                _warc_date(not_modified_of[1]),
-                http_headers=http,
-                warc_headers_dict=warc_headers,
-            )
-            record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
-            writer.write_record(record)
-            data = buf.getvalue()
-            offset = self._append(data)
-            return WarcLocation(self._name, offset, len(data), "revisit", digest)
+            revisit_of, digest = not_modified_of[:2], not_modified_of[2]
         if revisit_of is not None:
             record = writer.create_revisit_record(
                 exchange.url,
@@ -188,6 +175,12 @@ class WarcWriter:
                 http_headers=http,
                 warc_headers_dict=warc_headers,
             )
+            if not_modified_of is not None:
+                record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+                writer.write_record(record)
+                data = buf.getvalue()
+                offset = self._append(data)
+                return WarcLocation(self._name, offset, len(data), "revisit", digest)
         else:
             record = writer.create_warc_record(
                 exchange.url,
