@@ -39,6 +39,9 @@ from .warc import WarcWriter, payload_digest
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Below this many new index documents, starting a second indexing process costs more
+# than it saves.
+PARALLEL_INDEX_DOCS = 200
 
 
 def seed_doc(seed: SeedRow) -> IndexDoc:
@@ -287,7 +290,9 @@ def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
     index_error: ArchiverError | None = None
     if run.pending_docs:
         try:
-            run.store.index.add(run.pending_docs)
+            # A big run is analysed and written by two processes (both cores).
+            procs = 2 if len(run.pending_docs) >= PARALLEL_INDEX_DOCS else 1
+            run.store.index.add(run.pending_docs, procs=procs)
         except ArchiverError as exc:  # the catalog holds everything; reindex catches up
             index_error = exc
     run.catalog.finish_run(

@@ -192,3 +192,25 @@ def test_one_syllable_words_take_particles_but_are_not_prefixes(tmp_path: Path) 
     assert sorted(h.url for h in ix.search("칩")) == ["http://x/1", "http://x/3", "http://x/4"]
     hit = ix.search("칩 만든다")[0]
     assert [hit.snippet[s:e] for s, e in hit.highlights] == ["칩", "만든다"]
+
+
+def test_two_process_writer_replaces_versions_like_one(tmp_path: Path) -> None:
+    """Big crawl runs index with two processes; a page's older version must still lose
+    its `latest` mark."""
+    index = Index(tmp_path / "ix")
+
+    def page(version: int, latest: bool, text: str) -> IndexDoc:
+        return IndexDoc(f"u#v{version}", "http://u", "page", version, latest, "제목", text,
+                        site="u")
+
+    index.add([page(1, True, "올트먼이 해임됐다")])
+    docs = [page(1, False, "올트먼이 해임됐다"), page(2, True, "올트먼이 복귀했다")]
+    docs += [IndexDoc(f"x{i}", f"http://x/{i}", "page", 1, True, "다른", "티그리스 반도체",
+                      site="x") for i in range(30)]
+    assert index.add(docs, procs=2) == 32
+    fresh = Index(tmp_path / "ix")
+    assert fresh.doc_count() == 32
+    assert fresh.search("해임") == []
+    old = fresh.search("해임", all_versions=True)
+    assert [(h.url, h.version) for h in old] == [("http://u", 1)]
+    assert [(h.url, h.version) for h in fresh.search("복귀")] == [("http://u", 2)]
