@@ -13,11 +13,12 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from archiver.errors import SeedError
+from .dates import parse_date
+from .errors import SeedError
 
 __all__ = ["Reference", "SeedPost", "parse_seed_bytes", "parse_seed_file"]
 
@@ -123,39 +124,13 @@ def _clean_url(raw: str, trim: bool = True) -> str | None:
     return url
 
 
-def _ko_datetime(match: re.Match[str]) -> str | None:
-    """ISO 8601 (+09:00) of a Korean date; 오전 12:xx is 00:xx and 오후 12:xx is 12:xx."""
-    year, month, day, half, hour_s, minute, second = match.groups()
-    hour = int(hour_s)
-    if half:
-        if hour > 12:
-            return None
-        hour = hour % 12 + (12 if half in ("오후", "PM", "pm") else 0)
-    try:
-        return datetime(
-            int(year), int(month), int(day), hour, int(minute), int(second or 0), tzinfo=KST
-        ).isoformat()
-    except ValueError:
-        return None
-
-
-def _iso(value: str | None) -> str | None:
-    """Normalise an ISO 8601 date or time; a time without offset is taken as Korea time."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=KST)).isoformat()
-
-
 def _date_line(line: str) -> str | None:
     """posted_at of a line that is only a date (Korean or ISO), else None."""
-    if ko := _KO_DATE.fullmatch(line):
-        return _ko_datetime(ko)
+    # The shape of the line decides; archiver.dates does the converting, as for pages.
+    if _KO_DATE.fullmatch(line):
+        return parse_date(line, KST)
     iso = _ISO_LINE.fullmatch(line)
-    return _iso(iso.group(1)) if iso else None
+    return parse_date(iso.group(1), KST) if iso else None
 
 
 def _strip_more(line: str) -> tuple[str, bool]:
@@ -253,8 +228,7 @@ def _parse_lines(text: str, fmt: str) -> _Parts:
     if fmt == "careerly":
         index = _careerly_date_index(lines)
         if index is not None:
-            match = _KO_DATE.fullmatch(lines[index])
-            posted = _ko_datetime(match) if match else None
+            posted = _date_line(lines[index])
             lines, teaser_lines = lines[:index], lines[index + 1 :]
     refs: dict[str, Reference] = {}
     body: list[str] = []
@@ -317,8 +291,8 @@ def _parse_html(text: str) -> _Parts:
     title = meta("og:title", "twitter:title") or node_text("title") or node_text("h1")
     source = meta("og:site_name")
     time_node = tree.css_first("time[datetime]")
-    posted = _iso(meta("article:published_time")) or _iso(
-        time_node.attributes.get("datetime") if time_node is not None else None
+    posted = parse_date(meta("article:published_time"), KST) or parse_date(
+        time_node.attributes.get("datetime") if time_node is not None else None, KST
     )
     for node in reversed(
         tree.css("script, style, noscript, template, nav, aside, form, footer, iframe, svg, button")
