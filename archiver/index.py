@@ -28,7 +28,13 @@ from whoosh.fields import BOOLEAN, DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import DateRange
 
 from . import engine, matching
-from .analysis import korean_analyzer, normalize, stem_analyzer
+from .analysis import (
+    TermFrequency,
+    TermPositions,
+    korean_analyzer,
+    normalize,
+    stem_analyzer,
+)
 from .errors import ArchiverError, IndexError_, QueryError
 from .querylang import Leaf, has_positive, parse, positive_leaves
 from .snippets import highlighter, make_snippet
@@ -38,6 +44,13 @@ log = logging.getLogger(__name__)
 # Bumped when the schema changes: an index without these fields must be rebuilt.
 REQUIRED_FIELDS = ("text_stem", "title_stem", "author_stem")
 WRITE_LOCK_WAIT = 60.0  # seconds add() waits for another writer (a reindex) to finish
+
+
+def _text(analyzer: Any, *, stored: bool = False, positions: bool = False) -> TEXT:
+    field = TEXT(analyzer=analyzer, stored=stored, phrase=positions)
+    # The same postings as Whoosh's formats, counted from the analyzer's term lists.
+    field.format = TermPositions() if positions else TermFrequency()
+    return field
 
 
 def _schema() -> Schema:
@@ -52,12 +65,12 @@ def _schema() -> Schema:
         latest=BOOLEAN(stored=True),
         # Frequencies only: phrases are checked on the stored text of the best candidates
         # (engine/matching), which keeps the index small and fast to write.
-        title=TEXT(analyzer=bigrams, stored=True, phrase=False),
-        title_stem=TEXT(analyzer=stems, phrase=False),
-        author=TEXT(analyzer=bigrams, stored=True, phrase=False),
-        author_stem=TEXT(analyzer=stems, phrase=False),
-        text=TEXT(analyzer=bigrams, stored=True, phrase=False),
-        text_stem=TEXT(analyzer=stems),  # positions: the proximity bonus
+        title=_text(bigrams, stored=True),
+        title_stem=_text(stems),
+        author=_text(bigrams, stored=True),
+        author_stem=_text(stems),
+        text=_text(bigrams, stored=True),
+        text_stem=_text(stems, positions=True),  # positions: the proximity bonus
         published=DATETIME(),
         published_at=STORED(),
         fetched_at=STORED(),

@@ -1,7 +1,7 @@
 """Fuzzing with hypothesis: no exception escapes, and the invariants hold.
 
 Each target runs with a small budget in CI and with a large one in the `slow` job
-(`pytest -m slow tests/test_fuzz.py`: 2,000 examples per target, 10,000 in all).
+(`pytest -m slow tests/test_fuzz.py`: 2,000 examples per target, 12,000 in all).
 """
 
 from __future__ import annotations
@@ -16,7 +16,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh.formats import Frequency, Positions
 
+from archiver.analysis import (
+    KoreanBigramTokenizer,
+    KoreanStemTokenizer,
+    TermFrequency,
+    TermPositions,
+    bigram_terms,
+    stem_terms,
+    stem_tokens,
+    tokens,
+)
 from archiver.diff import diff_texts, split_sentences
 from archiver.errors import QueryError, SeedError
 from archiver.extract import extract
@@ -131,6 +142,31 @@ def check_query(query: str) -> None:
 
 
 test_query_parser, test_query_parser_slow = both_budgets(check_query, QUERIES)
+
+
+# --- index analysis -----------------------------------------------------------------------
+
+# Every token class and the characters at their borders: Hangul, kana and Han, digits with
+# separators, Latin with case (İ lower-cases to two characters), marks, underscores.
+PIECES = st.sampled_from(["가", "이", "의", "은", "올트먼", "S8", "GPT", "-4", "1,200", "3.14",
+                          "860", ",", ".", "_", "İ", "ß", "Aa", "\u0301", "\u3042", "漢字", "テ",
+                          " ", "\n"])
+MIXED = st.lists(st.one_of(PIECES, HANGUL), max_size=40).map("".join)
+
+
+def check_terms(text: str) -> None:
+    """The index's fast term lists give exactly the query side's tokens and postings."""
+    assert Counter(bigram_terms(text)) == Counter(s.text for s in tokens(text))
+    assert stem_terms(text) == [s.text for s in stem_tokens(text)]
+    for fast, whoosh_format, analyzer in (
+            (TermFrequency(), Frequency(), KoreanBigramTokenizer()),
+            (TermFrequency(), Frequency(), KoreanStemTokenizer()),
+            (TermPositions(), Positions(), KoreanStemTokenizer())):
+        assert (sorted(fast.word_values(text, analyzer, mode="index"))
+                == sorted(whoosh_format.word_values(text, analyzer, mode="index")))
+
+
+test_index_terms, test_index_terms_slow = both_budgets(check_terms, st.one_of(MIXED, ANY_TEXT))
 
 
 # --- diff ------------------------------------------------------------------------------
