@@ -36,6 +36,7 @@ from .analysis import (
     stem_analyzer,
 )
 from .errors import ArchiverError, IndexError_, QueryError
+from .mpwriter import ParallelWriter
 from .querylang import Leaf, has_positive, parse, positive_leaves
 from .snippets import highlighter, make_snippet
 
@@ -186,13 +187,13 @@ class Index:
         ix = self._open(create=True)
         # Separate files per segment: no second copy while a compound file is assembled
         # (that doubled the peak disk use of a commit).
-        options: dict[str, Any] = {"limitmb": 256, "codec": _codec(), "compound": False}
-        if procs > 1:  # several processes analyse and write segments; merged at commit
-            options.update(procs=procs, multisegment=True)
-        else:
-            options.update(timeout=WRITE_LOCK_WAIT, delay=0.25)
+        options: dict[str, Any] = {"limitmb": 256, "codec": _codec(), "compound": False,
+                                   "timeout": WRITE_LOCK_WAIT, "delay": 0.25}
         try:
-            writer = ix.writer(**options)
+            if procs > 1:  # several processes analyse and write segments; merged at commit
+                writer = ParallelWriter(ix, procs=procs, multisegment=True, **options)
+            else:
+                writer = ix.writer(**options)
         except Exception as exc:
             raise IndexError_(f"cannot write the search index at {self.directory}: "
                               f"{type(exc).__name__} {exc}".rstrip()) from exc

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -214,3 +221,72 @@ def test_two_process_writer_replaces_versions_like_one(tmp_path: Path) -> None:
     old = fresh.search("해임", all_versions=True)
     assert [(h.url, h.version) for h in old] == [("http://u", 1)]
     assert [(h.url, h.version) for h in fresh.search("복귀")] == [("http://u", 2)]
+
+
+def _many_docs(count: int) -> Iterator[IndexDoc]:
+    for i in range(count):
+        yield IndexDoc(f"m{i}", f"http://m/{i}", "page", 1, True, "제목", "올트먼이 복귀했다 " * 50)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # an unreaped zombie
+    except FileNotFoundError:
+        return True
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return " ".join(line.strip() for line in status if line.startswith(("State",
+                                                                                "PPid")))
+    except FileNotFoundError:
+        return "gone"
+
+
+def test_parallel_index_workers_exit_when_the_crawl_process_is_killed(index: Index) -> None:
+    """A SIGKILL mid-index (OOM killer, kill -9) must not leave worker processes waiting
+    for ever, and the index keeps its last commit."""
+    script = f"""
+import multiprocessing, sys, time
+from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from test_index import _many_docs
+from archiver.index import Index
+
+def docs():
+    yield from _many_docs(200)  # 100 a batch: the second worker was just forked
+    print(*[p.pid for p in multiprocessing.active_children()], flush=True)
+    time.sleep(60)
+
+Index(Path({str(index.directory)!r})).add(docs(), procs=2)
+"""
+    index.close()
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    workers = [int(pid) for pid in line.split()]
+    assert len(workers) == 2, f"worker pids: {line!r}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_gone(pid) for pid in workers), [_state(pid) for pid in workers]
+    fresh = Index(index.directory)
+    assert fresh.doc_count() == 3
+    assert urls(fresh.search("올트먼")) == ["http://a.kr/1"]
+
+
+def test_failed_parallel_add_ends_its_workers_and_changes_nothing(index: Index) -> None:
+    def docs() -> Iterator[IndexDoc]:
+        yield from _many_docs(250)
+        raise RuntimeError("the catalog went away")
+
+    with pytest.raises(RuntimeError):
+        index.add(docs(), procs=2)
+    assert multiprocessing.active_children() == []
+    assert index.doc_count() == 3
+    assert index.add(_many_docs(250), procs=2) == 250  # the write lock was released
+    assert Index(index.directory).doc_count() == 253
