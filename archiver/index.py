@@ -182,34 +182,36 @@ class Index:
             self._ix.close()
             self._ix = None
 
-    def add(self, docs: Iterable[IndexDoc], *, procs: int = 1) -> int:
-        """Add or replace documents (by ``doc_id``) in one commit; return how many."""
+    def writer(self, *, procs: int = 1) -> IndexWriter:
+        """A writer for documents added over time and committed together.
+
+        With ``procs`` > 1, worker processes analyse and write segments while the
+        caller goes on (a crawl keeps fetching); they are merged in at commit.
+        """
         ix = self._open(create=True)
         # Separate files per segment: no second copy while a compound file is assembled
         # (that doubled the peak disk use of a commit).
         options: dict[str, Any] = {"limitmb": 256, "codec": _codec(), "compound": False,
                                    "timeout": WRITE_LOCK_WAIT, "delay": 0.25}
         try:
-            if procs > 1:  # several processes analyse and write segments; merged at commit
-                writer = ParallelWriter(ix, procs=procs, multisegment=True, **options)
-            else:
-                writer = ix.writer(**options)
+            if procs > 1:
+                return IndexWriter(ParallelWriter(ix, procs=procs, multisegment=True,
+                                                  **options))
+            return IndexWriter(ix.writer(**options))
         except Exception as exc:
             raise IndexError_(f"cannot write the search index at {self.directory}: "
                               f"{type(exc).__name__} {exc}".rstrip()) from exc
-        count = 0
+
+    def add(self, docs: Iterable[IndexDoc], *, procs: int = 1) -> int:
+        """Add or replace documents (by ``doc_id``) in one commit; return how many."""
+        writer = self.writer(procs=procs)
         try:
             for doc in docs:
-                writer.update_document(**_fields(doc))
-                count += 1
+                writer.add(doc)
         except BaseException:
             writer.cancel()
             raise
-        try:
-            writer.commit()
-        except Exception as exc:
-            raise IndexError_(f"cannot commit the search index: {exc}") from exc
-        return count
+        return writer.commit()
 
     def rebuild(self, docs: Iterable[IndexDoc], *, procs: int | None = None) -> int:
         """Replace the whole index with ``docs`` (built aside, then swapped in).
@@ -341,6 +343,30 @@ def _group_by_page(ranked: list[tuple[int, float, dict[str, Any]]],
     out = [item for page in pages.values()
            for item in sorted(page, key=lambda i: int(i[2].get("version", 0)))]
     return out[:limit]
+
+
+class IndexWriter:
+    """One Whoosh writer: documents added (or replaced, by ``doc_id``), then one commit."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+        self.count = 0
+
+    def add(self, doc: IndexDoc) -> None:
+        self._writer.update_document(**_fields(doc))
+        self.count += 1
+
+    def commit(self) -> int:
+        """Make every added document searchable at once; return how many there were."""
+        try:
+            self._writer.commit()
+        except Exception as exc:
+            raise IndexError_(f"cannot commit the search index: {exc}") from exc
+        return self.count
+
+    def cancel(self) -> None:
+        """Drop the added documents; the index stays at its last commit."""
+        self._writer.cancel()
 
 
 def _fields(doc: IndexDoc) -> dict[str, Any]:
