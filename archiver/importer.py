@@ -182,6 +182,7 @@ def _ingest_record(
     else:
         try:
             outcome = run.ingest(target, url, exchange, capture_id)
+            run.index_feed.flush()  # each catalog call here commits on its own
         except StoreError:
             raise
         except Exception as exc:  # one odd record must not stop an import

@@ -97,10 +97,25 @@ class IndexFeed:
     def __init__(self, index: Index) -> None:
         self.index = index
         self.docs: list[IndexDoc] = []
+        self._staged: list[IndexDoc] = []
         self._writer: IndexWriter | None = None
         self._streaming = True  # False once streaming failed: index at the end only
 
     def add(self, doc: IndexDoc) -> None:
+        """Stage a document of the page being recorded (see :meth:`flush`)."""
+        self._staged.append(doc)
+
+    def discard(self) -> None:
+        """Drop the staged documents: their catalog transaction was rolled back."""
+        self._staged.clear()
+
+    def flush(self) -> None:
+        """Take the staged documents: their versions are committed in the catalog."""
+        staged, self._staged = self._staged, []
+        for doc in staged:
+            self._take(doc)
+
+    def _take(self, doc: IndexDoc) -> None:
         self.docs.append(doc)
         if self._writer is not None:
             self._feed([doc])
@@ -132,6 +147,7 @@ class IndexFeed:
 
     def commit(self) -> int:
         """Make the run's documents searchable; return how many were indexed."""
+        self.flush()
         if self._writer is not None:
             writer, self._writer = self._writer, None
             try:
@@ -167,20 +183,27 @@ class CrawlRun:
     def record(self, item: FrontierItem, result: FetchResult) -> TargetOutcome:
         # One transaction per page: its captures, version and state land together (after
         # the WARC records they point at were fsynced), or not at all.
-        with self.catalog.transaction():
-            target = self.catalog.upsert_target(
-                item.url, via=item.via, depth=item.depth, score=item.score, seed_id=item.seed_id
-            )
-            try:
-                with self.catalog.transaction():
-                    outcome = self._record(target, item, result)
-            except StoreError:
-                raise
-            except ArchiverError as exc:
-                outcome = TargetOutcome(item.url, ERROR, error=str(exc), tries=result.tries)
-            self.catalog.set_target_state(
-                target.id, outcome.state, error=outcome.error, tries=outcome.tries
-            )
+        try:
+            with self.catalog.transaction():
+                target = self.catalog.upsert_target(
+                    item.url, via=item.via, depth=item.depth, score=item.score,
+                    seed_id=item.seed_id,
+                )
+                try:
+                    with self.catalog.transaction():
+                        outcome = self._record(target, item, result)
+                except StoreError:
+                    raise
+                except ArchiverError as exc:
+                    self.index_feed.discard()
+                    outcome = TargetOutcome(item.url, ERROR, error=str(exc), tries=result.tries)
+                self.catalog.set_target_state(
+                    target.id, outcome.state, error=outcome.error, tries=outcome.tries
+                )
+        except BaseException:
+            self.index_feed.discard()  # the page's version was rolled back with it
+            raise
+        self.index_feed.flush()
         level = logging.WARNING if outcome.state == ERROR else logging.INFO
         log.log(
             level, "%s %s%s", outcome.state, item.url, f": {outcome.error}" if outcome.error else ""

@@ -12,8 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from archiver import recorder
+from archiver.catalog import Catalog
 from archiver.cli import main
+from archiver.errors import StoreError
 from archiver.index import Index, IndexWriter
+from archiver.store import Store
 
 from .conftest import FixtureSite, write_config
 
@@ -90,3 +93,26 @@ def test_workers_failing_mid_run_fall_back_to_indexing_at_the_end(
     assert "indexing while crawling failed" in caplog.text
     assert recovered == plain
     assert multiprocessing.active_children() == []
+
+
+def test_a_page_rolled_back_in_the_catalog_is_not_indexed(
+        config_dir: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index holds exactly the catalog's versions, even when a crawl dies mid-page."""
+    config = write_config(config_dir, site, targets=["/99700", "/99710"],
+                          extra="concurrency = 1\nper_host_concurrency = 1")
+    original = Catalog.set_target_state
+
+    def failing(self: Catalog, target_id: int, state: str, **kwargs: Any) -> None:
+        if state == "new" and self.target(target_id).url.endswith("/99710"):
+            raise StoreError("catalog write failed: disk I/O error")
+        original(self, target_id, state, **kwargs)
+
+    monkeypatch.setattr(Catalog, "set_target_state", failing)
+    result = CliRunner().invoke(main, ["--config", str(config), "crawl"])
+    assert result.exit_code == 1
+    assert "disk I/O error" in result.output
+    with Store(config_dir / "store") as store:
+        versions = {(v.url, v.version) for v, _ in store.catalog.iter_versions()}
+        assert (site.url("/99700"), 1) in versions
+        assert not any(url.endswith("/99710") for url, _ in versions)
+        assert store.index.doc_count() == len(versions) + 1  # and the seed post
