@@ -274,10 +274,11 @@ class Scheduler:
         # shutdown() may be waiting for while it holds the job store lock.
         assert self._trigger is not None
         due = self._trigger.get_next_fire_time(event.scheduled_run_time, datetime.now(UTC))
+        self.state.ended(JOB_ID, next_due=due, run_id=None, outcome="missed")
+        # Logged once recorded: whoever reads the line finds the miss in `schedule --list`.
         log.warning("the run due at %s was missed by more than schedule.misfire_grace_time;"
                     " next run at %s", _iso(event.scheduled_run_time),
                     _iso(due) if due else "never")
-        self.state.ended(JOB_ID, next_due=due, run_id=None, outcome="missed")
 
     def _run_slot(self) -> None:
         # Never block on _busy: at shutdown the main thread holds it while it waits
