@@ -289,21 +289,30 @@ class Scheduler:
             if self.stopping.is_set():
                 return
             self.state.mark_running(JOB_ID, now_iso())
+            failure = None
             try:
-                run_id, outcome = self._crawl_when_unlocked()
+                run_id, outcome, note = self._crawl_when_unlocked()
             except Exception as exc:  # noqa: BLE001 - one failed run must not end the scheduler
-                log.error("scheduled run failed: %s", exc)
                 log.debug("scheduled run failure", exc_info=True)
-                run_id, outcome = None, f"error: {exc}"
+                run_id, outcome, note = None, f"error: {exc}", None
+                failure = f"scheduled run failed: {exc}"
             due = self._next_due() if outcome not in UNSERVED else None
             self.state.ended(JOB_ID, next_due=due, run_id=run_id, outcome=outcome or "stopped")
+            # Logged once recorded: whoever reads a line finds its run in `schedule --list`.
+            if failure:
+                log.error("%s", failure)
+            if note:
+                log.warning("%s", note)
             log.info("scheduled run %s: %s; next run at %s", run_id or "-", outcome,
                      _iso(due) if due else "(after a restart)")
         finally:
             self._busy.release()
 
-    def _crawl_when_unlocked(self) -> tuple[int | None, str | None]:
-        """Crawl, waiting up to ``lock_wait`` for the store lock; (run id, outcome)."""
+    def _crawl_when_unlocked(self) -> tuple[int | None, str | None, str | None]:
+        """Crawl, waiting up to ``lock_wait`` for the store lock.
+
+        Returns (run id, outcome, a line to log once the outcome is recorded).
+        """
         deadline = time.monotonic() + self.lock_wait
         waiting = False
         while True:
@@ -311,16 +320,16 @@ class Scheduler:
                 with Store(self.config.store) as store:
                     summary = pipeline.crawl(self.config, store, trigger="scheduled",
                                              should_stop=self.stopping.is_set)
-                return summary.run_id, summary.outcome
+                return summary.run_id, summary.outcome, None
             except StoreLockedError as exc:
                 if time.monotonic() >= deadline:
-                    log.warning("scheduled run skipped: %s (waited %gs)", exc, self.lock_wait)
-                    return None, "skipped: store locked"
+                    return (None, "skipped: store locked",
+                            f"scheduled run skipped: {exc} (waited {self.lock_wait:g}s)")
                 if not waiting:
                     log.warning("scheduled run waits up to %gs: %s", self.lock_wait, exc)
                     waiting = True
                 if self.stopping.wait(min(1.0, self.lock_wait)):
-                    return None, None
+                    return None, None, None
 
 
 def _abandon_killed_runs(store: Store) -> None:
