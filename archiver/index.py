@@ -217,7 +217,7 @@ class Index:
         """Replace the whole index with ``docs`` (built aside, then swapped in).
 
         A rebuild is bulk work: by default it analyses and writes on two processes
-        (about 1.8× faster on two cores); the crawl's :meth:`add` stays single-process.
+        (about 1.8× faster on two cores), as a big crawl run does.
         """
         if procs is None:
             procs = min(2, os.cpu_count() or 1)
