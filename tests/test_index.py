@@ -245,6 +245,7 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_parallel_index_workers_exit_when_the_crawl_process_is_killed(index: Index) -> None:
     """A SIGKILL mid-index (OOM killer, kill -9) must not leave worker processes waiting
     for ever, and the index keeps its last commit."""
