@@ -1,9 +1,9 @@
 """Record one fetched URL: WARC records, catalog rows, extraction, a new version.
 
 A :class:`CrawlRun` holds what one run writes to: the store, its open WARC file and the
-run's new index documents (:class:`IndexFeed`), committed when the run ends. Each page is
-recorded in one catalog transaction, after the WARC records it points at were fsynced, so
-a crash loses at most the page in flight.
+run's new index documents (:class:`~archiver.indexfeed.IndexFeed`), committed when the
+run ends. Each page is recorded in one catalog transaction, after the WARC records it
+points at were fsynced, so a crash loses at most the page in flight.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from .errors import ArchiverError, StoreError
 from .extract import extract
 from .fetch import Conditional, Exchange, FetchResult
 from .frontier import FrontierItem, host_of
-from .index import Index, IndexDoc, IndexWriter
+from .index import IndexDoc
+from .indexfeed import IndexFeed
 from .outcome import (
     ARCHIVED,
     CHANGED,
@@ -39,9 +40,6 @@ from .warc import WarcWriter, payload_digest
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# Below this many new index documents, starting indexing processes costs more than it
-# saves.
-PARALLEL_INDEX_DOCS = 200
 
 
 def seed_doc(seed: SeedRow) -> IndexDoc:
@@ -82,86 +80,6 @@ def _is_html(content_type: str | None, body: bytes) -> bool:
         return content_type.split(";")[0].strip().lower() in HTML_TYPES
     head = body[:512].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html"))
-
-
-class IndexFeed:
-    """A run's new index documents, all searchable at once when the run ends.
-
-    A small run is indexed at its end in this process. Once a run reaches
-    PARALLEL_INDEX_DOCS documents, two worker processes start and get every document as
-    it comes, so indexing overlaps fetching (benchmarks/crawl.py: 173 → 219 pages/s).
-    The documents stay in memory too: if the workers fail, the run's end indexes them
-    the plain way.
-    """
-
-    def __init__(self, index: Index) -> None:
-        self.index = index
-        self.docs: list[IndexDoc] = []
-        self._staged: list[IndexDoc] = []
-        self._writer: IndexWriter | None = None
-        self._streaming = True  # False once streaming failed: index at the end only
-
-    def add(self, doc: IndexDoc) -> None:
-        """Stage a document of the page being recorded (see :meth:`flush`)."""
-        self._staged.append(doc)
-
-    def discard(self) -> None:
-        """Drop the staged documents: their catalog transaction was rolled back."""
-        self._staged.clear()
-
-    def flush(self) -> None:
-        """Take the staged documents: their versions are committed in the catalog."""
-        staged, self._staged = self._staged, []
-        for doc in staged:
-            self._take(doc)
-
-    def _take(self, doc: IndexDoc) -> None:
-        self.docs.append(doc)
-        if self._writer is not None:
-            self._feed([doc])
-        elif self._streaming and len(self.docs) >= PARALLEL_INDEX_DOCS:
-            try:
-                self._writer = self.index.writer(procs=2)
-            except ArchiverError as exc:
-                self._give_up(exc)
-            else:
-                self._feed(self.docs)
-
-    def _feed(self, docs: list[IndexDoc]) -> None:
-        assert self._writer is not None
-        try:
-            for doc in docs:
-                self._writer.add(doc)
-        except Exception as exc:  # a full disk, a worker gone: fall back at the end
-            self._give_up(exc)
-
-    def _give_up(self, exc: Exception) -> None:
-        log.warning("indexing while crawling failed (%s); indexing when the run ends", exc)
-        if self._writer is not None:
-            try:
-                self._writer.cancel()
-            except Exception as cancel_exc:  # the end-of-run path reports what matters
-                log.warning("could not cancel the index writer: %s", cancel_exc)
-        self._writer = None
-        self._streaming = False
-
-    def commit(self) -> int:
-        """Make the run's documents searchable; return how many were indexed."""
-        self.flush()
-        if self._writer is not None:
-            writer, self._writer = self._writer, None
-            try:
-                return writer.commit()
-            except ArchiverError:
-                try:
-                    writer.cancel()  # end the workers and free the write lock
-                except Exception as exc:
-                    log.warning("could not cancel the index writer: %s", exc)
-                raise
-        if not self.docs:
-            return 0
-        procs = 2 if len(self.docs) >= PARALLEL_INDEX_DOCS else 1
-        return self.index.add(self.docs, procs=procs)
 
 
 class CrawlRun:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from archiver import recorder
+from archiver import indexfeed
 from archiver.catalog import Catalog
 from archiver.cli import main
 from archiver.errors import StoreError
@@ -55,7 +55,7 @@ def writers(monkeypatch: pytest.MonkeyPatch, site: FixtureSite) -> list[tuple[in
 def test_big_run_streams_to_index_workers_with_the_same_results(
         tmp_path: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch,
         writers: list[tuple[int, int]]) -> None:
-    monkeypatch.setattr(recorder, "PARALLEL_INDEX_DOCS", 2)
+    monkeypatch.setattr(indexfeed, "PARALLEL_INDEX_DOCS", 2)
     before = sum(site.hits(path) for path in TARGETS)
     streamed = crawl_and_search(tmp_path / "streamed", site)
     procs, requested = writers[-1]  # (the first indexed the seed post, before the run)
@@ -63,7 +63,7 @@ def test_big_run_streams_to_index_workers_with_the_same_results(
     assert requested - before < len(TARGETS)  # ... which started before the last fetch
     assert multiprocessing.active_children() == []
 
-    monkeypatch.setattr(recorder, "PARALLEL_INDEX_DOCS", 10_000)
+    monkeypatch.setattr(indexfeed, "PARALLEL_INDEX_DOCS", 10_000)
     writers.clear()
     before = sum(site.hits(path) for path in TARGETS)
     plain = crawl_and_search(tmp_path / "plain", site)
@@ -77,7 +77,7 @@ def test_workers_failing_mid_run_fall_back_to_indexing_at_the_end(
         tmp_path: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch,
         writers: list[tuple[int, int]], caplog: pytest.LogCaptureFixture) -> None:
     plain = crawl_and_search(tmp_path / "plain", site)
-    monkeypatch.setattr(recorder, "PARALLEL_INDEX_DOCS", 2)
+    monkeypatch.setattr(indexfeed, "PARALLEL_INDEX_DOCS", 2)
     original_add = IndexWriter.add
     calls = {"n": 0}
 
@@ -88,7 +88,7 @@ def test_workers_failing_mid_run_fall_back_to_indexing_at_the_end(
         original_add(self, doc)
 
     monkeypatch.setattr(IndexWriter, "add", failing_add)
-    with caplog.at_level(logging.WARNING, logger="archiver.recorder"):
+    with caplog.at_level(logging.WARNING, logger="archiver.indexfeed"):
         recovered = crawl_and_search(tmp_path / "recovered", site)
     assert "indexing while crawling failed" in caplog.text
     assert recovered == plain
