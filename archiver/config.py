@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .sentences import IgnoreRule
+from archiver.errors import ConfigError
+from archiver.text.ignore import IgnoreRule
 
 DEFAULT_USER_AGENT = "archiver/0.1 (+https://github.com/archiver-project/archiver)"
 

@@ -5,7 +5,7 @@ cores the whole pipeline may spend C × 1000 / R ms of CPU per page. Measures wi
 ``time.process_time`` (this process only; nginx runs in its own):
 
 1. fetch+WARC: ``Fetcher`` and ``WarcWriter`` over nginx, as crawl.py's first phase;
-2. extraction: ``archiver.extract`` on the same pages' HTML, read from disk;
+2. extraction: ``archiver.extractor.page`` on the same pages' HTML, read from disk;
 3. analysis: ``bigram_terms`` + ``stem_terms`` of each extracted text;
 4. indexing: ``Index.add`` with one process (analysis included).
 
@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import crawl  # noqa: E402  (the site generator and nginx runner of the crawl benchmark)
 
-from archiver.analysis import bigram_terms, stem_terms  # noqa: E402
-from archiver.extract import extract  # noqa: E402
-from archiver.index import Index, IndexDoc  # noqa: E402
+from archiver.extractor.page import extract  # noqa: E402
+from archiver.fulltext.analysis import bigram_terms, stem_terms  # noqa: E402
+from archiver.fulltext.index import Index, IndexDoc  # noqa: E402
 
 
 def main() -> None:

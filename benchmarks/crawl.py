@@ -5,7 +5,7 @@ listing them all, and robots.txt), serves it with nginx on 127.0.0.1, and measur
 one run:
 
 1. fetch+WARC: archiver's ``Fetcher`` and ``WarcWriter`` alone;
-2. full pipeline: ``archiver.pipeline.crawl`` (fetch, WARC, catalog, extract, index);
+2. full pipeline: ``archiver.crawler.pipeline.crawl`` (fetch, WARC, catalog, extract, index);
 3. Scrapy fetch-only: a minimal CrawlSpider from the index page (in a subprocess, so
    its reactor stays out of this process);
 4. an unchanged re-crawl of the store from step 2: bytes nginx sent relative to the
@@ -422,8 +422,8 @@ def write_config(path: Path, store: Path, urls: list[str], agent: str) -> Path:
 def run_fetch_warc(config_path: Path, warc_dir: Path) -> tuple[float, int]:
     """archiver's Fetcher + WarcWriter alone; return (seconds, pages with a 200)."""
     from archiver.config import load_config
-    from archiver.fetch import Fetcher
-    from archiver.warc import WarcWriter
+    from archiver.net.fetch import Fetcher
+    from archiver.storage.warc import WarcWriter
 
     config = load_config(config_path)
 
@@ -448,10 +448,10 @@ def run_fetch_warc(config_path: Path, warc_dir: Path) -> tuple[float, int]:
 
 
 def run_pipeline(config_path: Path) -> tuple[float, dict[str, int]]:
-    """One ``archiver.pipeline.crawl``; return (seconds, target state counts)."""
-    from archiver import pipeline
+    """One ``archiver.crawler.pipeline.crawl``; return (seconds, target state counts)."""
     from archiver.config import load_config
-    from archiver.store import Store
+    from archiver.crawler import pipeline
+    from archiver.storage.store import Store
 
     config = load_config(config_path)
     start = time.perf_counter()

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archiver.align import align_seed  # noqa: E402
-from archiver.diff import diff_texts  # noqa: E402
-from archiver.sentences import split_sentences  # noqa: E402
+from archiver.changes.align import align_seed  # noqa: E402
+from archiver.changes.diff import diff_texts  # noqa: E402
+from archiver.text.sentences import split_sentences  # noqa: E402
 
 SUBJECTS = ["이사회는", "투자자들은", "직원들은", "연구진은", "경영진은", "대변인은", "기자는",
             "규제 당국은", "주주들은", "공동 창업자는", "임시 대표는", "외부 자문단은",
@@ -98,7 +98,7 @@ def median_ms(func: object, repeat: int) -> float:
 
 
 def compare_kiwi() -> None:
-    from archiver.extract import extract
+    from archiver.extractor.page import extract
 
     site = ROOT / "tests" / "fixtures" / "site"
     texts = [extract((site / f).read_bytes(), "http://fixture/").text

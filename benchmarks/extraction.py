@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archiver.extract import extract  # noqa: E402
+from archiver.extractor.page import extract  # noqa: E402
 
 Extractor = Callable[[str, str], str]
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from archiver.index import Index, IndexDoc
+from archiver.fulltext.index import Index, IndexDoc
 
 
 def load(data: Path) -> tuple[list[str], list[tuple[str, int]]]:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from archiver.index import Index, IndexDoc
+from archiver.fulltext.index import Index, IndexDoc
 
 
 def _words(text: str) -> list[str]:

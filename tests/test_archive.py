@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from archiver.cli import main
 from archiver.errors import BlockedError
-from archiver.fetch import check_address
+from archiver.net.fetch import check_address
 
 from .conftest import FixtureSite, Route, write_config
 
@@ -97,7 +97,7 @@ def test_every_redirect_hop_is_checked(config_dir: Path, site: FixtureSite,
 
     The fixture server is on loopback, so here 127.0.0.1 plays the public host and the
     name "localhost" the private one."""
-    from archiver import fetch
+    from archiver.net import fetch
 
     def guard(host: str, allow_private: bool) -> None:
         if host == "localhost":

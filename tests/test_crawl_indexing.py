@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from archiver import indexfeed
-from archiver.catalog import Catalog
 from archiver.cli import main
 from archiver.errors import StoreError
-from archiver.index import Index, IndexWriter
-from archiver.store import Store
+from archiver.fulltext import feed as indexfeed
+from archiver.fulltext.index import Index, IndexWriter
+from archiver.fulltext.rebuild import open_index
+from archiver.storage.catalog import Catalog
+from archiver.storage.store import Store
 
 from .conftest import FixtureSite, write_config
 
@@ -88,7 +89,7 @@ def test_workers_failing_mid_run_fall_back_to_indexing_at_the_end(
         original_add(self, doc)
 
     monkeypatch.setattr(IndexWriter, "add", failing_add)
-    with caplog.at_level(logging.WARNING, logger="archiver.indexfeed"):
+    with caplog.at_level(logging.WARNING, logger="archiver.fulltext.feed"):
         recovered = crawl_and_search(tmp_path / "recovered", site)
     assert "indexing while crawling failed" in caplog.text
     assert recovered == plain
@@ -115,4 +116,4 @@ def test_a_page_rolled_back_in_the_catalog_is_not_indexed(
         versions = {(v.url, v.version) for v, _ in store.catalog.iter_versions()}
         assert (site.url("/99700"), 1) in versions
         assert not any(url.endswith("/99710") for url, _ in versions)
-        assert store.index.doc_count() == len(versions) + 1  # and the seed post
+        assert open_index(store).doc_count() == len(versions) + 1  # and the seed post

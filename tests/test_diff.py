@@ -8,9 +8,11 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archiver.align import align_seed, alignment_changes
-from archiver.diff import diff_texts, unified_diff, word_diff
-from archiver.sentences import IgnoreRule, can_cut, split_sentences
+from archiver.changes.align import align_seed, alignment_changes
+from archiver.changes.diff import diff_texts, unified_diff
+from archiver.changes.words import word_diff
+from archiver.text.ignore import IgnoreRule
+from archiver.text.sentences import can_cut, split_sentences
 
 
 def test_split_sentences_keeps_decimals_and_splits_korean_sentences() -> None:
@@ -205,8 +207,8 @@ def test_seed_alignment_change_between_versions() -> None:
 
 
 def test_aliases_let_the_seed_and_the_page_spell_names_differently() -> None:
-    from archiver.align import align_seed
-    from archiver.sentences import IgnoreRule
+    from archiver.changes.align import align_seed
+    from archiver.text.ignore import IgnoreRule
 
     seed = "알트만은 OpenAI 이사회에서 해임됐고 새 칩 회사를 준비하고 있었다."
     page = "올트먼은 오픈AI 이사회에서 해임됐고 새 칩 회사를 준비하고 있었다."

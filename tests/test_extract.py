@@ -9,10 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archiver import dates, meta
-from archiver import extract as extract_module
-from archiver.charset import decode_html, normalise_charset
-from archiver.extract import Document, Link, extract
+from archiver.extractor import meta
+from archiver.extractor import page as extract_module
+from archiver.extractor.page import Document, Link, extract
+from archiver.text import dates
+from archiver.text.charset import decode_html, normalise_charset
 
 SITE = Path(__file__).parent / "fixtures" / "site"
 SLOWNEWS_URL = "https://slownews.kr/99663"
@@ -512,7 +513,7 @@ def test_json_ld_author_list_and_title_suffix() -> None:
 def test_rule_selectors_match_the_node_itself() -> None:
     from selectolax.lexbor import LexborHTMLParser
 
-    from archiver.rules import matches
+    from archiver.extractor.rules import matches
 
     tree = LexborHTMLParser(
         "<article class='post single-entry'><div class='entry-content'>"
@@ -647,7 +648,7 @@ def test_internal_pipeline_does_not_hit_the_safety_net(caplog: pytest.LogCapture
         extract(page(name), SLOWNEWS_URL)
     for value in ROBUST_INPUTS.values():
         extract(value, SLOWNEWS_URL)
-    assert not [r for r in caplog.records if r.name == "archiver.extract"]
+    assert not [r for r in caplog.records if r.name == "archiver.extractor.page"]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

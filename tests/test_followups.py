@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from archiver.cli import main
-from archiver.discover import classify
-from archiver.relevance import seed_terms
+from archiver.crawler.discover import classify
+from archiver.crawler.relevance import seed_terms
 
 from .conftest import FixtureSite, Route, write_config
 

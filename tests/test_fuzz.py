@@ -18,7 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh.formats import Frequency, Positions
 
-from archiver.analysis import (
+from archiver.changes.diff import diff_texts
+from archiver.errors import QueryError, SeedError
+from archiver.extractor.page import extract
+from archiver.extractor.seed import parse_seed_bytes
+from archiver.fulltext.analysis import (
     KoreanBigramTokenizer,
     KoreanStemTokenizer,
     TermFrequency,
@@ -28,12 +32,9 @@ from archiver.analysis import (
     stem_tokens,
     tokens,
 )
-from archiver.diff import diff_texts, split_sentences
-from archiver.errors import QueryError, SeedError
-from archiver.extract import extract
-from archiver.frontier import canonicalize
-from archiver.index import Index, IndexDoc
-from archiver.seed import parse_seed_bytes
+from archiver.fulltext.index import Index, IndexDoc
+from archiver.net.urls import canonicalize
+from archiver.text.sentences import split_sentences
 
 CI_EXAMPLES = 150
 SLOW_EXAMPLES = 2000

@@ -17,8 +17,8 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
 
 from archiver.errors import IndexError_, QueryError
-from archiver.index import Hit, Index, IndexDoc
-from archiver.snippets import highlighter, make_snippet
+from archiver.fulltext.index import Hit, Index, IndexDoc
+from archiver.fulltext.snippets import highlighter, make_snippet
 
 DOCS = [
     IndexDoc("a#v1", "http://a.kr/1", "page", 1, False, "오픈AI 소식", "샘 올트먼이 떠났다.",
@@ -254,7 +254,7 @@ import multiprocessing, sys, time
 from pathlib import Path
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_index import _many_docs
-from archiver.index import Index
+from archiver.fulltext.index import Index
 
 def docs():
     yield from _many_docs(200)  # 100 a batch: the second worker was just forked

@@ -10,10 +10,10 @@ from click.testing import CliRunner, Result
 from rich.console import Console
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from archiver import queries
+from archiver import api
+from archiver.changes.render import terminal
 from archiver.cli import main
-from archiver.render import terminal
-from archiver.store import Store
+from archiver.storage.store import Store
 
 from .conftest import FixtureSite, Route, write_config
 from .report_pages import EDITED_NEW, EDITED_OLD, MOVED, PWN_IMG, PWN_SCRIPT, hostile_page
@@ -186,7 +186,7 @@ def test_diff_granularity_and_terminal(crawled: Path, site: FixtureSite) -> None
 def test_terminal_diff_is_coloured_and_side_by_side_when_wide(crawled: Path,
                                                                 site: FixtureSite) -> None:
     with Store(crawled.parent / "store") as store:
-        change = queries.diff_versions(store, site.url("/99663"))
+        change = api.diff(store, site.url("/99663"))
     wide = Console(width=160, record=True, force_terminal=True, color_system="standard")
     wide.print(terminal(change, wide.width))
     narrow = Console(width=80, record=True, force_terminal=True, color_system="standard")

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from archiver import pipeline
 from archiver.cli import main
 from archiver.config import load_config
+from archiver.crawler import pipeline
+from archiver.crawler.retention import collect, report_refs
 from archiver.errors import StoreError
-from archiver.retention import collect, report_refs
-from archiver.store import Store
+from archiver.storage.store import Store
 
 from .conftest import FixtureSite, Route, write_config
 

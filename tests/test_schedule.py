@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from archiver.catalog import Catalog, RunRow
 from archiver.cli import main
 from archiver.config import load_config
-from archiver.schedule import ScheduleState, build_trigger, resume
-from archiver.store import Store
+from archiver.crawler.schedule import ScheduleState, build_trigger, resume
+from archiver.storage.catalog import Catalog, RunRow
+from archiver.storage.store import Store
 
 from .conftest import FixtureSite, Route, write_config
 

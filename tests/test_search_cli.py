@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from archiver.cli import main
-from archiver.store import Store
+from archiver.storage.store import Store
 
 from .conftest import FixtureSite, write_config
 

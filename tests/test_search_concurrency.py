@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from archiver.index import Index, IndexDoc
+from archiver.fulltext.index import Index, IndexDoc
 
 TEXT = "샘 올트먼이 오픈AI 이사회에 복귀했다. 마이크로소프트가 환영했다. 문서 번호 {n}."
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from archiver.errors import QueryError
-from archiver.index import Hit, Index, IndexDoc
-from archiver.querylang import And, Leaf, Not, Or, Site, parse
+from archiver.fulltext.index import Hit, Index, IndexDoc
+from archiver.fulltext.query import And, Leaf, Not, Or, Site, parse
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archiver.errors import SeedError, UsageError
-from archiver.seed import Reference, SeedPost, parse_seed_bytes, parse_seed_file
+from archiver.extractor.seed import Reference, SeedPost, parse_seed_bytes, parse_seed_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEED = ROOT / "config" / "seeds" / "careerly-altman-tigris.txt"

@@ -126,17 +126,16 @@ def test_clock_jumping_back_keeps_version_order(config_dir: Path, site: FixtureS
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     config = write_config(config_dir, site)
     assert cli(config, "crawl").exit_code == 0
-    from archiver import fetch, rows
+    from archiver.text import dates
 
-    real = rows.datetime
+    real = dates.datetime
 
     class Past(real):  # type: ignore[misc, valid-type]
         @classmethod
         def now(cls, tz: object = None) -> real:  # type: ignore[valid-type, override]
-            return real(2001, 1, 1, tzinfo=rows.UTC)
+            return real(2001, 1, 1, tzinfo=dates.UTC)
 
-    monkeypatch.setattr(rows, "datetime", Past)
-    monkeypatch.setattr(fetch, "datetime", Past)
+    monkeypatch.setattr(dates, "datetime", Past)  # every recorded time comes from now_iso
     site.serve("/99663", "slownews/99663.v2.html")
     assert cli(config, "crawl").exit_code == 0
     versions = json.loads(cli(config, "history", site.url("/99663"), "--json").stdout)

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from .. import __version__
-from ..config import Config, load_config
-from ..errors import ArchiverError
-from ..store import Store
+from archiver._version import __version__
+from archiver.config import Config, load_config
+from archiver.errors import ArchiverError
+from archiver.storage.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CONFIG = "config/archiver.toml"

@@ -10,7 +10,8 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from .. import queries
+from archiver import api
+
 from .app import DEFAULT_CONFIG, Context, _fail, _json, err, handle_errors, main, out, pass_context
 
 
@@ -44,7 +45,7 @@ def search(
     -word, ( ), and the prefixes title:, author:, site:.
     """
     with ctx.store() as store:
-        hits = queries.search(
+        hits = api.search(
             store,
             query,
             limit=limit,
@@ -55,7 +56,7 @@ def search(
             any_words=any_words,
         )
     if as_json:
-        _json([queries.hit_json(h) for h in hits])
+        _json([h.as_json() for h in hits])
         return
     if not hits:
         err.print("no matches")
@@ -85,10 +86,11 @@ def search(
 def history(ctx: Context, url: str, as_json: bool) -> None:
     """The versions of one page."""
     with ctx.store() as store:
-        target, versions = queries.history(store, url)
+        found = api.history(store, url)
     if as_json:
-        _json([queries.history_json(v) for v in versions])
+        _json(found.as_json())
         return
+    target, versions = found.target, found.versions
     err.print(
         f"{target.url}: {target.state}"
         + (f" ({target.last_error}, {target.tries} tries)" if target.last_error else "")
@@ -110,18 +112,19 @@ def history(ctx: Context, url: str, as_json: bool) -> None:
 def show(ctx: Context, url: str, number: int | None, as_json: bool) -> None:
     """One version's extracted text and metadata."""
     with ctx.store() as store:
-        data = queries.show(store, url, number)
+        view = api.show(store, url, number)
     if as_json:
-        _json(data)
+        _json(view.as_json())
         return
     for key in ("title", "url", "version", "author", "published_at", "modified_at"):
-        if data.get(key) is not None:
-            out.print(f"{key}: {data[key]}", style="bold" if key == "title" else None)
-    via = data["provenance"]
-    score = f", relevance {via['score']}" if via.get("score") is not None else ""
-    out.print(f"via: {via['via']} (depth {via['depth']}{score})", style="dim")
+        value = getattr(view, key)
+        if value is not None:
+            out.print(f"{key}: {value}", style="bold" if key == "title" else None)
+    via = view.provenance
+    score = f", relevance {via.score}" if via.score is not None else ""
+    out.print(f"via: {via.via} (depth {via.depth}{score})", style="dim")
     out.print()
-    out.print(data["text"])
+    out.print(view.text)
 
 
 def _ignore_rules(ctx: Context) -> tuple[Any, ...]:
@@ -178,20 +181,20 @@ def diff(
     rules = _ignore_rules(ctx)
     with ctx.store() as store:
         if against_seed:
-            change: Any = queries.diff_against_seed(store, url, to_version, seed_id, ignore=rules)
+            change: Any = api.diff_against_seed(store, url, to_version, seed_id, ignore=rules)
         else:
-            change = queries.diff_versions(
+            change = api.diff(
                 store, url, from_version, to_version, ignore=rules, granularity=granularity
             )
         fmt = fmt or ("terminal" if out.is_terminal and not output else "text")
         if fmt == "terminal" and not output:
-            from ..render import terminal
+            from archiver.changes.render import terminal
 
             out.print(terminal(change, out.width, color=out.color_system is not None))
         else:
             base = Path(output).resolve().parent if output else Path.cwd()
             _write_output(
-                queries.render_diff(
+                api.render_diff(
                     change, "text" if fmt == "terminal" else fmt, link_base=base, store=store
                 ),
                 output,
@@ -217,13 +220,13 @@ def report(
     ctx: Context, run_id: int | None, since: str | None, fmt: str, output: str | None, as_json: bool
 ) -> None:
     """Change report of crawl runs: new, changed, unchanged pages and errors."""
-    from .. import report as reports
+    from archiver.changes.report import render_reports
 
     rules = _ignore_rules(ctx)
     with ctx.store() as store:
-        built = reports.build_reports(store, run_id=run_id, since=since, ignore=rules)
+        built = api.report(store, run_id=run_id, since=since, ignore=rules)
         base = Path(output).resolve().parent if output else Path.cwd()
-        rendered = reports.render_reports(
+        rendered = render_reports(
             built, "json" if as_json else fmt, link_base=base, warc_dir=store.warc_dir
         )
     _write_output(rendered, output)
@@ -236,9 +239,9 @@ def report(
 def runs(ctx: Context, as_json: bool) -> None:
     """Crawl-run history."""
     with ctx.store() as store:
-        rows = store.catalog.runs() if store.exists() else []
+        rows = api.runs(store)
     if as_json:
-        _json([queries.run_json(r) for r in rows])
+        _json([r.as_json() for r in rows])
         return
     table = Table("run", "started", "finished", "trigger", "outcome", "fetched", "new", "errors")
     for r in rows:
@@ -261,18 +264,16 @@ def runs(ctx: Context, as_json: bool) -> None:
 @handle_errors()
 def verify(ctx: Context, as_json: bool) -> None:
     """Re-read every WARC record the catalog references and check its digest."""
-    from ..verify import verify_store
-
     with ctx.store() as store:
-        report = verify_store(store)
+        report = api.verify(store)
     if as_json:
-        _json(report)
+        _json(report.as_json())
     else:
-        out.print(f"checked {report['checked']} records, {len(report['problems'])} problems")
-        for problem in report["problems"]:
+        out.print(f"checked {report.checked} records, {len(report.problems)} problems")
+        for problem in report.problems:
             out.print(f"  {problem}")
-        for tail in report["torn_tails"]:
-            out.print(f"  note: {tail['file']} ends in a torn record ({tail['torn_bytes']} bytes"
+        for tail in report.torn_tails:
+            out.print(f"  note: {tail.file} ends in a torn record ({tail.torn_bytes} bytes"
                       " after the last complete one; nothing refers to it)")
-    if report["problems"]:
+    if report.problems:
         sys.exit(1)

@@ -10,9 +10,10 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from .. import queries
-from ..errors import ConfigError
-from ..store import Store
+from archiver import api
+from archiver.errors import ConfigError
+from archiver.storage.store import Store
+
 from .app import Context, _json, err, handle_errors, main, out, pass_context
 
 
@@ -22,7 +23,9 @@ from .app import Context, _json, err, handle_errors, main, out, pass_context
 @handle_errors()
 def crawl(ctx: Context, as_json: bool) -> None:
     """Run one crawl: seeds, their references, targets and feeds."""
-    from .. import pipeline  # httpx and the extractor load only for commands that fetch
+    from archiver.crawler import (
+        pipeline,  # httpx and the extractor load only for commands that fetch
+    )
 
     config = ctx.config()
     with Store(config.store) as store:
@@ -90,7 +93,7 @@ def seeds() -> None:
 @handle_errors()
 def seeds_add(ctx: Context, file: str) -> None:
     """Register a seed post (text, Markdown or HTML) and index it."""
-    from .. import pipeline
+    from archiver.crawler import pipeline
 
     with ctx.store() as store:
         row, created = pipeline.register_seed(store, Path(file).resolve())
@@ -105,9 +108,9 @@ def seeds_add(ctx: Context, file: str) -> None:
 def seeds_list(ctx: Context, as_json: bool) -> None:
     """List registered seed posts."""
     with ctx.store() as store:
-        rows = store.catalog.seeds() if store.exists() else []
+        rows = api.seeds(store)
     if as_json:
-        _json([queries.seed_json(r) for r in rows])
+        _json([r.as_json() for r in rows])
         return
     table = Table("id", "posted", "title", "references")
     for r in rows:
@@ -137,7 +140,7 @@ def reindex(ctx: Context) -> None:
             disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task("", total=None)
-            count = queries.reindex(
+            count = api.reindex(
                 store, progress=lambda done, total: bar.update(task, completed=done, total=total)
             )
     out.print(f"indexed {count} documents")
@@ -150,7 +153,7 @@ def reindex(ctx: Context) -> None:
 @handle_errors()
 def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
     """Crawl on the [schedule] in the foreground until SIGINT/SIGTERM."""
-    from .. import schedule as scheduling  # APScheduler only for this command
+    from archiver.crawler import schedule as scheduling  # APScheduler only for this command
 
     config = ctx.config()
     if list_jobs:
@@ -172,7 +175,7 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
         out.print(table)
         return
     if as_json:
-        from ..errors import UsageError
+        from archiver.errors import UsageError
 
         raise UsageError("--json goes with --list")
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
@@ -189,7 +192,7 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
 @handle_errors()
 def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Delete versions outside [retention], their captures and unreferenced WARC files."""
-    from ..retention import collect
+    from archiver.crawler.retention import collect
 
     config = ctx.config()
     with Store(config.store) as store:
@@ -222,7 +225,9 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @handle_errors()
 def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     """Ingest WARC files made by other tools (wget, Browsertrix) as a crawl would."""
-    from ..importer import import_warcs  # keeps warcio's reader off other commands' start-up
+    from archiver.crawler.importer import (
+        import_warcs,  # keeps warcio's reader off other commands' start-up
+    )
 
     with ctx.store() as store:
         summary = import_warcs(store, [Path(f) for f in files])

@@ -1,0 +1,281 @@
+"""Record one fetched URL: WARC records, catalog rows, extraction, a new version.
+
+A :class:`CrawlRun` holds what one run writes to: the store, its open WARC file and the
+run's new index documents (:class:`~archiver.indexfeed.IndexFeed`), committed when the
+run ends. Each page is recorded in one catalog transaction, after the WARC records it
+points at were fsynced, so a crash loses at most the page in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+
+from archiver.config import CrawlConfig
+from archiver.errors import ArchiverError, StoreError
+from archiver.extractor.page import extract
+from archiver.fulltext.feed import IndexFeed
+from archiver.fulltext.rebuild import open_index, version_doc
+from archiver.net.exchange import Conditional, Exchange, FetchResult
+from archiver.storage.catalog import Catalog, TargetRow
+from archiver.storage.store import Store
+from archiver.storage.warc import WarcWriter, payload_digest
+from archiver.text.dates import now_iso
+
+from .frontier import FrontierItem
+from .outcome import (
+    ARCHIVED,
+    CHANGED,
+    DUPLICATE,
+    ERROR,
+    IRRELEVANT,
+    NEW,
+    NOT_MODIFIED,
+    SKIPPED,
+    UNCHANGED,
+    CrawlSummary,
+    ProgressFn,
+    TargetOutcome,
+)
+
+log = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _is_html(content_type: str | None, body: bytes) -> bool:
+    if b"\x00" in body[:1024]:
+        return False  # binary bytes, whatever the label says: archive, do not extract
+    if content_type:
+        return content_type.split(";")[0].strip().lower() in HTML_TYPES
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+class CrawlRun:
+    """State of one run: the store, the open WARC file and the documents to index."""
+
+    def __init__(
+        self, crawl_config: CrawlConfig, store: Store, run_id: int, progress: ProgressFn | None
+    ) -> None:
+        self.crawl_config = crawl_config
+        self.store = store
+        self.catalog: Catalog = store.catalog
+        self.run_id = run_id
+        self.progress = progress
+        self.warc = WarcWriter(store.warc_dir, max_size=crawl_config.warc_max_size)
+        self.index_feed = IndexFeed(open_index(store))
+        # Scores a new follow-up's (title, text) against the seed; None: no gate.
+        self.relevance: Callable[[str, str], float] | None = None
+
+    def record(self, item: FrontierItem, result: FetchResult) -> TargetOutcome:
+        # One transaction per page: its captures, version and state land together (after
+        # the WARC records they point at were fsynced), or not at all.
+        try:
+            with self.catalog.transaction():
+                target = self.catalog.upsert_target(
+                    item.url, via=item.via, depth=item.depth, score=item.score,
+                    seed_id=item.seed_id,
+                )
+                try:
+                    with self.catalog.transaction():
+                        outcome = self._record(target, item, result)
+                except StoreError:
+                    raise
+                except ArchiverError as exc:
+                    self.index_feed.discard()
+                    outcome = TargetOutcome(item.url, ERROR, error=str(exc), tries=result.tries)
+                self.catalog.set_target_state(
+                    target.id, outcome.state, error=outcome.error, tries=outcome.tries
+                )
+        except BaseException:
+            self.index_feed.discard()  # the page's version was rolled back with it
+            raise
+        self.index_feed.flush()
+        level = logging.WARNING if outcome.state == ERROR else logging.INFO
+        log.log(
+            level, "%s %s%s", outcome.state, item.url, f": {outcome.error}" if outcome.error else ""
+        )
+        if self.progress:
+            self.progress(outcome)
+        return outcome
+
+    def _store_exchange(self, target: TargetRow, exchange: Exchange) -> int:
+        location = None
+        last = self.catalog.last_response(exchange.url) if exchange.status == 304 else None
+        if last is not None and last.payload_digest:
+            # Not modified: a revisit of the response the server confirmed.
+            location = self.warc.write_exchange(
+                exchange, not_modified_of=(last.url, last.fetched_at, last.payload_digest)
+            )
+        elif exchange.raw_body or exchange.status:
+            digest = payload_digest(exchange.raw_body)
+            original = (
+                self.catalog.original_response(digest, exchange.url) if exchange.raw_body else None
+            )
+            revisit = (original.url, original.fetched_at) if original else None
+            location = self.warc.write_exchange(exchange, revisit_of=revisit)
+        return self.catalog.add_capture(
+            target_id=target.id,
+            run_id=self.run_id,
+            url=exchange.url,
+            fetched_at=exchange.fetched_at,
+            status=exchange.status,
+            content_type=exchange.content_type,
+            payload_digest=location.payload_digest if location else None,
+            record_type=location.record_type if location else None,
+            warc_file=location.file if location else None,
+            warc_offset=location.offset if location else None,
+            warc_length=location.length if location else None,
+            etag=exchange.header("etag"),
+            last_modified=exchange.header("last-modified"),
+        )
+
+    def _record(self, target: TargetRow, item: FrontierItem, result: FetchResult) -> TargetOutcome:
+        if result.skipped:
+            return TargetOutcome(item.url, SKIPPED, error=result.skipped)
+        capture_id = 0
+        for exchange in result.exchanges:
+            capture_id = self._store_exchange(target, exchange)
+        response = result.response
+        tries = result.tries
+        if result.error or response is None:
+            error = result.error or "no response"
+            if not result.exchanges:
+                self.catalog.add_capture(
+                    target_id=target.id,
+                    run_id=self.run_id,
+                    url=item.url,
+                    fetched_at=now_iso(),
+                    status=None,
+                    error=error,
+                )
+            return TargetOutcome(item.url, ERROR, error=error, tries=tries)
+        follow_up = item.depth > 0 and self.catalog.latest_version(target.id) is None
+        return self.ingest(
+            target,
+            item.url,
+            response,
+            capture_id,
+            tries=tries,
+            extract_text=item.kind == "page",
+            follow_up=follow_up,
+        )
+
+    def ingest(
+        self,
+        target: TargetRow,
+        url: str,
+        response: Exchange,
+        capture_id: int,
+        *,
+        tries: int = 1,
+        extract_text: bool = True,
+        follow_up: bool = False,
+    ) -> TargetOutcome:
+        """Turn a stored final response into a target state, and a version if new.
+
+        A page first reached as a follow-up becomes an article only when its text is
+        relevant enough to the seed; otherwise it stays in the WARC as "irrelevant".
+        """
+        if response.status == 304:
+            return TargetOutcome(url, NOT_MODIFIED, tries=tries)
+        if response.status >= 400:
+            return TargetOutcome(
+                url, ERROR, tries=tries, error=f"HTTP {response.status} {response.reason}".strip()
+            )
+        if response.truncated:
+            return TargetOutcome(
+                url,
+                ERROR,
+                tries=tries,
+                error=f"response larger than max_bytes "
+                f"({self.crawl_config.max_bytes}); archived truncated",
+            )
+        if not extract_text or not _is_html(response.content_type, response.body):
+            return TargetOutcome(url, ARCHIVED, tries=tries)
+        doc = extract(response.body, response.url, content_type=response.content_type)
+        score = None
+        if follow_up and self.relevance is not None:
+            score = self.relevance(doc.title or "", doc.text)
+            self.catalog.set_target_score(target.id, score)
+            if score < self.crawl_config.follow_threshold:
+                return TargetOutcome(url, IRRELEVANT, tries=tries, score=score)
+        content_hash = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+        if follow_up and (twin := self.catalog.version_by_hash(content_hash)) is not None:
+            # The same article under another URL (AMP, print view, tracking variant).
+            return TargetOutcome(
+                url,
+                DUPLICATE,
+                tries=tries,
+                score=score,
+                error=f"same text as {twin.url} v{twin.version}",
+            )
+        previous = self.catalog.latest_version(target.id)
+        if previous is not None and previous.content_hash == content_hash:
+            return TargetOutcome(url, UNCHANGED, previous.version, tries=tries)
+        version = self.catalog.add_version(
+            target_id=target.id,
+            capture_id=capture_id,
+            fetched_at=response.fetched_at,
+            status=response.status,
+            content_hash=content_hash,
+            title=doc.title,
+            author=doc.author,
+            published_at=doc.published_at,
+            modified_at=doc.modified_at,
+            text=doc.text,
+            links=[{"url": link.url, "text": link.text} for link in doc.links],
+            meta={
+                "final_url": response.url,
+                "charset": doc.charset,
+                "site_name": doc.site_name,
+                "language": doc.language,
+                "canonical_url": doc.canonical_url,
+                "description": doc.description,
+                "authors": doc.authors,
+                "section": doc.section,
+                "tags": doc.tags,
+                "content_type": response.content_type,
+            },
+        )
+        self.index_feed.add(version_doc(version, latest=True))
+        if previous is not None:
+            self.index_feed.add(version_doc(previous, latest=False))
+        return TargetOutcome(
+            url, CHANGED if previous else NEW, version.version, tries=tries, score=score
+        )
+
+    def conditional_for(self, url: str) -> Conditional | None:
+        """Validators of the last good capture, when the page already has a version."""
+        target = self.catalog.target_by_url(url)
+        if target is None or self.catalog.latest_version(target.id) is None:
+            return None
+        for capture in reversed(self.catalog.captures(target.id)):
+            if capture.status == 200:
+                if capture.etag or capture.last_modified:
+                    return Conditional(capture.etag, capture.last_modified)
+                return None
+        return None
+
+
+def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
+    """Close the run's WARC file, index its new versions and record its outcome."""
+    run.warc.close()
+    index_error: ArchiverError | None = None
+    try:
+        run.index_feed.commit()
+    except ArchiverError as exc:  # the catalog holds everything; reindex catches up
+        index_error = exc
+    run.catalog.finish_run(
+        run.run_id,
+        outcome=summary.outcome,
+        fetched=summary.fetched,
+        new_versions=summary.count(NEW, CHANGED),
+        unchanged=summary.count(UNCHANGED),
+        not_modified=summary.count(NOT_MODIFIED),
+        errors=summary.errors,
+    )
+    if index_error is not None:
+        raise index_error

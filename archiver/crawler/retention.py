@@ -1,0 +1,264 @@
+"""Retention: which versions ``archiver gc`` deletes, and deleting them atomically.
+
+Rules (``[retention]``; with neither key set nothing is ever deleted). A version is kept
+when any of these holds:
+
+- it is among its page's last ``keep_last`` versions, or younger than ``keep_days``;
+- it is the page's first version (the first capture of the page) or its latest;
+- a report in ``<store>/reports/`` refers to it (see :func:`report_refs`).
+
+Deleting a version deletes the captures of its *era* with it: the captures of its page
+from the fetch that produced it up to the fetch that produced the next version
+(unchanged re-fetches, 304s, errors), except a response that a kept revisit record
+points at. WARC files are never rewritten: a file is deleted when no capture refers to
+it any longer. Catalog rows go in one transaction; then the freed WARC files are
+removed, the index is rebuilt from the catalog and the run reports that mentioned a
+deleted version are rendered again, so ``verify`` stays clean and no report in the store
+points at a missing version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from archiver.config import Config, RetentionConfig
+from archiver.errors import StoreError
+from archiver.fulltext.rebuild import reindex
+from archiver.storage.catalog import CaptureRow, VersionStub
+from archiver.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+Ref = tuple[str, int]  # (page URL, version number)
+
+# Keys under which a report JSON names a version of the page in the nearest "url".
+_VERSION_KEYS = ("version", "from", "to", "from_version", "to_version")
+_URL_VERSION = re.compile(r"(https?://\S+)#v(\d+)")
+_RUN_REPORT = re.compile(r"run-(\d+)\.json")
+
+
+@dataclass
+class GcPlan:
+    """What gc deletes (or would delete, with ``--dry-run``)."""
+
+    enabled: bool
+    versions: list[VersionStub] = field(default_factory=list)
+    capture_ids: list[int] = field(default_factory=list)
+    warc_files: list[tuple[str, int]] = field(default_factory=list)  # (name, bytes)
+    pinned: dict[Ref, list[str]] = field(default_factory=dict)  # spared by these reports
+    reports: list[int] = field(default_factory=list)  # run reports to render again
+    unreferenced: list[str] = field(default_factory=list)  # WARC files nothing refers to
+    kept_versions: int = 0
+
+    @property
+    def bytes_freed(self) -> int:
+        return sum(size for _, size in self.warc_files)
+
+    def as_json(self, dry_run: bool) -> dict[str, Any]:
+        return {
+            "dry_run": dry_run,
+            "enabled": self.enabled,
+            "versions": [
+                {"url": v.url, "version": v.version, "fetched_at": v.fetched_at}
+                for v in self.versions
+            ],
+            "kept_versions": self.kept_versions,
+            "captures": len(self.capture_ids),
+            "warc_files": [{"file": name, "bytes": size} for name, size in self.warc_files],
+            "bytes_freed": self.bytes_freed,
+            "pinned_by_reports": [
+                {"url": url, "version": number, "reports": names}
+                for (url, number), names in sorted(self.pinned.items())
+            ],
+            "reports_rendered_again": self.reports,
+            "unreferenced_warc_files": self.unreferenced,
+        }
+
+
+def _collect_refs(node: Any, url: str | None, out: set[Ref]) -> None:
+    if isinstance(node, dict):
+        here = node["url"] if isinstance(node.get("url"), str) else url
+        if here:
+            for key in _VERSION_KEYS:
+                value = node.get(key)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    out.add((here, value))
+            numbers = node.get("versions")
+            if isinstance(numbers, list):
+                out.update((here, n) for n in numbers if type(n) is int)
+        for value in node.values():
+            _collect_refs(value, here, out)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_refs(item, url, out)
+    elif isinstance(node, str) and (match := _URL_VERSION.fullmatch(node)):
+        out.add((match.group(1), int(match.group(2))))
+
+
+def report_refs(reports_dir: Path) -> tuple[dict[Ref, list[str]], dict[int, set[Ref]]]:
+    """Version references of the report JSON files: (pins, run report refs by run id).
+
+    A reference is an integer under ``version``/``from``/``to``/``from_version``/
+    ``to_version`` (or a list under ``versions``) in an object whose own or nearest
+    enclosing ``url`` names the page, or a string ``<url>#v<N>``. Run reports
+    (``run-<id>.json``, written by every crawl and rendered again from the catalog by
+    ``archiver report``) do not pin: gc renders them again instead. Every other JSON
+    file there pins the versions it names; one that cannot be parsed stops gc.
+    """
+    pins: dict[Ref, list[str]] = defaultdict(list)
+    runs: dict[int, set[Ref]] = {}
+    if not reports_dir.is_dir():
+        return {}, {}
+    for path in sorted(reports_dir.glob("*.json")):
+        run = _RUN_REPORT.fullmatch(path.name)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            if run:
+                log.warning("%s: unreadable run report (%s); it will be rendered again", path,
+                            exc)
+                runs[int(run.group(1))] = set()
+                continue
+            raise StoreError(f"{path}: cannot read this report ({exc}); gc needs it to know"
+                             " which versions it must keep") from exc
+        refs: set[Ref] = set()
+        _collect_refs(data, None, refs)
+        if run:
+            runs[int(run.group(1))] = refs
+        else:
+            for ref in refs:
+                pins[ref].append(path.name)
+    return dict(pins), runs
+
+
+def _young(stub: VersionStub, cutoff: datetime | None) -> bool:
+    if cutoff is None:
+        return False
+    try:
+        fetched = datetime.fromisoformat(stub.fetched_at)
+    except ValueError:
+        return True  # an unreadable time never makes a version deletable
+    return (fetched if fetched.tzinfo else fetched.replace(tzinfo=UTC)) >= cutoff
+
+
+def _era_starts(versions: list[VersionStub], captures: list[CaptureRow]) -> list[int]:
+    """The first capture id of the fetch that produced each version (its redirects too)."""
+    by_id = {c.id: c for c in captures}
+    starts, previous = [], 0
+    for stub in versions:
+        run_id = by_id[stub.capture_id].run_id if stub.capture_id in by_id else None
+        first = min((c.id for c in captures
+                     if run_id is not None and c.run_id == run_id and c.id > previous),
+                    default=stub.capture_id)
+        starts.append(min(first, stub.capture_id))
+        previous = stub.capture_id
+    return starts
+
+
+def plan(store: Store, retention: RetentionConfig, *, now: datetime | None = None) -> GcPlan:
+    """Decide what gc deletes; reads only."""
+    enabled = bool(retention.keep_last or retention.keep_days)
+    result = GcPlan(enabled=enabled)
+    if not store.exists():
+        return result
+    catalog = store.catalog
+    stubs = catalog.version_stubs()
+    if not enabled:
+        result.kept_versions = len(stubs)
+        return result
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=retention.keep_days) if retention.keep_days else None
+    pins, run_refs = report_refs(store.reports_dir)
+    captures = catalog.captures()
+    by_target: dict[int, list[CaptureRow]] = defaultdict(list)
+    for capture in captures:
+        by_target[capture.target_id].append(capture)
+    pages: dict[int, list[VersionStub]] = defaultdict(list)
+    for stub in stubs:
+        pages[stub.target_id].append(stub)
+
+    doomed_captures: set[int] = set()
+    for target_id, versions in pages.items():
+        keep_from = len(versions) - retention.keep_last if retention.keep_last else len(versions)
+        starts = _era_starts(versions, by_target[target_id])
+        for i, stub in enumerate(versions):
+            ruled = i == 0 or i == len(versions) - 1 or i >= keep_from or _young(stub, cutoff)
+            ref = (stub.url, stub.version)
+            if not ruled and ref in pins:
+                result.pinned[ref] = pins[ref]
+            if ruled or ref in pins:
+                result.kept_versions += 1
+                continue
+            result.versions.append(stub)
+            end = starts[i + 1]  # the latest version is always kept, so i + 1 exists
+            doomed_captures.update(c.id for c in by_target[target_id]
+                                   if starts[i] <= c.id < end)
+
+    # A kept revisit record needs the response it points at (the first with its payload).
+    originals: dict[tuple[str, str | None], int] = {}
+    for capture in captures:
+        if capture.record_type == "response":
+            originals.setdefault((capture.url, capture.payload_digest), capture.id)
+    for capture in captures:
+        if capture.record_type == "revisit" and capture.id not in doomed_captures:
+            doomed_captures.discard(originals.get((capture.url, capture.payload_digest), -1))
+    result.capture_ids = sorted(doomed_captures)
+
+    referenced = {c.warc_file for c in captures if c.warc_file}
+    still = {c.warc_file for c in captures if c.warc_file and c.id not in doomed_captures}
+    for name in sorted(referenced - still):
+        path = store.warc_dir / name
+        if path.is_file():
+            result.warc_files.append((name, path.stat().st_size))
+    if store.warc_dir.is_dir():
+        result.unreferenced = sorted(
+            p.name for p in store.warc_dir.iterdir()
+            if p.name.endswith((".warc", ".warc.gz")) and p.name not in referenced)
+
+    gone = {(v.url, v.version) for v in result.versions}
+    runs_touched = {c.run_id for c in captures if c.id in doomed_captures and c.run_id}
+    result.reports = sorted(run for run, refs in run_refs.items()
+                            if refs & gone or (not refs and run in runs_touched))
+    return result
+
+
+def collect(store: Store, config: Config, *, dry_run: bool = False,
+            now: datetime | None = None) -> GcPlan:
+    """Apply ``[retention]``: delete what :func:`plan` lists (unless ``dry_run``).
+
+    Holds the store lock throughout, so no crawl writes while files are deleted (a crawl
+    or scheduled run that starts meanwhile waits or stops with a message).
+    """
+    if dry_run or not store.exists():
+        return plan(store, config.retention, now=now)
+    store.lock()
+    try:
+        result = plan(store, config.retention, now=now)
+        if not result.capture_ids and not result.versions:
+            return result
+        store.catalog.delete_versions([v.id for v in result.versions], result.capture_ids)
+        for name, _ in result.warc_files:
+            try:
+                (store.warc_dir / name).unlink(missing_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot delete {store.warc_dir / name}: {exc}") from exc
+        log.info("gc: %d versions, %d captures, %d WARC files deleted",
+                 len(result.versions), len(result.capture_ids), len(result.warc_files))
+        reindex(store)
+        if result.reports:
+            from archiver.changes.report import (
+                save_run_report,  # jinja2 only when a report is affected
+            )
+
+            for run_id in result.reports:
+                save_run_report(store, run_id, config)
+        return result
+    finally:
+        store.unlock()

@@ -1,0 +1,415 @@
+"""The full-text index (Whoosh storage, our own query evaluation) behind a small interface.
+
+The index is derived data: every document comes from the catalog (a version of a page,
+or a seed post) and :func:`archiver.crawler.pipeline.reindex` rebuilds it from scratch. Each
+page version is a document; ``latest`` marks the newest version of its page so the
+default search covers current text only, while ``all_versions`` answers "which version
+said X". Whoosh stores postings; :mod:`archiver.fulltext.engine` evaluates queries on them, so
+another engine can replace both without touching callers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec
+from whoosh.fields import BOOLEAN, DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.query import DateRange
+
+from archiver.errors import ArchiverError, IndexError_, QueryError
+
+from . import engine, matching
+from .analysis import (
+    TermFrequency,
+    TermPositions,
+    korean_analyzer,
+    normalize,
+    stem_analyzer,
+)
+from .mpwriter import ParallelWriter
+from .query import Leaf, has_positive, parse, positive_leaves
+from .snippets import highlighter, make_snippet
+
+log = logging.getLogger(__name__)
+
+# Bumped when the schema changes: an index without these fields must be rebuilt.
+REQUIRED_FIELDS = ("text_stem", "title_stem", "author_stem")
+WRITE_LOCK_WAIT = 60.0  # seconds add() waits for another writer (a reindex) to finish
+
+
+def _text(analyzer: Any, *, stored: bool = False, positions: bool = False) -> TEXT:
+    field = TEXT(analyzer=analyzer, stored=stored, phrase=positions)
+    # The same postings as Whoosh's formats, counted from the analyzer's term lists.
+    field.format = TermPositions() if positions else TermFrequency()
+    return field
+
+
+def _schema() -> Schema:
+    bigrams = korean_analyzer()
+    stems = stem_analyzer()
+    return Schema(
+        doc_id=ID(stored=True, unique=True),
+        url=ID(stored=True),
+        site=ID(stored=True),
+        kind=ID(stored=True),
+        version=NUMERIC(stored=True),
+        latest=BOOLEAN(stored=True),
+        # Frequencies only: phrases are checked on the stored text of the best candidates
+        # (engine/matching), which keeps the index small and fast to write.
+        title=_text(bigrams, stored=True),
+        title_stem=_text(stems),
+        author=_text(bigrams, stored=True),
+        author_stem=_text(stems),
+        text=_text(bigrams, stored=True),
+        text_stem=_text(stems, positions=True),  # positions: the proximity bonus
+        published=DATETIME(),
+        published_at=STORED(),
+        fetched_at=STORED(),
+    )
+
+
+def _codec() -> Any:
+    # Uncompressed posting blocks build ~20% faster (the index is derived data); larger
+    # blocks mean fewer block headers to read, as the engine reads whole posting lists.
+    return W3Codec(compression=0, blocklimit=512)
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """What the index stores of one seed post or page version."""
+
+    doc_id: str
+    url: str
+    kind: str  # "seed" or "page"
+    version: int
+    latest: bool
+    title: str
+    text: str
+    author: str = ""
+    site: str = ""
+    published_at: str | None = None
+    fetched_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result, with a snippet and the match offsets inside the snippet."""
+
+    url: str
+    kind: str
+    title: str
+    version: int
+    fetched_at: str | None
+    published_at: str | None
+    score: float
+    snippet: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `search --json` shape of one hit."""
+        return {
+            "url": self.url,
+            "kind": self.kind,
+            "title": self.title,
+            "version": self.version,
+            "fetched_at": self.fetched_at,
+            "published_at": self.published_at,
+            "score": self.score,
+            "snippet": self.snippet,
+            "highlights": [list(span) for span in self.highlights],
+        }
+
+
+def _parse_time(value: str | None, what: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise QueryError(f"{what}: not an ISO date or time: {value!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    # Whoosh compares naive datetimes: store and query everything in UTC.
+    return parsed.astimezone(UTC).replace(tzinfo=None)
+
+
+class _Damaged(IndexError_):
+    """The index could not be read: damaged, or changed under the reader."""
+
+
+def _damaged(directory: Path, exc: BaseException) -> IndexError_:
+    return _Damaged(f"search index at {directory} is damaged ({type(exc).__name__});"
+                    " run `archiver reindex`")
+
+
+class Index:
+    """A Whoosh index in ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._ix: Any = None
+        self._snap: engine.Snapshot | None = None
+        self._inode: int | None = None
+
+    def exists(self) -> bool:
+        return self.directory.is_dir() and whoosh_index.exists_in(str(self.directory))
+
+    def _open(self, create: bool = False) -> Any:
+        if self._ix is not None:
+            return self._ix
+        try:
+            if self.exists():
+                ix = whoosh_index.open_dir(str(self.directory))
+                missing = [f for f in REQUIRED_FIELDS if f not in ix.schema]
+                if missing:
+                    ix.close()
+                    raise IndexError_(f"search index at {self.directory} was built by an"
+                                      " older archiver; run `archiver reindex`")
+                self._ix = ix
+            elif create:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._ix = whoosh_index.create_in(str(self.directory), _schema())
+            else:
+                raise IndexError_(
+                    f"no search index at {self.directory}; run `archiver reindex`")
+        except ArchiverError:
+            raise
+        except Exception as exc:  # whoosh raises many unrelated types on damaged files
+            raise _damaged(self.directory, exc) from exc
+        return self._ix
+
+    def close(self) -> None:
+        if self._snap is not None:
+            self._snap.close()
+            self._snap = None
+        if self._ix is not None:
+            self._ix.close()
+            self._ix = None
+
+    def writer(self, *, procs: int = 1) -> IndexWriter:
+        """A writer for documents added over time and committed together.
+
+        With ``procs`` > 1, worker processes analyse and write segments while the
+        caller goes on (a crawl keeps fetching); they are merged in at commit.
+        """
+        ix = self._open(create=True)
+        # Separate files per segment: no second copy while a compound file is assembled
+        # (that doubled the peak disk use of a commit).
+        options: dict[str, Any] = {"limitmb": 256, "codec": _codec(), "compound": False,
+                                   "timeout": WRITE_LOCK_WAIT, "delay": 0.25}
+        try:
+            if procs > 1:
+                return IndexWriter(ParallelWriter(ix, procs=procs, multisegment=True,
+                                                  **options))
+            return IndexWriter(ix.writer(**options))
+        except Exception as exc:
+            raise IndexError_(f"cannot write the search index at {self.directory}: "
+                              f"{type(exc).__name__} {exc}".rstrip()) from exc
+
+    def add(self, docs: Iterable[IndexDoc], *, procs: int = 1) -> int:
+        """Add or replace documents (by ``doc_id``) in one commit; return how many."""
+        writer = self.writer(procs=procs)
+        try:
+            for doc in docs:
+                writer.add(doc)
+        except BaseException:
+            writer.cancel()
+            raise
+        return writer.commit()
+
+    def rebuild(self, docs: Iterable[IndexDoc], *, procs: int | None = None) -> int:
+        """Replace the whole index with ``docs`` (built aside, then swapped in).
+
+        A rebuild is bulk work: by default it analyses and writes on two processes
+        (about 1.8× faster on two cores), as a big crawl run does.
+        """
+        if procs is None:
+            procs = min(2, os.cpu_count() or 1)
+        staging = self.directory.with_name(self.directory.name + ".rebuild")
+        shutil.rmtree(staging, ignore_errors=True)
+        fresh = Index(staging)
+        try:
+            count = fresh.add(docs, procs=procs)
+        finally:
+            fresh.close()
+        self.close()
+        old = self.directory.with_name(self.directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.directory.exists():
+            self.directory.rename(old)
+        staging.rename(self.directory)
+        shutil.rmtree(old, ignore_errors=True)
+        return count
+
+    def doc_count(self) -> int:
+        for attempt in range(3):
+            try:
+                return int(self._open().doc_count())
+            except _Damaged:
+                if attempt == 2:
+                    raise
+            except ArchiverError:
+                raise
+            except Exception as exc:
+                if attempt == 2:
+                    raise _damaged(self.directory, exc) from exc
+            self.close()  # changed under us by a concurrent commit: look again
+            time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _being_replaced(self) -> bool:
+        return any(self.directory.with_name(self.directory.name + suffix).exists()
+                   for suffix in (".rebuild", ".old"))
+
+    def _snapshot(self) -> engine.Snapshot:
+        snap = self._snap
+        try:
+            inode = self.directory.stat().st_ino
+        except OSError:
+            inode = None
+        # A rebuilt index swapped in may restart at the same generation: compare folders.
+        if snap is not None and inode == self._inode and snap.searcher.up_to_date():
+            return snap
+        self.close()
+        self._inode = inode
+        self._snap = engine.Snapshot(self._open().searcher())
+        return self._snap
+
+    def search(self, query: str, *, limit: int = 10, site: str | None = None,
+               since: str | None = None, until: str | None = None,
+               all_versions: bool = False, any_words: bool = False,
+               syntax: bool = True) -> list[Hit]:
+        """Search latest versions (or all); raise QueryError for an unusable query.
+
+        Words are ANDed; ``any_words`` ranks documents holding any of the plain words;
+        ``syntax`` False reads the query as plain words (no operators or phrases).
+        """
+        if not query.strip():
+            raise QueryError("empty search query")
+        node = parse(query, syntax=syntax)
+        if not has_positive(node):
+            raise QueryError(f"query {query.strip()!r} only excludes; add a word to find")
+        since_dt = _parse_time(since, "--since")
+        until_dt = _parse_time(until, "--until")
+        if since_dt and until_dt and since_dt > until_dt:
+            raise QueryError("--since is after --until")
+        for attempt in range(3):
+            try:
+                return self._search(node, limit, site, since_dt, until_dt, all_versions,
+                                    any_words)
+            except ArchiverError as exc:
+                # A concurrent commit may delete the files of the generation just read,
+                # and `reindex` swaps a rebuilt index in by two renames: look again.
+                transient = isinstance(exc, _Damaged) or (
+                    isinstance(exc, IndexError_)
+                    and (self._being_replaced() or self.exists()))
+                if not transient or attempt == 2:
+                    raise
+            except Exception as exc:
+                if attempt == 2:
+                    log.info("search failed", exc_info=True)  # the traceback with -v
+                    raise _damaged(self.directory, exc) from exc
+                log.info("search retry after %s: %s", type(exc).__name__, exc)
+            self.close()
+            time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _search(self, node: Any, limit: int, site: str | None, since: datetime | None,
+                until: datetime | None, all_versions: bool, any_words: bool) -> list[Hit]:
+        snap = self._snapshot()
+        filters = np.ones(snap.size, dtype=bool)
+        if not all_versions:
+            filters &= snap.mask("latest", True)
+        if site:
+            filters &= engine.site_mask(snap, site.strip().lower().removeprefix("www."))
+        if since or until:
+            dates = np.zeros(snap.size, dtype=bool)
+            dates[list(DateRange("published", since, until).docs(snap.searcher))] = True
+            filters &= dates
+        ranked = matching.rank(snap, node, filters, soft=any_words,
+                               limit=None if all_versions else limit)
+        if all_versions:
+            ranked = _group_by_page(ranked, limit)
+        pattern = highlighter(((leaf.text, leaf.phrase) for leaf in positive_leaves(node)
+                               if isinstance(leaf, Leaf) and leaf.field in (None, "text")),
+                              stems=any_words)
+        return [_hit(stored, score, pattern) for _doc, score, stored in ranked]
+
+
+def _group_by_page(ranked: list[tuple[int, float, dict[str, Any]]],
+                   limit: int) -> list[tuple[int, float, dict[str, Any]]]:
+    """Hits per version, grouped by page (best page first), oldest version first."""
+    pages: dict[str, list[tuple[int, float, dict[str, Any]]]] = {}
+    for item in ranked:
+        url = item[2]["url"]
+        if url in pages or len(pages) < limit:
+            pages.setdefault(url, []).append(item)
+    out = [item for page in pages.values()
+           for item in sorted(page, key=lambda i: int(i[2].get("version", 0)))]
+    return out[:limit]
+
+
+class IndexWriter:
+    """One Whoosh writer: documents added (or replaced, by ``doc_id``), then one commit."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+        self.count = 0
+
+    def add(self, doc: IndexDoc) -> None:
+        self._writer.update_document(**_fields(doc))
+        self.count += 1
+
+    def commit(self) -> int:
+        """Make every added document searchable at once; return how many there were."""
+        try:
+            self._writer.commit()
+        except Exception as exc:
+            raise IndexError_(f"cannot commit the search index: {exc}") from exc
+        return self.count
+
+    def cancel(self) -> None:
+        """Drop the added documents; the index stays at its last commit."""
+        self._writer.cancel()
+
+
+def _fields(doc: IndexDoc) -> dict[str, Any]:
+    title, text, author = normalize(doc.title or ""), normalize(doc.text), normalize(
+        doc.author or "")
+    fields: dict[str, Any] = {
+        "doc_id": doc.doc_id, "url": doc.url, "site": doc.site.lower(), "kind": doc.kind,
+        "version": doc.version, "latest": doc.latest, "title": title, "title_stem": title,
+        "author": author, "author_stem": author, "text": text, "text_stem": text,
+        "published_at": doc.published_at, "fetched_at": doc.fetched_at,
+    }
+    published = None
+    if doc.published_at:
+        try:
+            published = _parse_time(doc.published_at, "published_at")
+        except QueryError:
+            published = None
+    if published is not None:
+        fields["published"] = published
+    return fields
+
+
+def _hit(stored: dict[str, Any], score: float, pattern: re.Pattern[str] | None) -> Hit:
+    snippet, highlights = make_snippet(stored.get("text") or stored.get("title") or "",
+                                       pattern)
+    return Hit(
+        url=stored["url"], kind=stored.get("kind", "page"), title=stored.get("title", ""),
+        version=int(stored.get("version", 0)), fetched_at=stored.get("fetched_at"),
+        published_at=stored.get("published_at"), score=round(float(score), 4),
+        snippet=snippet, highlights=highlights,
+    )

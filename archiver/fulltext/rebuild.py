@@ -1,0 +1,70 @@
+"""The index is derived data: these turn catalog rows into index documents, and
+:func:`reindex` rebuilds the whole index from the catalog alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from archiver.net.urls import host_of
+from archiver.storage.rows import SeedRow, VersionRow
+from archiver.storage.store import Store
+
+from .index import Index, IndexDoc
+
+
+def open_index(store: Store) -> Index:
+    """The search index of a store (the store itself never opens it)."""
+    return Index(store.index_dir)
+
+
+def seed_doc(seed: SeedRow) -> IndexDoc:
+    return IndexDoc(
+        doc_id=seed.url,
+        url=seed.url,
+        kind="seed",
+        version=1,
+        latest=True,
+        title=seed.title,
+        text=seed.text,
+        author=seed.source_label or "",
+        published_at=seed.posted_at,
+        fetched_at=seed.registered_at,
+    )
+
+
+def version_doc(version: VersionRow, latest: bool) -> IndexDoc:
+    return IndexDoc(
+        doc_id=f"{version.url}#v{version.version}",
+        url=version.url,
+        kind="page",
+        version=version.version,
+        latest=latest,
+        title=version.title or "",
+        text=version.text,
+        author=version.author or "",
+        site=host_of(version.url),
+        published_at=version.published_at,
+        fetched_at=version.fetched_at,
+    )
+
+
+def reindex(store: Store, progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild the index from the catalog alone; return the number of documents."""
+    catalog = store.catalog
+    total = len(catalog.seeds()) + catalog.count_versions()
+
+    def docs() -> Iterator[IndexDoc]:
+        done = 0
+        for seed in catalog.seeds():
+            yield seed_doc(seed)
+            done += 1
+            if progress:
+                progress(done, total)
+        for version, latest in catalog.iter_versions():
+            yield version_doc(version, latest)
+            done += 1
+            if progress:
+                progress(done, total)
+
+    return open_index(store).rebuild(docs())
+

@@ -1,0 +1,456 @@
+"""The SQLite catalog: seeds, targets, captures, versions and crawl runs.
+
+The catalog and the WARC files are the archive's source of truth (the index is derived).
+SQLite runs in WAL mode so searches read while a crawl writes; every page is committed
+in its own transaction, so a crash loses at most the page in flight. All SQL is
+parameterised.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from archiver.errors import NotFoundError, StoreError
+from archiver.net.urls import canonicalize
+from archiver.text.dates import now_iso
+
+from .rows import (
+    CaptureRow,
+    RunRow,
+    SeedRow,
+    TargetRow,
+    VersionRow,
+    VersionStub,
+    run_row,
+    seed_row,
+    version_row,
+)
+from .sqlite import Transaction, open_read_only
+
+__all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow",
+           "VersionStub"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SCHEMA = (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8")
+
+
+
+
+class Catalog:
+    """A connection to ``catalog.sqlite3``; one per process and thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # An archive on read-only media (or a read-only mount) can still be searched.
+        self.read_only = path.is_file() and not os.access(path.parent, os.W_OK)
+        try:
+            if self.read_only:
+                self._db = open_read_only(path)
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open catalog: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create catalog: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- low level -------------------------------------------------------------
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: catalog query failed: {exc}") from exc
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        # Autocommit mode: a lone statement commits itself; inside transaction() it joins
+        # the open transaction instead.
+        try:
+            cur = self._db.execute(sql, params)
+            return int(cur.lastrowid or 0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: catalog write failed: {exc}") from exc
+
+    def transaction(self) -> Transaction:
+        """``with catalog.transaction():`` groups writes so they land together or not at all."""
+        return Transaction(self._db, self.path)
+
+    # -- seeds -----------------------------------------------------------------
+
+    def add_seed(
+        self,
+        *,
+        name: str,
+        path: str | None,
+        sha256: str,
+        fmt: str,
+        title: str,
+        source_label: str | None,
+        posted_at: str | None,
+        text: str,
+        data: dict[str, Any],
+    ) -> tuple[SeedRow, bool]:
+        """Register a seed post; return (row, created). The same bytes register once."""
+        existing = self._query("SELECT * FROM seeds WHERE sha256 = ?", (sha256,))
+        if existing:
+            return seed_row(existing[0]), False
+        seed_id = self._write(
+            "INSERT INTO seeds(name, path, sha256, format, title, source_label, posted_at,"
+            " text, data, registered_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                name,
+                path,
+                sha256,
+                fmt,
+                title,
+                source_label,
+                posted_at,
+                text,
+                json.dumps(data, ensure_ascii=False),
+                now_iso(),
+            ),
+        )
+        return self.seed(seed_id), True
+
+    def seed(self, seed_id: int) -> SeedRow:
+        rows = self._query("SELECT * FROM seeds WHERE id = ?", (seed_id,))
+        if not rows:
+            raise NotFoundError(f"no seed with id {seed_id}")
+        return seed_row(rows[0])
+
+    def seeds(self) -> list[SeedRow]:
+        return [seed_row(r) for r in self._query("SELECT * FROM seeds ORDER BY id")]
+
+    # -- runs ------------------------------------------------------------------
+
+    def start_run(self, trigger: str) -> int:
+        return self._write(
+            "INSERT INTO runs(started_at, trigger) VALUES (?, ?)", (now_iso(), trigger)
+        )
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        fetched: int,
+        new_versions: int,
+        unchanged: int,
+        not_modified: int,
+        errors: list[dict[str, str]],
+    ) -> None:
+        self._write(
+            "UPDATE runs SET finished_at=?, outcome=?, fetched=?, new_versions=?, unchanged=?,"
+            " not_modified=?, errors=? WHERE id=?",
+            (
+                now_iso(),
+                outcome,
+                fetched,
+                new_versions,
+                unchanged,
+                not_modified,
+                json.dumps(errors, ensure_ascii=False),
+                run_id,
+            ),
+        )
+
+    def runs(self) -> list[RunRow]:
+        return [run_row(r) for r in self._query("SELECT * FROM runs ORDER BY id")]
+
+    def run(self, run_id: int) -> RunRow:
+        rows = self._query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"no crawl run with id {run_id}")
+        return run_row(rows[0])
+
+    # -- targets ---------------------------------------------------------------
+
+    def upsert_target(
+        self,
+        url: str,
+        *,
+        via: str,
+        depth: int = 0,
+        score: float | None = None,
+        seed_id: int | None = None,
+    ) -> TargetRow:
+        """Register a URL to archive; an existing target keeps its first provenance."""
+        self._write(
+            "INSERT OR IGNORE INTO targets(url, via, depth, score, seed_id, first_seen)"
+            " VALUES (?,?,?,?,?,?)",
+            (url, via, depth, score, seed_id, now_iso()),
+        )
+        target = self.target_by_url(url)
+        assert target is not None
+        return target
+
+    def target_by_url(self, url: str) -> TargetRow | None:
+        rows = self._query("SELECT * FROM targets WHERE url = ?", (url,))
+        return TargetRow(**dict(rows[0])) if rows else None
+
+    def find_target(self, url: str) -> TargetRow:
+        """The archived page for a URL as a user typed it: its canonical form first."""
+        for candidate in (canonicalize(url), url.strip()):
+            target = self.target_by_url(candidate)
+            if target is not None:
+                return target
+        raise NotFoundError(f"no archived page for {url}")
+
+    def target(self, target_id: int) -> TargetRow:
+        rows = self._query("SELECT * FROM targets WHERE id = ?", (target_id,))
+        if not rows:
+            raise NotFoundError(f"no target with id {target_id}")
+        return TargetRow(**dict(rows[0]))
+
+    def targets(self) -> list[TargetRow]:
+        return [TargetRow(**dict(r)) for r in self._query("SELECT * FROM targets ORDER BY id")]
+
+    def set_target_score(self, target_id: int, score: float) -> None:
+        self._write("UPDATE targets SET score=? WHERE id=?", (score, target_id))
+
+    def set_target_state(
+        self, target_id: int, state: str, *, error: str | None = None, tries: int = 0
+    ) -> None:
+        self._write(
+            "UPDATE targets SET state=?, last_error=?, tries=?, last_checked=? WHERE id=?",
+            (state, error, tries, now_iso(), target_id),
+        )
+
+    # -- captures --------------------------------------------------------------
+
+    def add_capture(
+        self,
+        *,
+        target_id: int,
+        run_id: int | None,
+        url: str,
+        fetched_at: str,
+        status: int | None,
+        content_type: str | None = None,
+        payload_digest: str | None = None,
+        record_type: str | None = None,
+        warc_file: str | None = None,
+        warc_offset: int | None = None,
+        warc_length: int | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        error: str | None = None,
+    ) -> int:
+        return self._write(
+            "INSERT INTO captures(target_id, run_id, url, fetched_at, status, content_type,"
+            " payload_digest, record_type, warc_file, warc_offset, warc_length, etag,"
+            " last_modified, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                target_id,
+                run_id,
+                url,
+                fetched_at,
+                status,
+                content_type,
+                payload_digest,
+                record_type,
+                warc_file,
+                warc_offset,
+                warc_length,
+                etag,
+                last_modified,
+                error,
+            ),
+        )
+
+    def captures(self, target_id: int | None = None) -> list[CaptureRow]:
+        if target_id is None:
+            rows = self._query("SELECT * FROM captures ORDER BY id")
+        else:
+            rows = self._query(
+                "SELECT * FROM captures WHERE target_id = ? ORDER BY id", (target_id,)
+            )
+        return [CaptureRow(**dict(r)) for r in rows]
+
+    def capture(self, capture_id: int) -> CaptureRow:
+        rows = self._query("SELECT * FROM captures WHERE id = ?", (capture_id,))
+        if not rows:
+            raise NotFoundError(f"no capture with id {capture_id}")
+        return CaptureRow(**dict(rows[0]))
+
+    def last_response(self, url: str) -> CaptureRow | None:
+        """The latest full 200 response record for this URL (what a 304 confirms)."""
+        rows = self._query(
+            "SELECT * FROM captures WHERE url = ? AND status = 200 AND record_type ="
+            " 'response' ORDER BY id DESC LIMIT 1",
+            (url,),
+        )
+        return CaptureRow(**dict(rows[0])) if rows else None
+
+    def original_response(self, payload_digest: str, url: str) -> CaptureRow | None:
+        """The first full response record with this payload for this URL (for revisits)."""
+        rows = self._query(
+            "SELECT * FROM captures WHERE payload_digest = ? AND url = ? AND record_type ="
+            " 'response' ORDER BY id LIMIT 1",
+            (payload_digest, url),
+        )
+        return CaptureRow(**dict(rows[0])) if rows else None
+
+    # -- versions --------------------------------------------------------------
+
+    def add_version(
+        self,
+        *,
+        target_id: int,
+        capture_id: int,
+        fetched_at: str,
+        status: int | None,
+        content_hash: str,
+        title: str | None,
+        author: str | None,
+        published_at: str | None,
+        modified_at: str | None,
+        text: str,
+        links: list[dict[str, str]],
+        meta: dict[str, Any],
+    ) -> VersionRow:
+        """Append the next version of a target (numbered from 1)."""
+        with self.transaction():
+            rows = self._query(
+                "SELECT COALESCE(MAX(version), 0) AS n FROM versions WHERE target_id = ?",
+                (target_id,),
+            )
+            number = int(rows[0]["n"]) + 1
+            self._db.execute(
+                "INSERT INTO versions(target_id, version, capture_id, fetched_at, status,"
+                " content_hash, title, author, published_at, modified_at, text, links, meta)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    target_id,
+                    number,
+                    capture_id,
+                    fetched_at,
+                    status,
+                    content_hash,
+                    title,
+                    author,
+                    published_at,
+                    modified_at,
+                    text,
+                    json.dumps(links, ensure_ascii=False),
+                    json.dumps(meta, ensure_ascii=False),
+                ),
+            )
+        return self.version(target_id, number)
+
+    def versions(self, target_id: int) -> list[VersionRow]:
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.target_id = ? ORDER BY v.version",
+            (target_id,),
+        )
+        return [version_row(r) for r in rows]
+
+    def version(self, target_id: int, number: int) -> VersionRow:
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.target_id = ? AND v.version = ?",
+            (target_id, number),
+        )
+        if not rows:
+            raise NotFoundError(f"no version {number} of {self.target(target_id).url}")
+        return version_row(rows[0])
+
+    def latest_version(self, target_id: int) -> VersionRow | None:
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.target_id = ? ORDER BY v.version DESC LIMIT 1",
+            (target_id,),
+        )
+        return version_row(rows[0]) if rows else None
+
+    def version_or_latest(self, target: TargetRow, number: int | None) -> VersionRow:
+        """Version ``number`` of a page, or its latest; NotFoundError when there is none."""
+        if number is not None:
+            return self.version(target.id, number)
+        latest = self.latest_version(target.id)
+        if latest is None:
+            reason = f" ({target.last_error})" if target.last_error else ""
+            raise NotFoundError(f"{target.url} has no extracted version yet{reason}")
+        return latest
+
+    def iter_versions(self) -> Iterator[tuple[VersionRow, bool]]:
+        """Every version with whether it is its target's latest (for reindexing)."""
+        rows = self._query(
+            "SELECT v.*, t.url AS url, v.version = (SELECT MAX(version) FROM versions w"
+            " WHERE w.target_id = v.target_id) AS is_latest FROM versions v"
+            " JOIN targets t ON t.id = v.target_id ORDER BY v.id"
+        )
+        for row in rows:
+            yield version_row(row), bool(row["is_latest"])
+
+    def version_by_hash(self, content_hash: str) -> VersionRow | None:
+        """The first version, of any page, whose text has this hash."""
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            " WHERE v.content_hash = ? ORDER BY v.id LIMIT 1",
+            (content_hash,),
+        )
+        return version_row(rows[0]) if rows else None
+
+    def count_versions(self) -> int:
+        return int(self._query("SELECT COUNT(*) AS n FROM versions")[0]["n"])
+
+    # -- retention and scheduling (issue 7) ----------------------------------------
+
+    def version_stubs(self) -> list[VersionStub]:
+        """Every version without its text (for retention planning), by target and number."""
+        rows = self._query(
+            "SELECT v.id, v.target_id, v.version, v.capture_id, v.fetched_at, t.url"
+            " FROM versions v JOIN targets t ON t.id = v.target_id"
+            " ORDER BY v.target_id, v.version"
+        )
+        return [VersionStub(**dict(r)) for r in rows]
+
+    def delete_versions(self, version_ids: list[int], capture_ids: list[int]) -> None:
+        """Delete versions and captures in one transaction: all of them or none."""
+        with self.transaction():
+            for table, ids in (("versions", version_ids), ("captures", capture_ids)):
+                for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+                    chunk = ids[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    self._write(f"DELETE FROM {table} WHERE id IN ({marks})", tuple(chunk))
+
+    def abandon_unfinished_runs(self) -> list[int]:
+        """Mark runs a killed process left without an outcome as 'abandoned'.
+
+        Only call this while holding the store lock: then no live run is unfinished.
+        """
+        ids = [
+            int(r["id"])
+            for r in self._query(
+                "SELECT id FROM runs WHERE finished_at IS NULL AND outcome IS NULL"
+            )
+        ]
+        if ids:
+            self._write(
+                "UPDATE runs SET outcome = 'abandoned' WHERE finished_at IS NULL"
+                " AND outcome IS NULL"
+            )
+        return ids

@@ -1,0 +1,60 @@
+"""SQLite plumbing for the catalog: read-only opening and nestable transactions."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from archiver.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """Open a catalog on read-only media: mode=ro, else immutable (see below)."""
+    uri = path.resolve().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+        db.execute("SELECT COUNT(*) FROM meta").fetchone()
+    except sqlite3.OperationalError:
+        # A WAL database on a read-only file system cannot make its -shm file;
+        # immutable mode reads the main file alone, which a clean close leaves whole.
+        wal = Path(f"{path}-wal")
+        if wal.is_file() and wal.stat().st_size:
+            log.warning("%s: changes still in %s are not visible read-only", path, wal.name)
+        db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+        db.execute("SELECT COUNT(*) FROM meta").fetchone()  # is it a catalog at all?
+    db.row_factory = sqlite3.Row
+    return db
+
+
+class Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when a transaction is already open, so
+    steps that group their own writes can be grouped again by their caller."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self._path = path
+        self._savepoint: str | None = None
+
+    def __enter__(self) -> None:
+        try:
+            if self._db.in_transaction:
+                self._savepoint = f"sp{id(self)}"
+                self._db.execute(f"SAVEPOINT {self._savepoint}")
+            else:
+                self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: cannot start a catalog transaction: {exc}") from exc
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if self._savepoint is not None:
+                if exc_type:
+                    self._db.execute(f"ROLLBACK TO {self._savepoint}")
+                self._db.execute(f"RELEASE {self._savepoint}")
+            else:
+                self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        except sqlite3.Error as err:
+            raise StoreError(f"{self._path}: catalog commit failed: {err}") from err

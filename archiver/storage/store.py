@@ -1,0 +1,127 @@
+"""The archive root: where the catalog, WARC files, index and reports live.
+
+Layout (documented for users in store/README.md)::
+
+    <store>/catalog.sqlite3   the catalog (source of truth, with warc/)
+    <store>/warc/             WARC/1.1 files, gzip per record
+    <store>/index/            the Whoosh index (derived; `archiver reindex` rebuilds it)
+    <store>/reports/          generated change reports
+    <store>/lock              held by the crawl run writing to the store
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+from archiver.errors import StoreError, StoreLockedError
+
+from .catalog import Catalog
+
+
+class Store:
+    """Opens the parts of one archive root on demand."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._catalog: Catalog | None = None
+        self._lock: PidLock | None = None
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.root / "warc"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = Catalog(self.root / "catalog.sqlite3")
+        return self._catalog
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    def exists(self) -> bool:
+        return (self.root / "catalog.sqlite3").is_file()
+
+    def close(self) -> None:
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+        self.unlock()
+
+    def lock(self) -> None:
+        """Take the store's writer lock, or raise StoreLockedError if a run holds it."""
+        if self._lock is None:
+            self._lock = PidLock(self.root / "lock", busy="another crawl run (pid {pid}) is"
+                                 " writing to {where}; try again later")
+        self._lock.acquire()
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class PidLock:
+    """An flock on a file that holds the owner's pid, so a refusal can name the owner.
+
+    The kernel drops the lock when the process dies, however it dies: a SIGKILL never
+    leaves a stale lock behind.
+    """
+
+    def __init__(self, path: Path, *, busy: str) -> None:
+        self.path = path
+        self.busy = busy  # the refusal, with {pid} and {where} filled in
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot create {self.path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreLockedError(self.busy.format(pid=holder, where=self.path.parent)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the flock
+            self.fd = None
+
+    def holder(self) -> int | None:
+        """The pid holding the lock, -1 if unreadable, None when nobody holds it."""
+        if not self.path.is_file():
+            return None
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None
+        except BlockingIOError:
+            text = os.read(fd, 32).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        finally:
+            os.close(fd)  # also drops the shared lock if we got it

@@ -1,0 +1,80 @@
+"""`archiver verify`: check that the catalog and the WARC files agree.
+
+Every record a capture points at is re-read: its URI and payload digest must match the
+catalog, and a response's payload must match its own digest. Every gzip WARC file is
+also scanned end to end: a torn tail (a record cut short by a crash or a full disk) is
+reported as a note, not a problem, since nothing in the catalog points at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archiver.errors import NotFoundError, StoreError
+
+from .store import Store
+from .warc import complete_bytes, payload_digest, read_record
+
+
+@dataclass(frozen=True)
+class TornTail:
+    """A WARC file whose last record was cut short; nothing in the catalog refers to it."""
+
+    file: str
+    complete_bytes: int
+    torn_bytes: int
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What `verify` found: ``problems`` (one line per damaged capture) mean damage."""
+
+    checked: int
+    problems: list[str] = field(default_factory=list)
+    torn_tails: list[TornTail] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "problems": self.problems,
+            "torn_tails": [
+                {"file": t.file, "complete_bytes": t.complete_bytes, "torn_bytes": t.torn_bytes}
+                for t in self.torn_tails
+            ],
+        }
+
+
+def verify_store(store: Store) -> VerifyReport:
+    """Re-read every record the catalog references, then scan every file's tail."""
+    if not store.exists():
+        raise NotFoundError(f"no archive at {store.root}; run `archiver crawl` first")
+    checked = 0
+    problems: list[str] = []
+    for capture in store.catalog.captures():
+        if capture.warc_file is None or capture.warc_offset is None:
+            continue
+        checked += 1
+        where = f"capture {capture.id} ({capture.warc_file}@{capture.warc_offset})"
+        try:
+            record = read_record(store.warc_dir, capture.warc_file, capture.warc_offset)
+        except StoreError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        # One problem per capture: a damaged record usually fails several checks at once.
+        if record.uri != capture.url:
+            problems.append(f"{where}: record is for {record.uri or '(nothing)'}, catalog says"
+                            f" {capture.url}")
+        elif record.payload_digest != capture.payload_digest:
+            problems.append(f"{where}: payload digest {record.payload_digest} differs from"
+                            f" catalog {capture.payload_digest}")
+        elif (record.record_type == "response"
+              and payload_digest(record.payload) != record.payload_digest):
+            problems.append(f"{where}: payload does not match its digest")
+    torn: list[TornTail] = []
+    for path in sorted(store.warc_dir.glob("*.warc.gz")) if store.warc_dir.is_dir() else []:
+        size = path.stat().st_size
+        good = complete_bytes(path)
+        if good < size:
+            torn.append(TornTail(path.name, good, size - good))
+    return VerifyReport(checked, problems, torn)

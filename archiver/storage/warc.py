@@ -1,0 +1,283 @@
+"""Write and read the WARC/1.1 files of the store (warcio).
+
+Each record is rendered to memory first and appended to its file with one write and an
+fsync, so the catalog only ever points at complete records and a crash loses at most
+the record in flight. Each writer starts a new file (never appending to a file an
+earlier, possibly killed, run left behind) and rolls over at a size limit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from archiver._version import __version__
+from archiver.errors import StoreError
+from archiver.net.exchange import Exchange
+
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+# Headers that describe the wire encoding we already undid; keeping them would make WARC
+# readers de-chunk an already de-chunked body.
+_HOP_HEADERS = {"transfer-encoding"}
+
+
+def payload_digest(data: bytes) -> str:
+    """The WARC-Payload-Digest of a body, as warcio computes it (sha1, base32)."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class WarcLocation:
+    """Where one record landed: file name (relative to warc/), offset and length."""
+
+    file: str
+    offset: int
+    length: int
+    record_type: str
+    payload_digest: str
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record read back from a WARC file."""
+
+    record_type: str
+    uri: str
+    date: str
+    status: int | None
+    http_headers: list[tuple[str, str]]
+    payload: bytes
+    payload_digest: str | None
+    block_digest: str | None
+
+
+def _warc_date(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WarcWriter:
+    """Appends records to ``<store>/warc/archiver-<time>-<pid>-<n>.warc.gz`` files."""
+
+    def __init__(self, directory: Path, *, max_size: int = 1_000_000_000) -> None:
+        self.directory = directory
+        self.max_size = max_size
+        self._file: io.BufferedWriter | None = None
+        self._name: str | None = None
+        self._size = 0
+        self._sequence = 0
+        self._stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        self.close()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            while self._file is None:
+                self._sequence += 1
+                self._name = f"archiver-{self._stamp}-{os.getpid()}-{self._sequence:05d}.warc.gz"
+                try:  # "x": never append to, or overwrite, an existing file
+                    self._file = open(self.directory / self._name, "xb")  # noqa: SIM115
+                except FileExistsError:
+                    continue
+        except OSError as exc:
+            raise StoreError(f"cannot create WARC file in {self.directory}: {exc}") from exc
+        self._size = 0
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+        writer.write_record(
+            writer.create_warcinfo_record(
+                self._name,
+                {
+                    "software": f"archiver/{__version__}",
+                    "format": "WARC File Format 1.1",
+                    "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                    "warc-format/warc-1.1/",
+                },
+            )
+        )
+        self._append(buf.getvalue())
+
+    def _append(self, data: bytes, *, sync: bool = True) -> int:
+        assert self._file is not None
+        offset = self._size
+        try:
+            self._file.write(data)
+            if sync:  # one fsync per exchange: before the catalog may point at it
+                self._file.flush()
+                os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise StoreError(f"cannot write WARC file {self._name}: {exc}") from exc
+        self._size += len(data)
+        return offset
+
+    def write_exchange(
+        self,
+        exchange: Exchange,
+        *,
+        revisit_of: tuple[str, str] | None = None,
+        not_modified_of: tuple[str, str, str] | None = None,
+    ) -> WarcLocation:
+        """Write the response (or a revisit) record, then its request record.
+
+        ``revisit_of`` is (original URI, original ISO date) when the payload is identical
+        to an earlier capture: a revisit record stores the headers only.
+        ``not_modified_of`` is (original URI, ISO date, payload digest) for a 304: a
+        server-not-modified revisit record, without a request record (the 304's headers
+        say what was confirmed; an unchanged page then costs well under 1 KB).
+        """
+        if self._file is None or self._size >= self.max_size:
+            self._open()
+        assert self._name is not None
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+        date = _warc_date(exchange.fetched_at)
+        headers = [(k, v) for k, v in exchange.response_headers if k.lower() not in _HOP_HEADERS]
+        http = StatusAndHeaders(
+            f"{exchange.status} {exchange.reason}".strip(),
+            headers,
+            protocol="HTTP/" + (exchange.http_version.removeprefix("HTTP/") or "1.1"),
+        )
+        digest = payload_digest(exchange.raw_body)
+        warc_headers = {"WARC-Date": date}
+        if exchange.truncated:
+            warc_headers["WARC-Truncated"] = "length"
+        if not_modified_of is not None:
+            revisit_of, digest = not_modified_of[:2], not_modified_of[2]
+        if revisit_of is not None:
+            record = writer.create_revisit_record(
+                exchange.url,
+                digest,
+                revisit_of[0],
+                _warc_date(revisit_of[1]),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
+            )
+            if not_modified_of is not None:
+                record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+                writer.write_record(record)
+                data = buf.getvalue()
+                offset = self._append(data)
+                return WarcLocation(self._name, offset, len(data), "revisit", digest)
+        else:
+            record = writer.create_warc_record(
+                exchange.url,
+                "response",
+                payload=io.BytesIO(exchange.raw_body),
+                length=len(exchange.raw_body),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
+            )
+        writer.write_record(record)
+        response_bytes = buf.getvalue()
+        offset = self._append(response_bytes, sync=False)
+
+        parts = urlsplit(exchange.url)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        request = StatusAndHeaders(
+            f"{exchange.method} {path} HTTP/1.1", exchange.request_headers, is_http_request=True
+        )
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+        writer.write_record(
+            writer.create_warc_record(
+                exchange.url,
+                "request",
+                http_headers=request,
+                warc_headers_dict={
+                    "WARC-Date": date,
+                    "WARC-Concurrent-To": record.rec_headers.get_header("WARC-Record-ID"),
+                },
+            )
+        )
+        self._append(buf.getvalue())
+        return WarcLocation(
+            file=self._name,
+            offset=offset,
+            length=len(response_bytes),
+            record_type="revisit" if revisit_of else "response",
+            payload_digest=digest,
+        )
+
+
+def read_record(directory: Path, file: str, offset: int) -> StoredRecord:
+    """Read the record at ``offset`` of ``directory/file``; StoreError if it is damaged."""
+    path = directory / file
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            for record in ArchiveIterator(fh):
+                payload = record.raw_stream.read()  # as stored, for digest checks
+                http = record.http_headers
+                status = None
+                if http is not None and record.rec_type in ("response", "revisit"):
+                    code = http.get_statuscode()
+                    status = int(code) if code and code.isdigit() else None
+                return StoredRecord(
+                    record_type=record.rec_type,
+                    uri=record.rec_headers.get_header("WARC-Target-URI") or "",
+                    date=record.rec_headers.get_header("WARC-Date") or "",
+                    status=status,
+                    http_headers=list(http.headers) if http is not None else [],
+                    payload=payload,
+                    payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+                    block_digest=record.rec_headers.get_header("WARC-Block-Digest"),
+                )
+    except (OSError, ArchiveLoadFailed, EOFError, ValueError) as exc:
+        raise StoreError(f"cannot read WARC record {file}@{offset}: {exc}") from exc
+    raise StoreError(f"no WARC record at {file}@{offset}")
+
+
+def complete_bytes(path: Path) -> int:
+    """How many leading bytes of a gzip-per-record WARC file are whole gzip members.
+
+    Less than the file size means a torn tail: a record cut short by a crash. Readers
+    skip it; nothing in the catalog points at it (records are fsynced before the
+    catalog row that names them is committed).
+    """
+    good = 0  # end of the last complete member
+    position = 0  # bytes of the file fed to the decompressor so far
+    decoder = zlib.decompressobj(31)
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                while chunk:
+                    try:
+                        decoder.decompress(chunk)
+                    except zlib.error:
+                        return good
+                    if not decoder.eof:
+                        position += len(chunk)
+                        break
+                    used = len(chunk) - len(decoder.unused_data)
+                    position += used
+                    good = position
+                    chunk = decoder.unused_data
+                    decoder = zlib.decompressobj(31)
+    except OSError as exc:
+        raise StoreError(f"cannot read WARC file {path}: {exc}") from exc
+    return good
