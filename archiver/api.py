@@ -151,15 +151,25 @@ def search(
     _require_store(store)
     index = open_index(store)
     try:
-        hits = index.search(query, limit=limit, site=site, since=since, until=until,
-                            all_versions=all_versions, any_words=any_words)
+        hits = index.search(
+            query,
+            limit=limit,
+            site=site,
+            since=since,
+            until=until,
+            all_versions=all_versions,
+            any_words=any_words,
+        )
         expected = len(store.catalog.seeds()) + store.catalog.count_versions()
         indexed = index.doc_count()
     finally:
         index.close()
     if indexed < expected:
-        log.warning("the index is behind the catalog (%d of %d documents);"
-                    " run `archiver reindex`", indexed, expected)
+        log.warning(
+            "the index is behind the catalog (%d of %d documents); run `archiver reindex`",
+            indexed,
+            expected,
+        )
     return hits
 
 
@@ -231,8 +241,9 @@ def diff(
     from archiver.changes.compare import diff_versions  # the differ loads only when asked for
 
     _require_store(store)
-    return diff_versions(store, url, from_version, to_version, ignore=ignore,
-                         granularity=granularity)
+    return diff_versions(
+        store, url, from_version, to_version, ignore=ignore, granularity=granularity
+    )
 
 
 def diff_against_seed(

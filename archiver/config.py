@@ -66,8 +66,17 @@ class Config:
     ignore: tuple[IgnoreRule, ...] = ()  # changes that do not count in diffs (issue 6)
 
 
-_TOP_KEYS = {"store", "seeds", "targets", "feeds", "crawl", "schedule", "retention", "ignore",
-             "aliases"}
+_TOP_KEYS = {
+    "store",
+    "seeds",
+    "targets",
+    "feeds",
+    "crawl",
+    "schedule",
+    "retention",
+    "ignore",
+    "aliases",
+}
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -38,8 +38,12 @@ from archiver.fulltext.index import Index, IndexDoc  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1000, help="article pages (default 1000)")
-    parser.add_argument("--rate", type=float, default=622.6,
-                        help="pages/s to budget for (default: Scrapy's in the README)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=622.6,
+        help="pages/s to budget for (default: Scrapy's in the README)",
+    )
     parser.add_argument("--cores", type=int, default=2, help="cores to budget for")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="archiver-cpu-budget-"))
@@ -48,8 +52,12 @@ def main() -> None:
     try:
         paths, _total, _digest = crawl.generate_site(work / "site", args.pages)
         nginx = crawl.Nginx(work, work / "site", gzip=True)
-        config = crawl.write_config(work / "fetch.toml", work / "unused",
-                                    [nginx.base + p for p in paths], "archiver-cpu-budget")
+        config = crawl.write_config(
+            work / "fetch.toml",
+            work / "unused",
+            [nginx.base + p for p in paths],
+            "archiver-cpu-budget",
+        )
         started = time.process_time()
         _secs, ok = crawl.run_fetch_warc(config, work / "warc")
         fetch = time.process_time() - started
@@ -58,8 +66,10 @@ def main() -> None:
 
         bodies = [(work / "site" / f"{p.strip('/')}.html").read_bytes() for p in paths]
         started = time.process_time()
-        docs = [extract(body, "http://bench.invalid/", content_type="text/html; charset=utf-8")
-                for body in bodies]
+        docs = [
+            extract(body, "http://bench.invalid/", content_type="text/html; charset=utf-8")
+            for body in bodies
+        ]
         extracting = time.process_time() - started
 
         started = time.process_time()
@@ -68,9 +78,20 @@ def main() -> None:
             stem_terms(doc.text)
         analysing = time.process_time() - started
 
-        index_docs = [IndexDoc(f"d{i}", f"http://bench.invalid/{i}", "page", 1, True,
-                               doc.title or "", doc.text, author=doc.author or "",
-                               site="bench.invalid") for i, doc in enumerate(docs)]
+        index_docs = [
+            IndexDoc(
+                f"d{i}",
+                f"http://bench.invalid/{i}",
+                "page",
+                1,
+                True,
+                doc.title or "",
+                doc.text,
+                author=doc.author or "",
+                site="bench.invalid",
+            )
+            for i, doc in enumerate(docs)
+        ]
         started = time.process_time()
         Index(work / "index").add(index_docs, procs=1)
         indexing = time.process_time() - started
@@ -80,19 +101,29 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     n = len(paths)
-    per = {name: seconds * 1000 / n for name, seconds in
-           (("fetch_warc", fetch), ("extract", extracting), ("analysis", analysing),
-            ("index", indexing))}
+    per = {
+        name: seconds * 1000 / n
+        for name, seconds in (
+            ("fetch_warc", fetch),
+            ("extract", extracting),
+            ("analysis", analysing),
+            ("index", indexing),
+        )
+    }
     total = per["fetch_warc"] + per["extract"] + per["index"]  # index includes analysis
     budget = args.cores * 1000 / args.rate
     text_chars = sum(len(d.text) for d in docs) / n
-    print(f"{n} pages, {text_chars:.0f} characters of text each; CPU ms per page: "
-          f"fetch+WARC {per['fetch_warc']:.2f}, extraction {per['extract']:.2f}, "
-          f"analysis {per['analysis']:.2f}, indexing (with analysis) {per['index']:.2f}; "
-          f"budget at {args.rate} pages/s on {args.cores} cores {budget:.2f}")
-    print(f"pages={n} fetch_warc_ms={per['fetch_warc']:.2f} extract_ms={per['extract']:.2f} "
-          f"analysis_ms={per['analysis']:.2f} index_ms={per['index']:.2f} "
-          f"sum_ms={total:.2f} budget_ms={budget:.2f}")
+    print(
+        f"{n} pages, {text_chars:.0f} characters of text each; CPU ms per page: "
+        f"fetch+WARC {per['fetch_warc']:.2f}, extraction {per['extract']:.2f}, "
+        f"analysis {per['analysis']:.2f}, indexing (with analysis) {per['index']:.2f}; "
+        f"budget at {args.rate} pages/s on {args.cores} cores {budget:.2f}"
+    )
+    print(
+        f"pages={n} fetch_warc_ms={per['fetch_warc']:.2f} extract_ms={per['extract']:.2f} "
+        f"analysis_ms={per['analysis']:.2f} index_ms={per['index']:.2f} "
+        f"sum_ms={total:.2f} budget_ms={budget:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ARCHIVER = str(Path(sys.executable).with_name("archiver"))
-WORDS = ("오픈AI", "이사회", "올트먼이", "반도체", "투자자들은", "티그리스", "해임", "발표했다",
-         "마이크로소프트", "기자회견", "직원들은", "복귀를", "요구했다", "엔비디아", "칩")
+WORDS = (
+    "오픈AI",
+    "이사회",
+    "올트먼이",
+    "반도체",
+    "투자자들은",
+    "티그리스",
+    "해임",
+    "발표했다",
+    "마이크로소프트",
+    "기자회견",
+    "직원들은",
+    "복귀를",
+    "요구했다",
+    "엔비디아",
+    "칩",
+)
 
 
 def article(n: int) -> bytes:
@@ -40,9 +55,11 @@ def article(n: int) -> bytes:
     paragraphs = "".join(
         "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(12)
     )
-    return (f"<!doctype html><html lang='ko'><head><meta charset='utf-8'>"
-            f"<title>기사 {n}</title></head><body><article><h1>기사 {n}</h1>{paragraphs}"
-            f"</article></body></html>").encode()
+    return (
+        f"<!doctype html><html lang='ko'><head><meta charset='utf-8'>"
+        f"<title>기사 {n}</title></head><body><article><h1>기사 {n}</h1>{paragraphs}"
+        f"</article></body></html>"
+    ).encode()
 
 
 def serve(pages: int, delay: float) -> tuple[ThreadingHTTPServer, str]:
@@ -79,12 +96,19 @@ def serve(pages: int, delay: float) -> tuple[ThreadingHTTPServer, str]:
 
 
 def write_config(root: Path, base: str, pages: int) -> Path:
-    lines = ['[store]', 'path = "store"', '']
+    lines = ["[store]", 'path = "store"', ""]
     for n in range(pages):
-        lines += ['[[targets]]', f'url = "{base}/a/{n}"', '']
-    lines += ['[crawl]', 'allow_private_networks = true', 'per_host_delay = 0',
-              'concurrency = 4', 'per_host_concurrency = 4', 'retries = 1', 'timeout = 10',
-              'respect_robots = false']
+        lines += ["[[targets]]", f'url = "{base}/a/{n}"', ""]
+    lines += [
+        "[crawl]",
+        "allow_private_networks = true",
+        "per_host_delay = 0",
+        "concurrency = 4",
+        "per_host_concurrency = 4",
+        "retries = 1",
+        "timeout = 10",
+        "respect_robots = false",
+    ]
     root.mkdir(parents=True, exist_ok=True)
     path = root / "archiver.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -98,8 +122,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def archive_of(store: Path) -> dict[str, list[str]]:
     """url -> content hashes of its versions, in order."""
     db = sqlite3.connect(store / "catalog.sqlite3")
-    rows = db.execute("SELECT t.url, v.content_hash FROM versions v JOIN targets t"
-                      " ON t.id = v.target_id ORDER BY t.url, v.version").fetchall()
+    rows = db.execute(
+        "SELECT t.url, v.content_hash FROM versions v JOIN targets t"
+        " ON t.id = v.target_id ORDER BY t.url, v.version"
+    ).fetchall()
     db.close()
     archive: dict[str, list[str]] = {}
     for url, digest in rows:
@@ -124,14 +150,16 @@ def main() -> int:
     rng = random.Random(args.seed)
     server, base = serve(args.pages, args.delay)
     failures: list[str] = []
-    counts = {"kills": 0, "checked": 0, "verify_clean": 0, "torn_tails": 0,
-              "reindex_needed": 0}
+    counts = {"kills": 0, "checked": 0, "verify_clean": 0, "torn_tails": 0, "reindex_needed": 0}
     with tempfile.TemporaryDirectory(prefix="archiver-crash-") as tmp:
         config = write_config(Path(tmp) / "crashed", base, args.pages)
         store = config.parent / "store"
         for i in range(args.kills):
-            proc = subprocess.Popen([ARCHIVER, "-q", "--config", str(config), "crawl"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [ARCHIVER, "-q", "--config", str(config), "crawl"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(rng.uniform(0.1, args.max_wait))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -152,8 +180,9 @@ def main() -> int:
             counts["torn_tails"] += len(report["torn_tails"])
             if not index_complete(config, store):
                 counts["reindex_needed"] += 1
-                if run("--config", str(config), "reindex").returncode != 0 or \
-                        not index_complete(config, store):
+                if run("--config", str(config), "reindex").returncode != 0 or not index_complete(
+                    config, store
+                ):
                     failures.append(f"kill {i}: reindex did not complete the index")
         final = run("--config", str(config), "crawl")
         if final.returncode != 0:
@@ -165,8 +194,9 @@ def main() -> int:
         equal = crashed_archive == archive_of(reference.parent / "store")
         if not equal:
             failures.append("the archive after crashes differs from an undisturbed one")
-        print(f"pages per crawl: {args.pages}; pages archived after all kills:"
-              f" {len(crashed_archive)}")
+        print(
+            f"pages per crawl: {args.pages}; pages archived after all kills: {len(crashed_archive)}"
+        )
     server.shutdown()
     for failure in failures:
         print("FAIL", failure)

@@ -53,30 +53,152 @@ HOST = "127.0.0.1"
 # Korean vocabulary written for this benchmark; sentences are assembled from it with the
 # right particles so the extractor and the bigram analyser see ordinary Korean text.
 
-TOPICS = ["반도체", "인공지능", "전기차", "부동산", "기준금리", "기후 위기", "공교육", "지역 의료",
-          "총선", "문화재 보존", "청년 고용", "저출생", "원자력 발전", "플랫폼 노동", "우주 산업",
-          "물가", "수출", "가계 부채", "대중교통", "개인정보 보호", "농산물 가격", "해운 물류",
-          "게임 산업", "웹툰", "스타트업 투자", "탄소 배출권", "배터리 재활용", "공공 데이터"]
-NOUNS = ["정책", "시장", "규제", "예산", "논란", "전망", "대책", "협상", "보고서", "계획", "조사",
-         "개편안", "지원책", "실험", "갈등", "소송", "합의", "투자", "구조조정", "감사"]
-SUBJECTS = ["정부", "업계 관계자", "전문가들", "시민단체", "한 연구원", "회사 측", "국회",
-            "지방자치단체", "소비자들", "투자자들", "노동조합", "학계", "야당", "여당",
-            "금융당국", "현장 교사들", "주민들", "해외 언론", "중소기업 대표들", "규제 당국"]
-ADVERBS = ["조심스럽게", "분명하게", "거듭", "뒤늦게", "이례적으로", "공개적으로", "사실상",
-           "한목소리로", "여러 차례", "짧게"]
-CLAIMS = ["속도보다 방향이 중요하다", "현장의 목소리가 충분히 반영되지 않았다",
-          "내년 상반기까지 결론을 내야 한다", "숫자만으로는 실상을 알기 어렵다",
-          "비용을 누가 부담할지부터 정해야 한다", "지금의 구조로는 오래 버티기 힘들다",
-          "해외 사례를 그대로 들여오기는 어렵다", "작은 변화가 쌓이면 흐름이 바뀔 수 있다",
-          "투명한 공개가 신뢰 회복의 출발점이다", "단기 처방으로는 한계가 분명하다"]
+TOPICS = [
+    "반도체",
+    "인공지능",
+    "전기차",
+    "부동산",
+    "기준금리",
+    "기후 위기",
+    "공교육",
+    "지역 의료",
+    "총선",
+    "문화재 보존",
+    "청년 고용",
+    "저출생",
+    "원자력 발전",
+    "플랫폼 노동",
+    "우주 산업",
+    "물가",
+    "수출",
+    "가계 부채",
+    "대중교통",
+    "개인정보 보호",
+    "농산물 가격",
+    "해운 물류",
+    "게임 산업",
+    "웹툰",
+    "스타트업 투자",
+    "탄소 배출권",
+    "배터리 재활용",
+    "공공 데이터",
+]
+NOUNS = [
+    "정책",
+    "시장",
+    "규제",
+    "예산",
+    "논란",
+    "전망",
+    "대책",
+    "협상",
+    "보고서",
+    "계획",
+    "조사",
+    "개편안",
+    "지원책",
+    "실험",
+    "갈등",
+    "소송",
+    "합의",
+    "투자",
+    "구조조정",
+    "감사",
+]
+SUBJECTS = [
+    "정부",
+    "업계 관계자",
+    "전문가들",
+    "시민단체",
+    "한 연구원",
+    "회사 측",
+    "국회",
+    "지방자치단체",
+    "소비자들",
+    "투자자들",
+    "노동조합",
+    "학계",
+    "야당",
+    "여당",
+    "금융당국",
+    "현장 교사들",
+    "주민들",
+    "해외 언론",
+    "중소기업 대표들",
+    "규제 당국",
+]
+ADVERBS = [
+    "조심스럽게",
+    "분명하게",
+    "거듭",
+    "뒤늦게",
+    "이례적으로",
+    "공개적으로",
+    "사실상",
+    "한목소리로",
+    "여러 차례",
+    "짧게",
+]
+CLAIMS = [
+    "속도보다 방향이 중요하다",
+    "현장의 목소리가 충분히 반영되지 않았다",
+    "내년 상반기까지 결론을 내야 한다",
+    "숫자만으로는 실상을 알기 어렵다",
+    "비용을 누가 부담할지부터 정해야 한다",
+    "지금의 구조로는 오래 버티기 힘들다",
+    "해외 사례를 그대로 들여오기는 어렵다",
+    "작은 변화가 쌓이면 흐름이 바뀔 수 있다",
+    "투명한 공개가 신뢰 회복의 출발점이다",
+    "단기 처방으로는 한계가 분명하다",
+]
 VERBS = ["밝혔다", "강조했다", "지적했다", "설명했다", "덧붙였다", "주장했다", "내다봤다", "전했다"]
-PLACES = ["서울", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "수원", "전주", "제주",
-          "창원", "청주", "춘천", "포항"]
+PLACES = [
+    "서울",
+    "부산",
+    "대구",
+    "인천",
+    "광주",
+    "대전",
+    "울산",
+    "세종",
+    "수원",
+    "전주",
+    "제주",
+    "창원",
+    "청주",
+    "춘천",
+    "포항",
+]
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
-GIVEN = ["서윤", "우진", "민수", "하늘", "지호", "서연", "도윤", "예린", "현우", "수아", "지훈",
-         "은서", "태민", "가은", "준영", "소희", "다인", "재원", "유나", "시우"]
-CATEGORIES = [("tech", "테크"), ("politics", "정치"), ("economy", "경제"), ("culture", "문화"),
-              ("society", "사회")]
+GIVEN = [
+    "서윤",
+    "우진",
+    "민수",
+    "하늘",
+    "지호",
+    "서연",
+    "도윤",
+    "예린",
+    "현우",
+    "수아",
+    "지훈",
+    "은서",
+    "태민",
+    "가은",
+    "준영",
+    "소희",
+    "다인",
+    "재원",
+    "유나",
+    "시우",
+]
+CATEGORIES = [
+    ("tech", "테크"),
+    ("politics", "정치"),
+    ("economy", "경제"),
+    ("culture", "문화"),
+    ("society", "사회"),
+]
 
 
 def josa(word: str, with_final: str, without_final: str) -> str:
@@ -92,22 +214,33 @@ def sentence(rng: random.Random, topic: str) -> str:
     place = rng.choice(PLACES)
     number = rng.randint(2, 98)
     templates = [
-        lambda: f"{josa(subject, '은', '는')} {topic} {noun}에 대해 "
-                f"“{rng.choice(CLAIMS)}”고 {rng.choice(ADVERBS)} {rng.choice(VERBS)}.",
-        lambda: f"{place}에서 열린 간담회에서 {josa(subject, '은', '는')} {topic} "
-                f"{josa(noun, '을', '를')} 두고 {rng.choice(CLAIMS)}는 의견을 냈다.",
-        lambda: f"지난해 {topic} 관련 {josa(noun, '은', '는')} 전년보다 {number}% 늘었고, "
-                f"올해도 비슷한 흐름이 이어질 것으로 보인다.",
-        lambda: f"{josa(topic, '을', '를')} 둘러싼 {josa(noun, '이', '가')} 길어지면서 "
-                f"{josa(subject, '의', '의')} 부담도 커지고 있다.",
-        lambda: f"취재진이 만난 {place}의 한 관계자는 “{rng.choice(CLAIMS)}”며 "
-                f"말을 아꼈다.",
-        lambda: f"{josa(subject, '이', '가')} 내놓은 {josa(noun, '은', '는')} "
-                f"{number}개 항목으로 이뤄져 있으며, 그중 절반가량이 "
-                f"{josa(topic, '과', '와')} 직접 맞닿아 있다.",
+        lambda: (
+            f"{josa(subject, '은', '는')} {topic} {noun}에 대해 "
+            f"“{rng.choice(CLAIMS)}”고 {rng.choice(ADVERBS)} {rng.choice(VERBS)}."
+        ),
+        lambda: (
+            f"{place}에서 열린 간담회에서 {josa(subject, '은', '는')} {topic} "
+            f"{josa(noun, '을', '를')} 두고 {rng.choice(CLAIMS)}는 의견을 냈다."
+        ),
+        lambda: (
+            f"지난해 {topic} 관련 {josa(noun, '은', '는')} 전년보다 {number}% 늘었고, "
+            f"올해도 비슷한 흐름이 이어질 것으로 보인다."
+        ),
+        lambda: (
+            f"{josa(topic, '을', '를')} 둘러싼 {josa(noun, '이', '가')} 길어지면서 "
+            f"{josa(subject, '의', '의')} 부담도 커지고 있다."
+        ),
+        lambda: f"취재진이 만난 {place}의 한 관계자는 “{rng.choice(CLAIMS)}”며 말을 아꼈다.",
+        lambda: (
+            f"{josa(subject, '이', '가')} 내놓은 {josa(noun, '은', '는')} "
+            f"{number}개 항목으로 이뤄져 있으며, 그중 절반가량이 "
+            f"{josa(topic, '과', '와')} 직접 맞닿아 있다."
+        ),
         lambda: f"다만 {topic} {noun}의 효과를 판단하기에는 아직 이르다는 평가가 많다.",
-        lambda: f"{josa(subject, '은', '는')} 다음 달 {place}에서 {topic} {josa(noun, '을', '를')} "
-                f"다시 논의할 예정이라고 {rng.choice(VERBS)}.",
+        lambda: (
+            f"{josa(subject, '은', '는')} 다음 달 {place}에서 {topic} {josa(noun, '을', '를')} "
+            f"다시 논의할 예정이라고 {rng.choice(VERBS)}."
+        ),
     ]
     return rng.choice(templates)()
 
@@ -131,17 +264,28 @@ def plan_articles(pages: int, rng: random.Random) -> list[Article]:
     for i in range(pages):
         topic = rng.choice(TOPICS)
         title = f"{topic} {rng.choice(NOUNS)}, {rng.choice(CLAIMS)}"
-        articles.append(Article(FIRST_ID + i, title, person(rng), rng.choice(CATEGORIES),
-                                base - timedelta(minutes=37 * i)))
+        articles.append(
+            Article(
+                FIRST_ID + i,
+                title,
+                person(rng),
+                rng.choice(CATEGORIES),
+                base - timedelta(minutes=37 * i),
+            )
+        )
     return articles
 
 
-CSS = "".join(f".kb-row-layout-id{n}>.kt-row-column-wrap{{padding-top:{n % 40}px;"
-              f"grid-template-columns:minmax(0,{n % 3 + 1}fr);column-gap:{n % 5}rem}}\n"
-              for n in range(60))
+CSS = "".join(
+    f".kb-row-layout-id{n}>.kt-row-column-wrap{{padding-top:{n % 40}px;"
+    f"grid-template-columns:minmax(0,{n % 3 + 1}fr);column-gap:{n % 5}rem}}\n"
+    for n in range(60)
+)
 THEME = "/wp-content/themes/kadence/assets"
-MENU = "".join(f'<li class="menu-item menu-item-type-taxonomy"><a href="/category/{slug}">'
-               f"{name}</a></li>\n" for slug, name in CATEGORIES)
+MENU = "".join(
+    f'<li class="menu-item menu-item-type-taxonomy"><a href="/category/{slug}">{name}</a></li>\n'
+    for slug, name in CATEGORIES
+)
 
 
 def _head(art: Article, modified: str) -> str:
@@ -149,13 +293,33 @@ def _head(art: Article, modified: str) -> str:
     url, iso, title = f"/{art.id}", art.published.isoformat(), escape(art.title)
     slug, label = art.category
     author_url = f"/author/{art.id % 97}"
-    ld = json.dumps({"@context": "https://schema.org", "@graph": [
-        {"@type": "WebPage", "@id": url + "#webpage", "url": url, "name": art.title,
-         "datePublished": iso, "dateModified": modified, "inLanguage": "ko-KR"},
-        {"@type": "Person", "@id": author_url, "name": art.author},
-        {"@type": "NewsArticle", "headline": art.title, "datePublished": iso,
-         "dateModified": modified, "articleSection": label, "author": {"name": art.author},
-         "inLanguage": "ko-KR"}]}, ensure_ascii=False)
+    ld = json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@graph": [
+                {
+                    "@type": "WebPage",
+                    "@id": url + "#webpage",
+                    "url": url,
+                    "name": art.title,
+                    "datePublished": iso,
+                    "dateModified": modified,
+                    "inLanguage": "ko-KR",
+                },
+                {"@type": "Person", "@id": author_url, "name": art.author},
+                {
+                    "@type": "NewsArticle",
+                    "headline": art.title,
+                    "datePublished": iso,
+                    "dateModified": modified,
+                    "articleSection": label,
+                    "author": {"name": art.author},
+                    "inLanguage": "ko-KR",
+                },
+            ],
+        },
+        ensure_ascii=False,
+    )
     day = f"{art.published:%Y년 %m월 %d일}"
     return f"""<!doctype html>
 <html lang="ko-KR" class="no-js" itemtype="https://schema.org/Blog" itemscope>
@@ -216,7 +380,8 @@ def _tail(art: Article, related: list[Article], comments: list[str]) -> str:
     links = "".join(
         f'<li class="splide__slide"><article class="entry loop-entry"><h3 class="entry-title">'
         f'<a href="/{r.id}" rel="bookmark">{escape(r.title)}</a></h3></article></li>\n'
-        for r in related)
+        for r in related
+    )
     return f"""</div></div>
 <footer class="entry-footer"><div class="entry-tags">
 <a href="/category/{slug}" class="tag-link" rel="tag">#{label}</a></div></footer>
@@ -241,13 +406,16 @@ def _tail(art: Article, related: list[Article], comments: list[str]) -> str:
 """
 
 
-NEWSLETTER = ('<div class="wp-block-group newsletter-box"><p class="newsletter-title">'
-              "<strong>느린신문 뉴스레터를 구독하세요</strong></p>"
-              "<p>매주 금요일 아침, 느린 뉴스를 편지함으로 보내 드립니다.</p></div>\n")
+NEWSLETTER = (
+    '<div class="wp-block-group newsletter-box"><p class="newsletter-title">'
+    "<strong>느린신문 뉴스레터를 구독하세요</strong></p>"
+    "<p>매주 금요일 아침, 느린 뉴스를 편지함으로 보내 드립니다.</p></div>\n"
+)
 
 
-def render_article(art: Article, articles: list[Article], rng: random.Random,
-                   target_bytes: int) -> bytes:
+def render_article(
+    art: Article, articles: list[Article], rng: random.Random, target_bytes: int
+) -> bytes:
     """One article page of about ``target_bytes`` bytes (the body grows to reach it)."""
     modified = (art.published + timedelta(minutes=rng.randint(5, 300))).isoformat()
     topic = art.title.split(",")[0].rsplit(" ", 1)[0]
@@ -256,7 +424,8 @@ def render_article(art: Article, articles: list[Article], rng: random.Random,
         f'<li id="comment-{art.id}{n}" class="comment depth-1"><article class="comment-body">'
         f'<footer class="comment-meta"><b class="fn">{person(rng)}</b></footer>'
         f'<div class="comment-content"><p>{sentence(rng, topic)}</p></div></article></li>\n'
-        for n in range(rng.randint(0, 6))]
+        for n in range(rng.randint(0, 6))
+    ]
     head, tail = _head(art, modified), _tail(art, related, comments)
     body: list[str] = []
     size = len(head.encode()) + len(tail.encode())
@@ -277,10 +446,14 @@ def render_article(art: Article, articles: list[Article], rng: random.Random,
 def render_index(articles: list[Article]) -> bytes:
     items = "\n".join(
         f'<li><a href="/{a.id}">{escape(a.title)}</a> <time datetime="{a.published.isoformat()}">'
-        f"{a.published:%m월 %d일}</time></li>" for a in articles)
-    return (f'<!doctype html>\n<html lang="ko-KR"><head><meta charset="UTF-8">'
-            f"<title>느린신문 - 전체 기사</title></head><body><h1>전체 기사</h1>\n"
-            f'<ul class="post-list">\n{items}\n</ul></body></html>\n').encode()
+        f"{a.published:%m월 %d일}</time></li>"
+        for a in articles
+    )
+    return (
+        f'<!doctype html>\n<html lang="ko-KR"><head><meta charset="UTF-8">'
+        f"<title>느린신문 - 전체 기사</title></head><body><h1>전체 기사</h1>\n"
+        f'<ul class="post-list">\n{items}\n</ul></body></html>\n'
+    ).encode()
 
 
 def generate_site(root: Path, pages: int) -> tuple[list[str], int, str]:
@@ -295,8 +468,9 @@ def generate_site(root: Path, pages: int) -> tuple[list[str], int, str]:
         ("index.html", render_index(articles)),
     ]
     for art in articles:
-        files.append((f"{art.id}.html",
-                      render_article(art, articles, rng, rng.randint(30_000, 50_000))))
+        files.append(
+            (f"{art.id}.html", render_article(art, articles, rng, rng.randint(30_000, 50_000)))
+        )
     for name, data in files:
         path = root / name
         path.write_bytes(data)
@@ -337,7 +511,8 @@ http {{
 
 def find_nginx() -> str:
     path = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
     if path is None:
         sys.exit("crawl.py: nginx not found; install it first: apt-get install -y nginx")
     return path
@@ -357,13 +532,18 @@ class Nginx:
         self.port = free_port()
         self.log = tmp / "access.log"
         conf = tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, site=site, host=HOST, port=self.port,
-                                          gzip="on" if gzip else "off"))
+        conf.write_text(
+            NGINX_CONF.format(
+                tmp=tmp, site=site, host=HOST, port=self.port, gzip="on" if gzip else "off"
+            )
+        )
         stderr = tmp / "nginx.stderr"  # a file, not a pipe nobody drains while we crawl
         with open(stderr, "wb") as err_file:
             self.proc = subprocess.Popen(
                 [find_nginx(), "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")],
-                stdout=subprocess.DEVNULL, stderr=err_file)
+                stdout=subprocess.DEVNULL,
+                stderr=err_file,
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -408,13 +588,22 @@ class Nginx:
 
 # --- the crawlers -----------------------------------------------------------------------
 
+
 def write_config(path: Path, store: Path, urls: list[str], agent: str) -> Path:
     lines = ["[store]", f'path = "{store}"', ""]
     for url in urls:
         lines += ["[[targets]]", f'url = "{url}"', ""]
-    lines += ["[crawl]", f'user_agent = "{agent}"', "per_host_delay = 0",
-              "per_host_concurrency = 16", "concurrency = 16", "allow_private_networks = true",
-              "respect_robots = true", "retries = 2", "timeout = 30"]
+    lines += [
+        "[crawl]",
+        f'user_agent = "{agent}"',
+        "per_host_delay = 0",
+        "per_host_concurrency = 16",
+        "concurrency = 16",
+        "allow_private_networks = true",
+        "respect_robots = true",
+        "retries = 2",
+        "timeout = 30",
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -473,8 +662,12 @@ def store_sizes(root: Path) -> Counter[str]:
 
 def run_scrapy(index_url: str, agent: str) -> tuple[float, float, int]:
     """Scrapy in a subprocess (its Twisted reactor stays out of this process)."""
-    proc = subprocess.run([sys.executable, __file__, "--scrapy-child", index_url, agent],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--scrapy-child", index_url, agent],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if proc.returncode != 0 or not proc.stdout.strip():
         sys.exit(f"crawl.py: the Scrapy crawl failed:\n{proc.stderr.strip()[-2000:]}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -512,22 +705,38 @@ def scrapy_child(index_url: str, agent: str) -> None:
     def closed(spider: object, reason: str) -> None:
         state["closed"] = time.perf_counter()
 
-    process = CrawlerProcess(settings={
-        "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "DOWNLOAD_DELAY": 0,
-        "AUTOTHROTTLE_ENABLED": False, "ROBOTSTXT_OBEY": True, "USER_AGENT": agent,
-        "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False,
-    })
+    process = CrawlerProcess(
+        settings={
+            "CONCURRENT_REQUESTS": 16,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+            "DOWNLOAD_DELAY": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "ROBOTSTXT_OBEY": True,
+            "USER_AGENT": agent,
+            "LOG_LEVEL": "WARNING",
+            "TELNETCONSOLE_ENABLED": False,
+            "COOKIES_ENABLED": False,
+        }
+    )
     crawler = process.create_crawler(Bench)
     crawler.signals.connect(opened, signal=signals.spider_opened)
     crawler.signals.connect(closed, signal=signals.spider_closed)
     process.crawl(crawler)
     process.start()
     # Timed from spider open to the last article received (its shutdown is not counted).
-    print(json.dumps({"pages": state["pages"], "seconds": state["last"] - state["opened"],
-                      "wall": state["closed"] - state["opened"]}))
+    print(
+        json.dumps(
+            {
+                "pages": state["pages"],
+                "seconds": state["last"] - state["opened"],
+                "wall": state["closed"] - state["opened"],
+            }
+        )
+    )
 
 
 # --- one run ----------------------------------------------------------------------------
+
 
 @dataclass
 class RunResult:
@@ -543,8 +752,10 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
     urls = [nginx.base + p for p in paths]
     tag = f"r{n}"
     # Distinct User-Agents let the access log split bytes by phase.
-    ua = {phase: f"archiver/0.1 (+https://github.com/archiver-project/archiver) bench-{phase}-{tag}"
-          for phase in ("fetch", "full", "recrawl")}
+    ua = {
+        phase: f"archiver/0.1 (+https://github.com/archiver-project/archiver) bench-{phase}-{tag}"
+        for phase in ("fetch", "full", "recrawl")
+    }
     pages = len(urls)
 
     cfg = write_config(work / f"fetch-{tag}.toml", work / f"unused-{tag}", urls, ua["fetch"])
@@ -552,8 +763,10 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
     if ok != pages:
         sys.exit(f"crawl.py: fetch+WARC got {ok} of {pages} pages")
     fetch_pps = pages / secs
-    print(f"run {n}: fetch+WARC      {pages} pages in {secs:6.2f} s = {fetch_pps:7.1f} pages/s",
-          flush=True)
+    print(
+        f"run {n}: fetch+WARC      {pages} pages in {secs:6.2f} s = {fetch_pps:7.1f} pages/s",
+        flush=True,
+    )
 
     store = work / f"store-{tag}"
     cfg = write_config(work / f"full-{tag}.toml", store, urls, ua["full"])
@@ -561,8 +774,10 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
     if states.get("new", 0) != pages:
         sys.exit(f"crawl.py: the full pipeline did not store every page: {states}")
     full_pps = pages / secs
-    print(f"run {n}: full pipeline   {pages} pages in {secs:6.2f} s = {full_pps:7.1f} pages/s",
-          flush=True)
+    print(
+        f"run {n}: full pipeline   {pages} pages in {secs:6.2f} s = {full_pps:7.1f} pages/s",
+        flush=True,
+    )
 
     scrapy_agent = f"Scrapy bench-scrapy-{tag}"
     secs, wall, got = run_scrapy(nginx.base + "/", scrapy_agent)
@@ -570,26 +785,37 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
         sys.exit(f"crawl.py: Scrapy fetched {got} of {pages} pages")
     scrapy_pps = pages / secs
     served = nginx.bytes_by_agent()[scrapy_agent]
-    print(f"run {n}: Scrapy fetch    {pages} pages in {secs:6.2f} s = {scrapy_pps:7.1f} pages/s"
-          f" (spider open to last article; {wall:.2f} s to spider closed;"
-          f" nginx sent it {served[0]:,} B, statuses {dict(served[2])})", flush=True)
+    print(
+        f"run {n}: Scrapy fetch    {pages} pages in {secs:6.2f} s = {scrapy_pps:7.1f} pages/s"
+        f" (spider open to last article; {wall:.2f} s to spider closed;"
+        f" nginx sent it {served[0]:,} B, statuses {dict(served[2])})",
+        flush=True,
+    )
 
     before = store_sizes(store)
     cfg = write_config(work / f"recrawl-{tag}.toml", store, urls, ua["recrawl"])
     secs, states = run_pipeline(cfg)
     after = store_sizes(store)
     grown = sum(after.values()) - sum(before.values())
-    parts = ", ".join(f"{part} {(after[part] - before[part]) / pages:.0f}"
-                      for part in sorted(set(after) | set(before)))
+    parts = ", ".join(
+        f"{part} {(after[part] - before[part]) / pages:.0f}"
+        for part in sorted(set(after) | set(before))
+    )
     log = nginx.bytes_by_agent()
     first, again = log[ua["full"]], log[ua["recrawl"]]
     ratio = again[0] / first[0]
     both = (again[0] + again[1]) / (first[0] + first[1])
-    print(f"run {n}: re-crawl        {pages} pages in {secs:6.2f} s = {pages / secs:7.1f} pages/s;"
-          f" states {states}; nginx statuses {dict(again[2])}", flush=True)
-    print(f"run {n}: bytes sent first {first[0]:,} re-crawl {again[0]:,} (ratio {ratio:.4f};"
-          f" with request bytes {both:.4f}); store grew {grown:,} B = {grown / pages:.1f} B/page"
-          f" ({parts})", flush=True)
+    print(
+        f"run {n}: re-crawl        {pages} pages in {secs:6.2f} s = {pages / secs:7.1f} pages/s;"
+        f" states {states}; nginx statuses {dict(again[2])}",
+        flush=True,
+    )
+    print(
+        f"run {n}: bytes sent first {first[0]:,} re-crawl {again[0]:,} (ratio {ratio:.4f};"
+        f" with request bytes {both:.4f}); store grew {grown:,} B = {grown / pages:.1f} B/page"
+        f" ({parts})",
+        flush=True,
+    )
     return RunResult(fetch_pps, full_pps, scrapy_pps, ratio, grown / pages, pages / secs)
 
 
@@ -599,8 +825,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs; figures are medians")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-gzip", action="store_true", help="nginx sends pages uncompressed")
-    parser.add_argument("--scrapy-child", nargs=2, metavar=("URL", "AGENT"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--scrapy-child", nargs=2, metavar=("URL", "AGENT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scrapy_child:
         scrapy_child(*args.scrapy_child)
@@ -617,12 +842,16 @@ def main() -> None:
     try:
         start = time.perf_counter()
         paths, total, digest = generate_site(work / "site", args.pages)
-        print(f"site: {len(paths)} articles + index + robots.txt, {total / 1e6:.1f} MB, "
-              f"sha256 {digest[:16]}, generated in {time.perf_counter() - start:.1f} s",
-              flush=True)
+        print(
+            f"site: {len(paths)} articles + index + robots.txt, {total / 1e6:.1f} MB, "
+            f"sha256 {digest[:16]}, generated in {time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
         nginx = Nginx(work, work / "site", gzip=not args.no_gzip)
-        print(f"nginx: {nginx.base} (gzip {'off' if args.no_gzip else 'on'}), work dir {work}",
-              flush=True)
+        print(
+            f"nginx: {nginx.base} (gzip {'off' if args.no_gzip else 'on'}), work dir {work}",
+            flush=True,
+        )
         results = [one_run(n, work, nginx, paths) for n in range(1, args.runs + 1)]
     finally:
         if nginx is not None:
@@ -635,10 +864,12 @@ def main() -> None:
     def med(attr: str) -> float:
         return statistics.median(getattr(r, attr) for r in results)
 
-    print(f"pages={args.pages} fetch_pages_per_s={med('fetch_pps'):.1f} "
-          f"full_pages_per_s={med('full_pps'):.1f} scrapy_pages_per_s={med('scrapy_pps'):.1f} "
-          f"recrawl_transfer_ratio={med('transfer_ratio'):.4f} "
-          f"recrawl_bytes_per_page={med('bytes_per_page'):.0f}")
+    print(
+        f"pages={args.pages} fetch_pages_per_s={med('fetch_pps'):.1f} "
+        f"full_pages_per_s={med('full_pps'):.1f} scrapy_pages_per_s={med('scrapy_pps'):.1f} "
+        f"recrawl_transfer_ratio={med('transfer_ratio'):.4f} "
+        f"recrawl_bytes_per_page={med('bytes_per_page'):.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -47,19 +47,31 @@ def main() -> int:
     args = parser.parse_args()
     contexts, questions = load(args.data)
     if args.questions:
-        questions = questions[:args.questions]
+        questions = questions[: args.questions]
     workdir = Path(tempfile.mkdtemp(prefix="archiver-korquad-"))
     try:
         index = Index(workdir / "index")
-        docs = [IndexDoc(doc_id=f"ctx{i}", url=f"korquad:{i}", kind="page", version=1,
-                         latest=True, title="", text=text) for i, text in enumerate(contexts)]
+        docs = [
+            IndexDoc(
+                doc_id=f"ctx{i}",
+                url=f"korquad:{i}",
+                kind="page",
+                version=1,
+                latest=True,
+                title="",
+                text=text,
+            )
+            for i, text in enumerate(contexts)
+        ]
         started = time.perf_counter()
         index.rebuild(docs)  # the bulk path `archiver reindex` uses
         build_s = time.perf_counter() - started
         size = directory_size(workdir / "index")
         docs_per_s = len(docs) / build_s
-        print(f"indexed {len(docs)} contexts in {build_s:.2f} s ({docs_per_s:.0f} docs/s), "
-              f"index {size / 1e6:.1f} MB")
+        print(
+            f"indexed {len(docs)} contexts in {build_s:.2f} s ({docs_per_s:.0f} docs/s), "
+            f"index {size / 1e6:.1f} MB"
+        )
         index.search(questions[0][0], any_words=True, syntax=False)  # open the searcher once
         ranks: list[int | None] = []
         latencies: list[float] = []
@@ -78,10 +90,14 @@ def main() -> int:
     latencies.sort()
     p50 = statistics.median(latencies)
     p95 = latencies[min(n - 1, int(round(0.95 * n)) - 1)]
-    print(f"{n} questions, {os.cpu_count()} cores; p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
-          f"max {latencies[-1]:.1f} ms")
-    print(f"R@1={recall[1]:.4f} R@5={recall[5]:.4f} R@10={recall[10]:.4f} MRR@10={mrr:.4f} "
-          f"docs_per_s={docs_per_s:.0f} p50_ms={p50:.2f} p95_ms={p95:.2f}")
+    print(
+        f"{n} questions, {os.cpu_count()} cores; p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
+        f"max {latencies[-1]:.1f} ms"
+    )
+    print(
+        f"R@1={recall[1]:.4f} R@5={recall[5]:.4f} R@10={recall[10]:.4f} MRR@10={mrr:.4f} "
+        f"docs_per_s={docs_per_s:.0f} p50_ms={p50:.2f} p95_ms={p95:.2f}"
+    )
     return 0
 
 

@@ -51,10 +51,12 @@ VERBS = _words("""
 줄었다 나섰다 결정했다 합의했다 반대했다 요구했다 지적했다 확인했다 부인했다 공개했다 추진한다
 검토했다 논의했다 마쳤다 시작했다 이어졌다 알려졌다 평가했다
 """)
-SYLLABLES = ("가나다라마바사아자차카타파하고노도로모보소오조초코토포호"
-             "구누두루무부수우주추기니디리미비시이지치한국정대통령경제"
-             "회문화업장선거의원당법안개발연구교육산전력금융투식격물인"
-             "상신성현민영준서진혜윤석범철호용태희순옥")
+SYLLABLES = (
+    "가나다라마바사아자차카타파하고노도로모보소오조초코토포호"
+    "구누두루무부수우주추기니디리미비시이지치한국정대통령경제"
+    "회문화업장선거의원당법안개발연구교육산전력금융투식격물인"
+    "상신성현민영준서진혜윤석범철호용태희순옥"
+)
 
 
 def _has_final(word: str) -> bool:
@@ -64,7 +66,7 @@ def _has_final(word: str) -> bool:
 
 def particle(word: str, rng: random.Random) -> str:
     final = _has_final(word)
-    choices = (["이", "은", "을", "과", "으로"] if final else ["가", "는", "를", "와", "로"])
+    choices = ["이", "은", "을", "과", "으로"] if final else ["가", "는", "를", "와", "로"]
     return rng.choice(choices + ["의", "에", "에서", "도", ""])
 
 
@@ -73,8 +75,10 @@ class Corpus:
 
     def __init__(self, seed: int = 7, generated_words: int = 8000) -> None:
         self.rng = random.Random(seed)
-        made = {"".join(self.rng.choice(SYLLABLES) for _ in range(self.rng.choice((2, 2, 3, 3, 4))))
-                for _ in range(generated_words)}
+        made = {
+            "".join(self.rng.choice(SYLLABLES) for _ in range(self.rng.choice((2, 2, 3, 3, 4))))
+            for _ in range(generated_words)
+        }
         vocabulary = REAL_NOUNS + LATIN + NUMBERS + sorted(made - set(REAL_NOUNS))
         self.rng.shuffle(vocabulary)
         self.words = vocabulary
@@ -85,8 +89,7 @@ class Corpus:
 
     def sentence(self) -> tuple[str, list[str]]:
         nouns = [self.noun() for _ in range(self.rng.randint(3, 8))]
-        eojeols = [n + particle(n, self.rng) if "\uac00" <= n[-1] <= "\ud7a3" else n
-                   for n in nouns]
+        eojeols = [n + particle(n, self.rng) if "\uac00" <= n[-1] <= "\ud7a3" else n for n in nouns]
         return " ".join(eojeols) + " " + self.rng.choice(VERBS) + ".", nouns
 
     def article(self, number: int, size: int = 3000) -> tuple[IndexDoc, list[str]]:
@@ -103,11 +106,18 @@ class Corpus:
         title = " ".join(self.noun() for _ in range(self.rng.randint(4, 7)))
         day = 1 + number % 28
         doc = IndexDoc(
-            doc_id=f"doc{number}", url=f"https://news{number % 50}.example.kr/{number}",
-            kind="page", version=1, latest=True, title=title, text=" ".join(parts).strip(),
-            author=f"기자{number % 300}", site=f"news{number % 50}.example.kr",
+            doc_id=f"doc{number}",
+            url=f"https://news{number % 50}.example.kr/{number}",
+            kind="page",
+            version=1,
+            latest=True,
+            title=title,
+            text=" ".join(parts).strip(),
+            author=f"기자{number % 300}",
+            site=f"news{number % 50}.example.kr",
             published_at=f"2023-{1 + number % 12:02d}-{day:02d}T09:00:00+09:00",
-            fetched_at="2024-01-01T00:00:00+09:00")
+            fetched_at="2024-01-01T00:00:00+09:00",
+        )
         return doc, nouns
 
 
@@ -124,10 +134,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=20000)
     parser.add_argument("--queries", type=int, default=300, help="per kind of query")
-    parser.add_argument("--procs", type=int, default=None,
-                        help="writer processes (default: Index.rebuild's choice)")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="build the index in this folder and keep it; reuse it if present")
+    parser.add_argument(
+        "--procs", type=int, default=None, help="writer processes (default: Index.rebuild's choice)"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build the index in this folder and keep it; reuse it if present",
+    )
     args = parser.parse_args()
     corpus = Corpus()
     samples: list[list[str]] = []  # the nouns of every 20th article, for 2/5-word queries
@@ -153,16 +168,19 @@ def main() -> int:
             count = index.rebuild(documents(), procs=args.procs)
         build_s = time.perf_counter() - started
         size = directory_size(workdir / "index")
-        print(f"indexed {count} articles ({text_bytes / count:.0f} bytes of text each) in "
-              f"{build_s:.1f} s: {count / build_s:.0f} docs/s; index {size / 1e6:.0f} MB")
+        print(
+            f"indexed {count} articles ({text_bytes / count:.0f} bytes of text each) in "
+            f"{build_s:.1f} s: {count / build_s:.0f} docs/s; index {size / 1e6:.0f} MB"
+        )
         rng = random.Random(11)
         kinds = {
             "1w": [corpus.noun() for _ in range(args.queries)],
             "2w": [" ".join(rng.sample(rng.choice(samples), 2)) for _ in range(args.queries)],
             "5w": [" ".join(rng.sample(rng.choice(samples), 5)) for _ in range(args.queries)],
         }
-        kinds["5w_any"] = [" ".join(rng.sample(rng.choice(samples), 5))
-                           for _ in range(args.queries)]
+        kinds["5w_any"] = [
+            " ".join(rng.sample(rng.choice(samples), 5)) for _ in range(args.queries)
+        ]
         p95: dict[str, float] = {}
         for kind, queries in kinds.items():
             index.close()  # each kind starts without the postings cached by the others
@@ -175,16 +193,20 @@ def main() -> int:
                 latencies.append((time.perf_counter() - started) * 1000)
                 found += bool(hits)
             p95[kind] = percentile(latencies, 0.95)
-            print(f"{kind:>6}: p50 {statistics.median(latencies):6.2f} ms  p95 {p95[kind]:6.2f} ms"
-                  f"  max {max(latencies):6.1f} ms  ({found}/{len(queries)} with hits,"
-                  f" e.g. {queries[0]!r})")
+            print(
+                f"{kind:>6}: p50 {statistics.median(latencies):6.2f} ms  p95 {p95[kind]:6.2f} ms"
+                f"  max {max(latencies):6.1f} ms  ({found}/{len(queries)} with hits,"
+                f" e.g. {queries[0]!r})"
+            )
         index.close()
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(f"docs={count} docs_per_s={count / build_s:.0f} size_mb={size / 1e6:.0f} "
-          f"p95_1w_ms={p95['1w']:.1f} p95_2w_ms={p95['2w']:.1f} p95_5w_ms={p95['5w']:.1f} "
-          f"p95_5w_any_ms={p95['5w_any']:.1f}")
+    print(
+        f"docs={count} docs_per_s={count / build_s:.0f} size_mb={size / 1e6:.0f} "
+        f"p95_1w_ms={p95['1w']:.1f} p95_2w_ms={p95['2w']:.1f} p95_5w_ms={p95['5w']:.1f} "
+        f"p95_5w_any_ms={p95['5w_any']:.1f}"
+    )
     return 0
 
 

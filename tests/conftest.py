@@ -101,13 +101,15 @@ class FixtureSite:
                 self.wfile.write(body[: route.reset_after])
                 self.wfile.flush()
                 # SO_LINGER 0 makes close() send a TCP reset, as a crashed server would.
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
                 self.connection.close()
                 self.close_connection = True
 
-            def _send(self, status: int, ctype: str | None, body: bytes,
-                      headers: dict[str, str]) -> None:
+            def _send(
+                self, status: int, ctype: str | None, body: bytes, headers: dict[str, str]
+            ) -> None:
                 self.send_response(status)
                 if ctype:
                     self.send_header("Content-Type", ctype)
@@ -125,8 +127,7 @@ class FixtureSite:
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -155,27 +156,40 @@ def site() -> Iterator[FixtureSite]:
 def write_seed(directory: Path, site: FixtureSite) -> Path:
     """The default Careerly seed, its Slownews reference pointed at the fixture site."""
     text = DEFAULT_SEED.read_text(encoding="utf-8").replace(
-        "https://slownews.kr/99663", site.url("/99663"))
+        "https://slownews.kr/99663", site.url("/99663")
+    )
     path = directory / "seeds" / "careerly-altman-tigris.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def write_config(directory: Path, site: FixtureSite, *, targets: Sequence[str] = (),
-                 feeds: Sequence[str] = (), extra: str = "", seed: bool = True) -> Path:
+def write_config(
+    directory: Path,
+    site: FixtureSite,
+    *,
+    targets: Sequence[str] = (),
+    feeds: Sequence[str] = (),
+    extra: str = "",
+    seed: bool = True,
+) -> Path:
     """A config for the fixture site: loopback allowed, no politeness delay, one try."""
     directory.mkdir(parents=True, exist_ok=True)
-    lines = ['[store]', 'path = "store"', '']
+    lines = ["[store]", 'path = "store"', ""]
     if seed:
         write_seed(directory, site)
-        lines += ['[[seeds]]', 'path = "seeds/careerly-altman-tigris.txt"', '']
+        lines += ["[[seeds]]", 'path = "seeds/careerly-altman-tigris.txt"', ""]
     for url in targets:
-        lines += ['[[targets]]', f'url = "{site.url(url) if url.startswith("/") else url}"', '']
+        lines += ["[[targets]]", f'url = "{site.url(url) if url.startswith("/") else url}"', ""]
     for url in feeds:
-        lines += ['[[feeds]]', f'url = "{site.url(url) if url.startswith("/") else url}"', '']
-    crawl = {"allow_private_networks": "true", "per_host_delay": "0", "retries": "1",
-             "timeout": "5", "respect_robots": "false"}
+        lines += ["[[feeds]]", f'url = "{site.url(url) if url.startswith("/") else url}"', ""]
+    crawl = {
+        "allow_private_networks": "true",
+        "per_host_delay": "0",
+        "retries": "1",
+        "timeout": "5",
+        "respect_robots": "false",
+    }
     for line in extra.splitlines():  # "key = value" lines override the test defaults
         if "=" in line:
             key, value = (part.strip() for part in line.split("=", 1))

@@ -26,17 +26,29 @@ def cli(store: Path, *args: str) -> Result:
 @pytest.mark.skipif(shutil.which("wget") is None, reason="wget is not installed")
 def test_import_a_wget_warc(tmp_path: Path, site: FixtureSite) -> None:
     subprocess.run(
-        ["wget", "-q", f"--warc-file={tmp_path / 'wget'}", "-O", "/dev/null",
-         site.url("/99663"), site.url("/files/report.pdf"), site.url("/euckr")],
-        check=True, timeout=60,
+        [
+            "wget",
+            "-q",
+            f"--warc-file={tmp_path / 'wget'}",
+            "-O",
+            "/dev/null",
+            site.url("/99663"),
+            site.url("/files/report.pdf"),
+            site.url("/euckr"),
+        ],
+        check=True,
+        timeout=60,
     )
     store = tmp_path / "store"
     result = cli(store, "import", str(tmp_path / "wget.warc.gz"), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     states = {t["url"]: t["state"] for t in summary["targets"]}
-    assert states == {site.url("/99663"): "new", site.url("/files/report.pdf"): "archived",
-                      site.url("/euckr"): "new"}
+    assert states == {
+        site.url("/99663"): "new",
+        site.url("/files/report.pdf"): "archived",
+        site.url("/euckr"): "new",
+    }
     # As a crawl would: searchable, showable, verifiable, with the EUC-KR page decoded.
     hits = json.loads(cli(store, "search", "올트먼", "--json").stdout)
     assert [h["url"] for h in hits] == [site.url("/99663")]
@@ -78,9 +90,25 @@ def test_verify_detects_a_damaged_record(config_dir: Path, site: FixtureSite) ->
 
 @pytest.mark.parametrize(
     "host",
-    ["127.0.0.1", "localhost", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "10.0.0.8",
-     "192.168.1.1", "172.16.5.4", "169.254.169.254", "::1", "fe80::1", "fc00::1",
-     "::ffff:127.0.0.1", "0.0.0.0", "224.0.0.1", "100.64.0.1"],
+    [
+        "127.0.0.1",
+        "localhost",
+        "2130706433",
+        "0x7f000001",
+        "0177.0.0.1",
+        "127.1",
+        "10.0.0.8",
+        "192.168.1.1",
+        "172.16.5.4",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "100.64.0.1",
+    ],
 )
 def test_ssrf_guard_refuses_non_public_addresses(host: str) -> None:
     with pytest.raises(BlockedError, match="non-public address"):
@@ -91,8 +119,9 @@ def test_ssrf_guard_allows_when_configured() -> None:
     check_address("127.0.0.1", allow_private=True)  # no exception
 
 
-def test_every_redirect_hop_is_checked(config_dir: Path, site: FixtureSite,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_redirect_hop_is_checked(
+    config_dir: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A public page redirecting to a private address: the hop is refused, not fetched.
 
     The fixture server is on loopback, so here 127.0.0.1 plays the public host and the
@@ -105,10 +134,16 @@ def test_every_redirect_hop_is_checked(config_dir: Path, site: FixtureSite,
 
     monkeypatch.setattr(fetch, "check_address", guard)
     port = site.base.rsplit(":", 1)[1]
-    site.routes["/to-private"] = Route(status=302, body=b"",
-                                       headers={"Location": f"http://localhost:{port}/99700"})
-    config = write_config(config_dir, site, targets=["/to-private"], seed=False,
-                          extra="allow_private_networks = false")
+    site.routes["/to-private"] = Route(
+        status=302, body=b"", headers={"Location": f"http://localhost:{port}/99700"}
+    )
+    config = write_config(
+        config_dir,
+        site,
+        targets=["/to-private"],
+        seed=False,
+        extra="allow_private_networks = false",
+    )
     result = CliRunner().invoke(main, ["--config", str(config), "crawl", "--json"])
     summary = json.loads(result.stdout)
     [error] = summary["errors"]
@@ -129,8 +164,7 @@ def test_verify_reports_a_torn_tail_as_a_note(config_dir: Path, site: FixtureSit
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["problems"] == []
-    assert report["torn_tails"] == [{"file": warc.name, "complete_bytes": whole,
-                                     "torn_bytes": 300}]
+    assert report["torn_tails"] == [{"file": warc.name, "complete_bytes": whole, "torn_bytes": 300}]
     assert "torn record" in cli(store, "verify").stdout
 
 

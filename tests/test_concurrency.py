@@ -19,8 +19,9 @@ ARCHIVER = str(Path(sys.executable).with_name("archiver"))
 
 
 def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([ARCHIVER, "--config", str(config), *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [ARCHIVER, "--config", str(config), *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def hammer(config: Path, site: FixtureSite, seconds: float) -> None:
@@ -29,8 +30,12 @@ def hammer(config: Path, site: FixtureSite, seconds: float) -> None:
         site.routes[path].delay = 0.3  # runs last long enough to overlap
     config_text = config.read_text().replace("[crawl]", '[schedule]\nevery = "2s"\n\n[crawl]')
     config.write_text(config_text)
-    scheduler = subprocess.Popen([ARCHIVER, "--config", str(config), "schedule"],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    scheduler = subprocess.Popen(
+        [ARCHIVER, "--config", str(config), "schedule"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     outputs: list[str] = []
     manual_codes: list[int] = []
     search_codes: list[int] = []

@@ -65,9 +65,11 @@ def test_aliases_become_comparison_rules(tmp_path: Path) -> None:
     path.write_text('[[aliases]]\nnames = ["올트먼", "알트만", "Sam  Altman"]\n', encoding="utf-8")
     [rule] = load_config(path).ignore
     assert rule.aliases == ("올트먼", "알트만", "Sam Altman") and rule.pattern is None
-    for bad, message in ((' names = ["올트먼"]', "two or more names"),
-                         (' names = "올트먼"', "'aliases.names' must be list"),
-                         (' name = ["a", "b"]', "unknown key 'aliases.name'")):
+    for bad, message in (
+        (' names = ["올트먼"]', "two or more names"),
+        (' names = "올트먼"', "'aliases.names' must be list"),
+        (' name = ["a", "b"]', "unknown key 'aliases.name'"),
+    ):
         path.write_text("[[aliases]]\n" + bad + "\n", encoding="utf-8")
         with pytest.raises(ConfigError, match=message):
             load_config(path)

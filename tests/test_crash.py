@@ -12,7 +12,9 @@ SCRIPT = Path(__file__).parents[1] / "benchmarks" / "crash.py"
 def test_kills_mid_crawl_lose_nothing() -> None:
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--kills", "3", "--pages", "30", "--max-wait", "2"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     last = result.stdout.strip().splitlines()[-1]
     assert result.returncode == 0, result.stdout + result.stderr

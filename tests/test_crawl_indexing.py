@@ -27,8 +27,9 @@ QUERIES = ["올트먼", "OpenAI", "이사회", "티그리스", "반도체"]
 
 def crawl_and_search(directory: Path, site: FixtureSite) -> dict[str, list[str]]:
     # One fetch at a time, so "while fetching" is observable in the order of requests.
-    config = write_config(directory, site, targets=TARGETS,
-                          extra="concurrency = 1\nper_host_concurrency = 1")
+    config = write_config(
+        directory, site, targets=TARGETS, extra="concurrency = 1\nper_host_concurrency = 1"
+    )
     result = CliRunner().invoke(main, ["--config", str(config), "crawl"])
     assert result.exit_code == 0, result.output
     found = {}
@@ -54,8 +55,11 @@ def writers(monkeypatch: pytest.MonkeyPatch, site: FixtureSite) -> list[tuple[in
 
 
 def test_big_run_streams_to_index_workers_with_the_same_results(
-        tmp_path: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch,
-        writers: list[tuple[int, int]]) -> None:
+    tmp_path: Path,
+    site: FixtureSite,
+    monkeypatch: pytest.MonkeyPatch,
+    writers: list[tuple[int, int]],
+) -> None:
     monkeypatch.setattr(indexfeed, "PARALLEL_INDEX_DOCS", 2)
     before = sum(site.hits(path) for path in TARGETS)
     streamed = crawl_and_search(tmp_path / "streamed", site)
@@ -75,8 +79,12 @@ def test_big_run_streams_to_index_workers_with_the_same_results(
 
 
 def test_workers_failing_mid_run_fall_back_to_indexing_at_the_end(
-        tmp_path: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch,
-        writers: list[tuple[int, int]], caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path,
+    site: FixtureSite,
+    monkeypatch: pytest.MonkeyPatch,
+    writers: list[tuple[int, int]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     plain = crawl_and_search(tmp_path / "plain", site)
     monkeypatch.setattr(indexfeed, "PARALLEL_INDEX_DOCS", 2)
     original_add = IndexWriter.add
@@ -97,10 +105,15 @@ def test_workers_failing_mid_run_fall_back_to_indexing_at_the_end(
 
 
 def test_a_page_rolled_back_in_the_catalog_is_not_indexed(
-        config_dir: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    config_dir: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The index holds exactly the catalog's versions, even when a crawl dies mid-page."""
-    config = write_config(config_dir, site, targets=["/99700", "/99710"],
-                          extra="concurrency = 1\nper_host_concurrency = 1")
+    config = write_config(
+        config_dir,
+        site,
+        targets=["/99700", "/99710"],
+        extra="concurrency = 1\nper_host_concurrency = 1",
+    )
     original = Catalog.set_target_state
 
     def failing(self: Catalog, target_id: int, state: str, **kwargs: Any) -> None:

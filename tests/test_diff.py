@@ -18,24 +18,38 @@ from archiver.text.sentences import can_cut, split_sentences
 def test_split_sentences_keeps_decimals_and_splits_korean_sentences() -> None:
     text = "투자 규모는 3.5배로 늘었다. 이사회는 침묵했다! 왜일까?\n다음 문단이다"
     assert split_sentences(text) == [
-        "투자 규모는 3.5배로 늘었다.", "이사회는 침묵했다!", "왜일까?", "다음 문단이다",
+        "투자 규모는 3.5배로 늘었다.",
+        "이사회는 침묵했다!",
+        "왜일까?",
+        "다음 문단이다",
     ]
 
 
 def test_split_sentences_handles_numbers_quotes_abbreviations_and_glued_endings() -> None:
     assert split_sentences("1. 과거에는 문제가 많았다. 2) 지금은 다르다.") == [
-        "1. 과거에는 문제가 많았다.", "2) 지금은 다르다."]
+        "1. 과거에는 문제가 많았다.",
+        "2) 지금은 다르다.",
+    ]
     # The closing quote stays with its sentence; a parenthetical stays too.
     assert split_sentences("그는 “끝났다.” 라고 말했다. 다음이다. (11월 19일 수정)") == [
-        "그는 “끝났다.” 라고 말했다.", "다음이다. (11월 19일 수정)"]
+        "그는 “끝났다.” 라고 말했다.",
+        "다음이다. (11월 19일 수정)",
+    ]
     assert split_sentences("U.S. 정부와 Nvidia Corp. 모두 침묵했다.") == [
-        "U.S. 정부와 Nvidia Corp. 모두 침묵했다."]
+        "U.S. 정부와 Nvidia Corp. 모두 침묵했다."
+    ]
     assert split_sentences("가능성이 높다고 본다.OpenAI에서 나온 말이다.") == [
-        "가능성이 높다고 본다.", "OpenAI에서 나온 말이다."]
+        "가능성이 높다고 본다.",
+        "OpenAI에서 나온 말이다.",
+    ]
     assert split_sentences("어째튼..지금도 얘기가 나오는데..결론은 없다...") == [
-        "어째튼..", "지금도 얘기가 나오는데..", "결론은 없다..."]
+        "어째튼..",
+        "지금도 얘기가 나오는데..",
+        "결론은 없다...",
+    ]
     assert split_sentences("버전 2.0.1은 slownews.kr 에서 받는다.") == [
-        "버전 2.0.1은 slownews.kr 에서 받는다."]
+        "버전 2.0.1은 slownews.kr 에서 받는다."
+    ]
 
 
 def test_diff_lists_exactly_the_edited_and_added_sentences() -> None:
@@ -48,7 +62,9 @@ def test_diff_lists_exactly_the_edited_and_added_sentences() -> None:
     assert 0.5 < result.similarity < 1.0
     edited = next(h for h in result.hunks if h.granularity == "word")
     assert [(w.op, w.text) for w in edited.words if w.op != "equal"] == [
-        ("delete", "10억"), ("insert", "20억")]
+        ("delete", "10억"),
+        ("insert", "20억"),
+    ]
     assert [h.granularity for h in result.hunks] == ["word", "paragraph"]
 
 
@@ -91,10 +107,13 @@ def test_a_moved_and_edited_paragraph_shows_the_move_and_the_edit() -> None:
 
 
 def test_paragraph_replaced_whole_is_a_paragraph_delete_and_insert() -> None:
-    result = diff_texts("\n".join(PARAS), "\n".join([PARAS[0], "전혀 다른 이야기가 들어왔다.",
-                                                      *PARAS[2:]]))
+    result = diff_texts(
+        "\n".join(PARAS), "\n".join([PARAS[0], "전혀 다른 이야기가 들어왔다.", *PARAS[2:]])
+    )
     assert [(h.granularity, h.op) for h in result.hunks] == [
-        ("paragraph", "delete"), ("paragraph", "insert")]
+        ("paragraph", "delete"),
+        ("paragraph", "insert"),
+    ]
     assert result.removed_at("paragraph") == [PARAS[1]]
 
 
@@ -110,11 +129,15 @@ def test_ignore_rules_hide_counters_relative_times_and_spacing() -> None:
     assert not quiet.changed and quiet.similarity == 1.0
     spacing_only = diff_texts(old, new, [VIEW_COUNTER, MINUTES_AGO])
     assert spacing_only.removed == ["할 수있다고 봤다."]
-    real = diff_texts(old, new.replace("본문", "새 본문"), [VIEW_COUNTER, MINUTES_AGO,
-                                                          IgnoreRule(whitespace=True)])
+    real = diff_texts(
+        old,
+        new.replace("본문", "새 본문"),
+        [VIEW_COUNTER, MINUTES_AGO, IgnoreRule(whitespace=True)],
+    )
     assert real.added == ["기사 새 본문이다."]  # "조회 1,024" alone is ignored whole
-    text = unified_diff(old, new, "a", "b", [VIEW_COUNTER, MINUTES_AGO,
-                                             IgnoreRule(whitespace=True)])
+    text = unified_diff(
+        old, new, "a", "b", [VIEW_COUNTER, MINUTES_AGO, IgnoreRule(whitespace=True)]
+    )
     assert text == ""
 
 
@@ -128,29 +151,40 @@ def test_ignore_rule_applies_by_url_prefix() -> None:
 def test_word_diff_narrows_a_particle_change_to_the_syllable() -> None:
     ops = word_diff("올트먼은 말했다.", "올트먼이 말했다.")
     assert [(w.op, w.text) for w in ops] == [
-        ("equal", "올트먼"), ("delete", "은"), ("insert", "이"), ("equal", " 말했다.")]
+        ("equal", "올트먼"),
+        ("delete", "은"),
+        ("insert", "이"),
+        ("equal", " 말했다."),
+    ]
     # The same text decomposed into jamo (NFD) gives the same syllable-level answer.
-    nfd = word_diff(unicodedata.normalize("NFD", "올트먼은 말했다."),
-                    unicodedata.normalize("NFD", "올트먼이 말했다."))
+    nfd = word_diff(
+        unicodedata.normalize("NFD", "올트먼은 말했다."),
+        unicodedata.normalize("NFD", "올트먼이 말했다."),
+    )
     assert nfd == ops
 
 
 def test_word_diff_joins_a_replaced_phrase() -> None:
     ops = word_diff("회의는 30분이 채 걸리지 않았고, 그는", "회의는 10분 남짓 걸렸고, 그는")
     assert [(w.op, w.text) for w in ops] == [
-        ("equal", "회의는 "), ("delete", "30분이 채 걸리지 않았고"),
-        ("insert", "10분 남짓 걸렸고"), ("equal", ", 그는")]
+        ("equal", "회의는 "),
+        ("delete", "30분이 채 걸리지 않았고"),
+        ("insert", "10분 남짓 걸렸고"),
+        ("equal", ", 그는"),
+    ]
 
 
 _hangul = st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
-_text = st.lists(st.one_of(_hangul, st.sampled_from(list(" .,?!0123456789abcé\u0301"))),
-                 max_size=40).map("".join)
+_text = st.lists(
+    st.one_of(_hangul, st.sampled_from(list(" .,?!0123456789abcé\u0301"))), max_size=40
+).map("".join)
 
 
 @settings(max_examples=300, deadline=None)
 @given(_text, _text, st.booleans())
-def test_word_diff_rebuilds_both_texts_and_never_cuts_a_syllable(old: str, new: str,
-                                                                  nfd: bool) -> None:
+def test_word_diff_rebuilds_both_texts_and_never_cuts_a_syllable(
+    old: str, new: str, nfd: bool
+) -> None:
     if nfd:
         old, new = unicodedata.normalize("NFD", old), unicodedata.normalize("NFD", new)
     ops = word_diff(old, new)
@@ -192,8 +226,9 @@ def test_seed_alignment_classifies_present_paraphrased_absent() -> None:
 def test_seed_alignment_change_between_versions() -> None:
     seed = "이사회는 금요일 오후 화상 회의에서 해임을 통보했다.\n회의는 30분이 채 걸리지 않았다."
     v1 = "이사회는 금요일 오후 화상 회의에서 해임을 통보했다. 회의는 30분이 채 걸리지 않았다."
-    v2 = ("이사회는 금요일 오후 화상 회의에서 해임을 통보했다. "
-          "회의는 20분이 채 걸리지 않았다고 한다.")
+    v2 = (
+        "이사회는 금요일 오후 화상 회의에서 해임을 통보했다. 회의는 20분이 채 걸리지 않았다고 한다."
+    )
     v3 = "이사회는 금요일 오후 화상 회의에서 해임을 통보했다."
     a1, a2, a3 = align_seed(seed, v1), align_seed(seed, v2), align_seed(seed, v3)
     assert [s.status for s in a1.sentences] == ["present", "present"]

@@ -31,14 +31,16 @@ def test_every_command_and_option_is_in_the_readme() -> None:
         for param in command.params:
             if isinstance(param, click.Option):
                 assert any(opt in README for opt in param.opts), (
-                    f"option {param.opts} of {name!r} missing from README")
+                    f"option {param.opts} of {name!r} missing from README"
+                )
 
 
 def test_every_config_key_is_in_the_readme() -> None:
     for section, cls in (("crawl", CrawlConfig), ("schedule", ScheduleConfig)):
         for field in fields(cls):
             assert f"`{section}.{field.name}`" in README or f"{section}.{field.name}`" in README, (
-                f"config key {section}.{field.name} missing from README")
+                f"config key {section}.{field.name} missing from README"
+            )
 
 
 def test_readme_starts_with_install_and_test_commands_that_ci_runs() -> None:

@@ -14,13 +14,19 @@ from archiver.cli import main
 
 from .conftest import FixtureSite, write_config
 
-EDITED_OLD = ("회의는 시작부터 끝까지 30분이 채 걸리지 않았고, 올트먼은 회의 직전까지도 "
-              "아무런 낌새를 알아채지 못했다고 한다.")
-EDITED_NEW = ("회의는 시작부터 끝까지 10분 남짓 걸렸고, 올트먼은 회의 직전까지도 "
-              "아무런 낌새를 알아채지 못했다고 한다.")
-CORRECTION = ("[정정] 이 기사의 처음 버전은 해임 통보 회의가 30분 가까이 이어졌다는 취지로 "
-              "썼으나, 실제 회의 시간은 10분 남짓이었기에 바로잡습니다. "
-              "(2023년 11월 19일 오전 8시 30분 수정)")
+EDITED_OLD = (
+    "회의는 시작부터 끝까지 30분이 채 걸리지 않았고, 올트먼은 회의 직전까지도 "
+    "아무런 낌새를 알아채지 못했다고 한다."
+)
+EDITED_NEW = (
+    "회의는 시작부터 끝까지 10분 남짓 걸렸고, 올트먼은 회의 직전까지도 "
+    "아무런 낌새를 알아채지 못했다고 한다."
+)
+CORRECTION = (
+    "[정정] 이 기사의 처음 버전은 해임 통보 회의가 30분 가까이 이어졌다는 취지로 "
+    "썼으나, 실제 회의 시간은 10분 남짓이었기에 바로잡습니다. "
+    "(2023년 11월 19일 오전 8시 30분 수정)"
+)
 
 
 def run(config: Path, *args: str) -> Result:
@@ -115,8 +121,9 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     assert run_json(config, "verify")["problems"] == []
 
 
-def test_unchanged_page_without_validators_stores_a_revisit(config: Path,
-                                                            site: FixtureSite) -> None:
+def test_unchanged_page_without_validators_stores_a_revisit(
+    config: Path, site: FixtureSite
+) -> None:
     site.routes["/99663"].etag = False
     run_json(config, "crawl")
     summary = run_json(config, "crawl")
@@ -147,12 +154,19 @@ def test_warc_files_pass_warcio_check(config: Path, site: FixtureSite) -> None:
     warcs = sorted((config.parent / "store" / "warc").glob("*.warc.gz"))
     assert warcs
     for warc in warcs:
-        check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", "-v", str(warc)],
-                               capture_output=True, text=True)
+        check = subprocess.run(
+            [sys.executable, "-m", "warcio.cli", "check", "-v", str(warc)],
+            capture_output=True,
+            text=True,
+        )
         assert check.returncode == 0, check.stdout + check.stderr
         assert "digest pass" in check.stdout
-    index = subprocess.run([sys.executable, "-m", "warcio.cli", "index", str(warcs[0])],
-                           capture_output=True, text=True, check=True).stdout
+    index = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "index", str(warcs[0])],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     types = [json.loads(line)["warc-type"] for line in index.splitlines()]
     assert types.count("response") == 5  # 99663, pdf, 301 hop, its target 99700, euckr
     assert types.count("request") == 5 and types[0] == "warcinfo"

@@ -34,8 +34,9 @@ def one_line_error(result: Result) -> str:
         ("/loop/a", "redirect loop"),
     ],
 )
-def test_http_failures_are_recorded_per_url(config_dir: Path, site: FixtureSite, path: str,
-                                            expected: str) -> None:
+def test_http_failures_are_recorded_per_url(
+    config_dir: Path, site: FixtureSite, path: str, expected: str
+) -> None:
     config = write_config(config_dir, site, targets=[path])
     result = run("--config", str(config), "crawl", "--json")
     assert result.exit_code == 1
@@ -47,8 +48,7 @@ def test_http_failures_are_recorded_per_url(config_dir: Path, site: FixtureSite,
     assert history.exit_code == 0 and expected in history.stderr
 
 
-def test_unreachable_host_and_private_address_refusal(config_dir: Path,
-                                                      site: FixtureSite) -> None:
+def test_unreachable_host_and_private_address_refusal(config_dir: Path, site: FixtureSite) -> None:
     config = write_config(config_dir, site, targets=["http://127.0.0.1:9/closed"])
     summary = json.loads(run("--config", str(config), "crawl", "--json").stdout)
     [error] = summary["errors"]
@@ -63,8 +63,9 @@ def test_unreachable_host_and_private_address_refusal(config_dir: Path,
     assert "non-public address" in summary["errors"][0]["error"]
 
 
-def test_offline_crawl_still_registers_and_indexes_the_seed(config_dir: Path,
-                                                            site: FixtureSite) -> None:
+def test_offline_crawl_still_registers_and_indexes_the_seed(
+    config_dir: Path, site: FixtureSite
+) -> None:
     """As on a machine without network: every fetch fails, the seed is searchable."""
     config = write_config(config_dir, site)
     site.server.shutdown()
@@ -87,8 +88,7 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", [b"", b"   \n\t", b"\x89PNG\r\n\x1a\n\x00\x00\x00" * 20])
-def test_bad_seed_is_one_line_exit_2(config_dir: Path, site: FixtureSite,
-                                     content: bytes) -> None:
+def test_bad_seed_is_one_line_exit_2(config_dir: Path, site: FixtureSite, content: bytes) -> None:
     config = write_config(config_dir, site)
     (config_dir / "seeds" / "careerly-altman-tigris.txt").write_bytes(content)
     result = run("--config", str(config), "crawl")
@@ -99,10 +99,12 @@ def test_bad_seed_is_one_line_exit_2(config_dir: Path, site: FixtureSite,
 def test_unknown_url_and_version(config_dir: Path, site: FixtureSite) -> None:
     config = write_config(config_dir, site)
     assert run("--config", str(config), "crawl").exit_code == 0
-    for args in (["show", "https://example.com/nothing"],
-                 ["history", "https://example.com/nothing"],
-                 ["show", site.url("/99663"), "--version", "7"],
-                 ["show", "seed:42"]):
+    for args in (
+        ["show", "https://example.com/nothing"],
+        ["history", "https://example.com/nothing"],
+        ["show", site.url("/99663"), "--version", "7"],
+        ["show", "seed:42"],
+    ):
         result = run("--config", str(config), *args)
         assert result.exit_code == 2, args
         one_line_error(result)
@@ -119,8 +121,9 @@ def test_bad_search_queries(config_dir: Path, site: FixtureSite) -> None:
         one_line_error(result)
 
 
-def test_missing_index_is_reported_and_reindex_rebuilds_it(config_dir: Path,
-                                                           site: FixtureSite) -> None:
+def test_missing_index_is_reported_and_reindex_rebuilds_it(
+    config_dir: Path, site: FixtureSite
+) -> None:
     config = write_config(config_dir, site)
     run("--config", str(config), "crawl")
     store = config_dir / "store"

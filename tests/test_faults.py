@@ -46,17 +46,23 @@ def assert_nothing_lost(config: Path, site: FixtureSite) -> None:
     [
         (Route("slownews/99663.html", delay=2.5), "timeout = 1", "timed out"),
         (Route("slownews/99663.html", reset_after=500), "", "connection"),
-        (Route(body=b"x" * 300_000, content_type="text/html"), "max_bytes = 100000",
-         "larger than max_bytes"),
-        (Route(body=gzip.compress(b"\0" * 50_000_000), headers={"Content-Encoding": "gzip"}),
-         "max_bytes = 1000000", "larger than max_bytes"),
+        (
+            Route(body=b"x" * 300_000, content_type="text/html"),
+            "max_bytes = 100000",
+            "larger than max_bytes",
+        ),
+        (
+            Route(body=gzip.compress(b"\0" * 50_000_000), headers={"Content-Encoding": "gzip"}),
+            "max_bytes = 1000000",
+            "larger than max_bytes",
+        ),
         (Route(status=503, body=b"down"), "retries = 2", "HTTP 503"),
     ],
     ids=["slow", "reset", "too-big", "gzip-bomb", "503-always"],
 )
-def test_fault_after_a_good_crawl_loses_nothing(config_dir: Path, site: FixtureSite,
-                                                route: Route, extra: str,
-                                                expected: str) -> None:
+def test_fault_after_a_good_crawl_loses_nothing(
+    config_dir: Path, site: FixtureSite, route: Route, extra: str, expected: str
+) -> None:
     config = write_config(config_dir, site, extra=extra)
     assert crawl(config)["new_versions"] == 1
     site.routes[PAGE] = route
@@ -92,8 +98,9 @@ def test_wrong_charset_declaration_still_decodes(config_dir: Path, site: Fixture
     assert "반도체" in shown["text"] and "\ufffd" not in shown["text"]  # type: ignore[index]
 
 
-def test_binary_labelled_html_is_archived_not_extracted(config_dir: Path,
-                                                        site: FixtureSite) -> None:
+def test_binary_labelled_html_is_archived_not_extracted(
+    config_dir: Path, site: FixtureSite
+) -> None:
     config = write_config(config_dir, site, targets=["/blob"])
     site.routes["/blob"] = Route(body=bytes(range(256)) * 64, content_type="text/html")
     outcome = state(crawl(config), site.url("/blob"))
@@ -102,17 +109,20 @@ def test_binary_labelled_html_is_archived_not_extracted(config_dir: Path,
 
 
 def test_robots_disallow_is_never_requested_and_crawl_delay_is_kept(
-        config_dir: Path, site: FixtureSite) -> None:
+    config_dir: Path, site: FixtureSite
+) -> None:
     config = write_config(config_dir, site, targets=["/private/secret", "/99700"])
     config.write_text(config.read_text().replace("respect_robots = false", ""))
     site.routes["/robots.txt"] = Route(
-        body=b"User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n", content_type="text/plain")
+        body=b"User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n", content_type="text/plain"
+    )
     site.routes["/private/secret"] = Route("slownews/99700.html")
     started = time.monotonic()
     summary = crawl(config)
     assert state(summary, site.url("/private/secret"))["state"] == "skipped"
-    assert summary["skipped"] == [{"url": site.url("/private/secret"),
-                                   "reason": "disallowed by robots.txt"}]
+    assert summary["skipped"] == [
+        {"url": site.url("/private/secret"), "reason": "disallowed by robots.txt"}
+    ]
     assert site.hits("/private/secret") == 0 and site.hits("/robots.txt") == 1
     pages = sorted(site.times(PAGE) + site.times("/99700"))
     assert len(pages) == 2 and pages[1] - pages[0] >= 0.95

@@ -37,18 +37,26 @@ def test_url_shapes() -> None:
     assert classify("https://slownews.kr/99663") == "article"
     assert classify("https://www.news.co.kr/news/articleView.html?idxno=12345") == "article"
     assert classify("https://example.com/2023/11/20/board-fires-ceo") == "article"
-    for listing in ("https://slownews.kr/", "https://slownews.kr/category/tech",
-                    "https://slownews.kr/tag/openai", "https://slownews.kr/author/x",
-                    "https://slownews.kr/page/2"):
+    for listing in (
+        "https://slownews.kr/",
+        "https://slownews.kr/category/tech",
+        "https://slownews.kr/tag/openai",
+        "https://slownews.kr/author/x",
+        "https://slownews.kr/page/2",
+    ):
         assert classify(listing) == "listing", listing
     assert classify("https://slownews.kr/feed") == "feed"
     assert classify("https://slownews.kr/sitemap_index.xml") == "feed"
 
 
 def test_seed_key_terms_favour_names_over_common_words() -> None:
-    terms = seed_terms(["오픈AI가 샘 올트먼을 해고했다"],
-                       ["이사회는 올트먼의 칩 벤처 티그리스를 몰랐다. OpenAI 투자자들은 화가 났다.",
-                        "OpenAI의 미래는 불투명하다."])
+    terms = seed_terms(
+        ["오픈AI가 샘 올트먼을 해고했다"],
+        [
+            "이사회는 올트먼의 칩 벤처 티그리스를 몰랐다. OpenAI 투자자들은 화가 났다.",
+            "OpenAI의 미래는 불투명하다.",
+        ],
+    )
     top = terms.top(6)
     assert "openai" in top and "티그리스" in top
     assert terms.score("올트먼이 세운 티그리스, OpenAI 이사회") > 0.5
@@ -56,7 +64,8 @@ def test_seed_key_terms_favour_names_over_common_words() -> None:
 
 
 def test_outlinks_of_a_reference_page_are_followed_when_relevant(
-        config_dir: Path, site: FixtureSite) -> None:
+    config_dir: Path, site: FixtureSite
+) -> None:
     config = write_config(config_dir, site, seed=True, targets=["/99710"], extra=SCOPE)
     summary = crawl(config)
     found = states(summary)
@@ -72,17 +81,20 @@ def test_outlinks_of_a_reference_page_are_followed_when_relevant(
 def feed(site: FixtureSite, items: list[tuple[str, str, str]]) -> Route:
     entries = "".join(
         f"<item><title>{t}</title><link>{site.url(p)}</link><description>{d}</description></item>"
-        for p, t, d in items)
-    return Route(body=f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-                      f"<title>슬로우뉴스</title>{entries}</channel></rss>".encode(),
-                 content_type="application/rss+xml")
+        for p, t, d in items
+    )
+    return Route(
+        body=f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>슬로우뉴스</title>{entries}</channel></rss>".encode(),
+        content_type="application/rss+xml",
+    )
 
 
-def test_listing_pages_discover_but_are_not_archived(config_dir: Path,
-                                                     site: FixtureSite) -> None:
+def test_listing_pages_discover_but_are_not_archived(config_dir: Path, site: FixtureSite) -> None:
     site.routes["/feed"] = feed(site, [("/tag/openai", "태그: 오픈AI", "")])
-    config = write_config(config_dir, site, seed=True, feeds=["/feed"],
-                          extra=SCOPE + "\nfollow_depth = 2")
+    config = write_config(
+        config_dir, site, seed=True, feeds=["/feed"], extra=SCOPE + "\nfollow_depth = 2"
+    )
     summary = crawl(config)
     found = states(summary)
     assert found[site.url("/tag/openai")] == "archived"  # fetched, kept in WARC, no version
@@ -93,17 +105,21 @@ def test_listing_pages_discover_but_are_not_archived(config_dir: Path,
     assert follow["provenance"]["via"] == site.url("/tag/openai")
     assert follow["provenance"]["depth"] == 2 and follow["provenance"]["score"] >= 0.2
     assert site.hits("/tag/openai/page/2") == 0  # listing at depth 3 is beyond follow_depth
-    history = CliRunner().invoke(main, ["--config", str(config), "history",
-                                        site.url("/tag/openai")])
+    history = CliRunner().invoke(
+        main, ["--config", str(config), "history", site.url("/tag/openai")]
+    )
     assert history.exit_code == 0 and "archived" in history.stderr
 
 
-def test_feed_items_ranked_and_unrelated_ones_skipped(config_dir: Path,
-                                                      site: FixtureSite) -> None:
-    site.routes["/feed"] = feed(site, [
-        ("/99710", "티그리스는 어디로", "올트먼의 반도체 구상과 오픈AI 이사회"),
-        ("/99720", "겨울 난방비 고지서", "도시가스 요금이 오른다"),
-        ("/99700", "올트먼은 돌아왔고, 이사회는 바뀌었다", "마이크로소프트와 오픈AI")])
+def test_feed_items_ranked_and_unrelated_ones_skipped(config_dir: Path, site: FixtureSite) -> None:
+    site.routes["/feed"] = feed(
+        site,
+        [
+            ("/99710", "티그리스는 어디로", "올트먼의 반도체 구상과 오픈AI 이사회"),
+            ("/99720", "겨울 난방비 고지서", "도시가스 요금이 오른다"),
+            ("/99700", "올트먼은 돌아왔고, 이사회는 바뀌었다", "마이크로소프트와 오픈AI"),
+        ],
+    )
     config = write_config(config_dir, site, seed=True, feeds=["/feed"], extra=SCOPE)
     summary = crawl(config)
     assert states(summary)[site.url("/feed")] == "archived"
@@ -116,17 +132,29 @@ def test_feed_items_ranked_and_unrelated_ones_skipped(config_dir: Path,
 
 
 def test_sitemap_index_with_gzipped_child(config_dir: Path, site: FixtureSite) -> None:
-    child = (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-             f"<url><loc>{site.url('/99710')}</loc></url>"
-             f"<url><loc>{site.url('/99720')}</loc></url></urlset>")
+    child = (
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{site.url('/99710')}</loc></url>"
+        f"<url><loc>{site.url('/99720')}</loc></url></urlset>"
+    )
     site.routes["/sitemap_index.xml"] = Route(
-        body=(f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
-              f'sitemap/0.9"><sitemap><loc>{site.url("/post-sitemap.xml.gz")}</loc></sitemap>'
-              f"</sitemapindex>").encode(), content_type="application/xml")
-    site.routes["/post-sitemap.xml.gz"] = Route(body=gzip.compress(child.encode()),
-                                                content_type="application/x-gzip")
-    config = write_config(config_dir, site, seed=True, feeds=["/sitemap_index.xml"],
-                          extra=SCOPE + "\nfollow_threshold = 0.2")
+        body=(
+            f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/'
+            f'sitemap/0.9"><sitemap><loc>{site.url("/post-sitemap.xml.gz")}</loc></sitemap>'
+            f"</sitemapindex>"
+        ).encode(),
+        content_type="application/xml",
+    )
+    site.routes["/post-sitemap.xml.gz"] = Route(
+        body=gzip.compress(child.encode()), content_type="application/x-gzip"
+    )
+    config = write_config(
+        config_dir,
+        site,
+        seed=True,
+        feeds=["/sitemap_index.xml"],
+        extra=SCOPE + "\nfollow_threshold = 0.2",
+    )
     summary = crawl(config)
     found = states(summary)
     assert found[site.url("/post-sitemap.xml.gz")] == "archived"
@@ -137,25 +165,36 @@ def test_sitemap_index_with_gzipped_child(config_dir: Path, site: FixtureSite) -
 
 def test_budget_limits_follow_ups(config_dir: Path, site: FixtureSite) -> None:
     site.routes["/feed"] = feed(site, [("/tag/openai", "태그: 오픈AI", "")])
-    config = write_config(config_dir, site, seed=True, feeds=["/feed"],
-                          extra=SCOPE + "\nfollow_budget = 1\nfollow_depth = 2")
+    config = write_config(
+        config_dir,
+        site,
+        seed=True,
+        feeds=["/feed"],
+        extra=SCOPE + "\nfollow_budget = 1\nfollow_depth = 2",
+    )
     summary = crawl(config)
     assert len(summary["follow_ups"]) == 1
     assert site.hits("/99710") + site.hits("/99700") == 1
 
 
-def test_same_article_under_another_url_is_a_duplicate(config_dir: Path,
-                                                       site: FixtureSite) -> None:
+def test_same_article_under_another_url_is_a_duplicate(config_dir: Path, site: FixtureSite) -> None:
     site.routes["/99711"] = Route("slownews/99710.html")  # e.g. a print or AMP view
-    site.routes["/feed"] = feed(site, [
-        ("/99710", "티그리스는 어디로", "올트먼의 반도체 구상과 오픈AI 이사회"),
-        ("/99711", "티그리스는 어디로 (인쇄용)", "올트먼의 반도체 구상과 오픈AI 이사회")])
+    site.routes["/feed"] = feed(
+        site,
+        [
+            ("/99710", "티그리스는 어디로", "올트먼의 반도체 구상과 오픈AI 이사회"),
+            ("/99711", "티그리스는 어디로 (인쇄용)", "올트먼의 반도체 구상과 오픈AI 이사회"),
+        ],
+    )
     config = write_config(config_dir, site, seed=True, feeds=["/feed"], extra=SCOPE)
     summary = crawl(config)
     # Both are fetched at once: whichever is recorded first is the article.
     [original] = summary["follow_ups"]
-    twin = next(t for t in summary["targets"]
-                if t["url"] in (site.url("/99710"), site.url("/99711")) and t["url"] != original)
+    twin = next(
+        t
+        for t in summary["targets"]
+        if t["url"] in (site.url("/99710"), site.url("/99711")) and t["url"] != original
+    )
     assert twin["state"] == "duplicate"
     assert twin["error"] == f"same text as {original} v1"
 
@@ -171,8 +210,9 @@ def test_aliases_count_other_spellings_as_the_seed_s_terms() -> None:
 
 def test_reports_show_how_each_new_page_was_found(config_dir: Path, site: FixtureSite) -> None:
     site.routes["/feed"] = feed(site, [("/tag/openai", "태그: 오픈AI", "")])
-    config = write_config(config_dir, site, seed=True, feeds=["/feed"],
-                          extra=SCOPE + "\nfollow_depth = 2")
+    config = write_config(
+        config_dir, site, seed=True, feeds=["/feed"], extra=SCOPE + "\nfollow_depth = 2"
+    )
     crawl(config)
     runner = CliRunner()
     data = json.loads(runner.invoke(main, ["--config", str(config), "report", "--json"]).output)

@@ -21,14 +21,41 @@ from archiver.fulltext.index import Hit, Index, IndexDoc
 from archiver.fulltext.snippets import highlighter, make_snippet
 
 DOCS = [
-    IndexDoc("a#v1", "http://a.kr/1", "page", 1, False, "오픈AI 소식", "샘 올트먼이 떠났다.",
-             site="a.kr", published_at="2023-11-18T09:00:00+09:00",
-             fetched_at="2023-11-18T10:00:00+09:00"),
-    IndexDoc("a#v2", "http://a.kr/1", "page", 2, True, "오픈AI 소식",
-             "샘 올트먼이 돌아왔다. GPT-4와 860억 달러, 1,200억 원.", site="a.kr",
-             published_at="2023-11-18T09:00:00+09:00", fetched_at="2023-11-20T10:00:00+09:00"),
-    IndexDoc("b#v1", "http://b.com/1", "page", 1, True, "다른 글", "올트 먼 그리고 OpenAI의 발표",
-             site="www.b.com", published_at="2023-12-01T09:00:00+09:00"),
+    IndexDoc(
+        "a#v1",
+        "http://a.kr/1",
+        "page",
+        1,
+        False,
+        "오픈AI 소식",
+        "샘 올트먼이 떠났다.",
+        site="a.kr",
+        published_at="2023-11-18T09:00:00+09:00",
+        fetched_at="2023-11-18T10:00:00+09:00",
+    ),
+    IndexDoc(
+        "a#v2",
+        "http://a.kr/1",
+        "page",
+        2,
+        True,
+        "오픈AI 소식",
+        "샘 올트먼이 돌아왔다. GPT-4와 860억 달러, 1,200억 원.",
+        site="a.kr",
+        published_at="2023-11-18T09:00:00+09:00",
+        fetched_at="2023-11-20T10:00:00+09:00",
+    ),
+    IndexDoc(
+        "b#v1",
+        "http://b.com/1",
+        "page",
+        1,
+        True,
+        "다른 글",
+        "올트 먼 그리고 OpenAI의 발표",
+        site="www.b.com",
+        published_at="2023-12-01T09:00:00+09:00",
+    ),
 ]
 
 
@@ -67,17 +94,27 @@ def test_default_search_covers_latest_versions_only(index: Index) -> None:
 
 def test_all_versions_groups_by_page_oldest_first(tmp_path: Path) -> None:
     ix = Index(tmp_path / "index")
-    ix.add([
-        IndexDoc("p#v2", "http://p/1", "page", 2, False, "", "이사회가 해임을 발표했다. 이사회"),
-        IndexDoc("q#v1", "http://q/1", "page", 1, True, "", "이사회 소식"),
-        IndexDoc("p#v1", "http://p/1", "page", 1, False, "", "이사회가 해임을 발표했다."),
-        IndexDoc("p#v3", "http://p/1", "page", 3, True, "", "이사회 이사회 이사회 해임 번복"),
-    ])
+    ix.add(
+        [
+            IndexDoc(
+                "p#v2", "http://p/1", "page", 2, False, "", "이사회가 해임을 발표했다. 이사회"
+            ),
+            IndexDoc("q#v1", "http://q/1", "page", 1, True, "", "이사회 소식"),
+            IndexDoc("p#v1", "http://p/1", "page", 1, False, "", "이사회가 해임을 발표했다."),
+            IndexDoc("p#v3", "http://p/1", "page", 3, True, "", "이사회 이사회 이사회 해임 번복"),
+        ]
+    )
     hits = ix.search("이사회", all_versions=True)
     assert [(h.url, h.version) for h in hits] == [
-        ("http://p/1", 1), ("http://p/1", 2), ("http://p/1", 3), ("http://q/1", 1)]
+        ("http://p/1", 1),
+        ("http://p/1", 2),
+        ("http://p/1", 3),
+        ("http://q/1", 1),
+    ]
     assert [(h.url, h.version) for h in ix.search("이사회", all_versions=True, limit=2)] == [
-        ("http://p/1", 1), ("http://p/1", 2)]
+        ("http://p/1", 1),
+        ("http://p/1", 2),
+    ]
 
 
 def test_site_and_date_filters(index: Index) -> None:
@@ -124,10 +161,25 @@ def test_decomposed_jamo_text_is_indexed_as_syllables(tmp_path: Path) -> None:
     assert hit.snippet[slice(*hit.highlights[0])] == "올트먼"
 
 
-@pytest.mark.parametrize("query", [
-    "   ", "!!!", '"샘 올트먼', "(올트먼", "올트먼)", "올트먼 AND", "OR 올트먼",
-    "NOT", "NOT 올트먼", "-올트먼", "title:", "site:", "site:a.kr", "()",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "   ",
+        "!!!",
+        '"샘 올트먼',
+        "(올트먼",
+        "올트먼)",
+        "올트먼 AND",
+        "OR 올트먼",
+        "NOT",
+        "NOT 올트먼",
+        "-올트먼",
+        "title:",
+        "site:",
+        "site:a.kr",
+        "()",
+    ],
+)
 def test_bad_queries_are_one_line_query_errors(index: Index, query: str) -> None:
     with pytest.raises(QueryError) as caught:
         index.search(query)
@@ -161,7 +213,7 @@ def test_truncated_segment_file_says_reindex(index: Index, suffix: str, keep: fl
     # Damage is found when a search reads it (here: the words searched for).
     [segment_file] = index.directory.glob(f"*{suffix}")
     data = segment_file.read_bytes()
-    segment_file.write_bytes(data[:int(len(data) * keep)])
+    segment_file.write_bytes(data[: int(len(data) * keep)])
     with pytest.raises(IndexError_, match="reindex"):
         Index(index.directory).search("올트먼")
 
@@ -175,8 +227,9 @@ def test_deleted_segment_file_says_reindex(index: Index) -> None:
 
 def test_index_of_an_older_schema_says_reindex(tmp_path: Path) -> None:
     (tmp_path / "index").mkdir()
-    whoosh_index.create_in(str(tmp_path / "index"), Schema(doc_id=ID(stored=True),
-                                                           text=TEXT(stored=True)))
+    whoosh_index.create_in(
+        str(tmp_path / "index"), Schema(doc_id=ID(stored=True), text=TEXT(stored=True))
+    )
     with pytest.raises(IndexError_, match="older archiver.*reindex"):
         Index(tmp_path / "index").search("올트먼")
 
@@ -191,10 +244,14 @@ def test_rebuild_replaces_everything_and_updates_replace_by_doc_id(index: Index)
 
 def test_one_syllable_words_take_particles_but_are_not_prefixes(tmp_path: Path) -> None:
     ix = Index(tmp_path / "index")
-    ix.add([IndexDoc("1", "http://x/1", "page", 1, True, "", "새 칩을 만든다"),
+    ix.add(
+        [
+            IndexDoc("1", "http://x/1", "page", 1, True, "", "새 칩을 만든다"),
             IndexDoc("2", "http://x/2", "page", 1, True, "", "칩셋 가격이 올랐다"),
             IndexDoc("3", "http://x/3", "page", 1, True, "", "그 칩 하나"),
-            IndexDoc("4", "http://x/4", "page", 1, True, "", "포테이토칩이 맛있다")])
+            IndexDoc("4", "http://x/4", "page", 1, True, "", "포테이토칩이 맛있다"),
+        ]
+    )
     # Like longer words, 칩 is found at the end of a compound (포테이토칩이), not in 칩셋.
     assert sorted(h.url for h in ix.search("칩")) == ["http://x/1", "http://x/3", "http://x/4"]
     hit = ix.search("칩 만든다")[0]
@@ -207,13 +264,16 @@ def test_two_process_writer_replaces_versions_like_one(tmp_path: Path) -> None:
     index = Index(tmp_path / "ix")
 
     def page(version: int, latest: bool, text: str) -> IndexDoc:
-        return IndexDoc(f"u#v{version}", "http://u", "page", version, latest, "제목", text,
-                        site="u")
+        return IndexDoc(
+            f"u#v{version}", "http://u", "page", version, latest, "제목", text, site="u"
+        )
 
     index.add([page(1, True, "올트먼이 해임됐다")])
     docs = [page(1, False, "올트먼이 해임됐다"), page(2, True, "올트먼이 복귀했다")]
-    docs += [IndexDoc(f"x{i}", f"http://x/{i}", "page", 1, True, "다른", "티그리스 반도체",
-                      site="x") for i in range(30)]
+    docs += [
+        IndexDoc(f"x{i}", f"http://x/{i}", "page", 1, True, "다른", "티그리스 반도체", site="x")
+        for i in range(30)
+    ]
     assert index.add(docs, procs=2) == 32
     fresh = Index(tmp_path / "ix")
     assert fresh.doc_count() == 32
@@ -239,8 +299,7 @@ def _gone(pid: int) -> bool:
 def _state(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/status") as status:
-            return " ".join(line.strip() for line in status if line.startswith(("State",
-                                                                                "PPid")))
+            return " ".join(line.strip() for line in status if line.startswith(("State", "PPid")))
     except FileNotFoundError:
         return "gone"
 

@@ -57,21 +57,30 @@ def crawled(config_dir: Path, site: FixtureSite) -> Path:
 def test_every_crawl_writes_its_report_named_by_run_id(crawled: Path, site: FixtureSite) -> None:
     reports = crawled.parent / "store" / "reports"
     assert sorted(p.name for p in reports.iterdir()) == [
-        f"run-00000{n}.{ext}" for n in (1, 2) for ext in ("html", "json", "md")]
+        f"run-00000{n}.{ext}" for n in (1, 2) for ext in ("html", "json", "md")
+    ]
     first = json.loads((reports / "run-000001.json").read_text(encoding="utf-8"))["runs"][0]
     assert first["run_id"] == 1 and first["counts"]["new"] == 2
     new = {p["url"]: p for p in first["new"]}
     assert new[site.url("/99663")]["seed"] == "seed:1"
     assert 0 < new[site.url("/99663")]["coverage"] < 1
     second = json.loads((reports / "run-000002.json").read_text(encoding="utf-8"))["runs"][0]
-    assert second["counts"] == {"new": 0, "changed": 2, "unchanged": 0, "not_modified": 0,
-                                "archived": 0, "errors": 0}
+    assert second["counts"] == {
+        "new": 0,
+        "changed": 2,
+        "unchanged": 0,
+        "not_modified": 0,
+        "archived": 0,
+        "errors": 0,
+    }
     changed = {c["url"]: c for c in second["changed"]}
     slow = changed[site.url("/99663")]
     assert (slow["from"], slow["to"]) == (1, 2)
     assert slow["removed"] == [SLOW_OLD] and slow["added"] == [SLOW_NEW, CORRECTION]
-    assert slow["metadata"]["modified_at"] == {"from": "2023-11-18T10:05:00+09:00",
-                                               "to": "2023-11-19T08:30:00+09:00"}
+    assert slow["metadata"]["modified_at"] == {
+        "from": "2023-11-18T10:05:00+09:00",
+        "to": "2023-11-19T08:30:00+09:00",
+    }
     assert slow["seed"]["seed"] == "seed:1"
     hostile = changed[site.url("/hostile")]
     assert hostile["removed"] == [EDITED_OLD] and hostile["added"] == [EDITED_NEW]
@@ -86,13 +95,18 @@ def test_every_crawl_writes_its_report_named_by_run_id(crawled: Path, site: Fixt
 def test_report_command_selects_runs_and_formats(crawled: Path, tmp_path: Path) -> None:
     last = run_json(crawled, "report", "--json")
     assert [r["run_id"] for r in last["runs"]] == [2]
-    assert [r["run_id"] for r in run_json(crawled, "report", "--run", "1", "--format",
-                                          "json")["runs"]] == [1]
-    assert [r["run_id"] for r in run_json(crawled, "report", "--since", "2000-01-01",
-                                          "--json")["runs"]] == [1, 2]
+    assert [
+        r["run_id"] for r in run_json(crawled, "report", "--run", "1", "--format", "json")["runs"]
+    ] == [1]
+    assert [
+        r["run_id"] for r in run_json(crawled, "report", "--since", "2000-01-01", "--json")["runs"]
+    ] == [1, 2]
     assert run_json(crawled, "report", "--since", "2999-01-01", "--json") == {"runs": []}
-    for bad in (["--run", "1", "--since", "2000-01-01"], ["--run", "99"],
-                ["--since", "yesterday-ish"]):
+    for bad in (
+        ["--run", "1", "--since", "2000-01-01"],
+        ["--run", "99"],
+        ["--since", "yesterday-ish"],
+    ):
         result = run(crawled, "report", *bad)
         assert result.exit_code == 2 and result.stderr.startswith("archiver: error:"), bad
         assert len(result.stderr.strip().splitlines()) == 1
@@ -122,14 +136,16 @@ def test_report_lists_not_modified_and_errors(config_dir: Path, site: FixtureSit
     assert report["not_modified"][0]["version"] == 1
     assert [p["url"] for p in report["errors"]] == [site.url("/status/404")]
     assert "404" in report["errors"][0]["error"]
-    assert [p["url"] for p in report["archived"]] + [p["url"] for p in report["unchanged"]] \
-        == [site.url("/files/report.pdf")]
+    assert [p["url"] for p in report["archived"]] + [p["url"] for p in report["unchanged"]] == [
+        site.url("/files/report.pdf")
+    ]
     markdown = run(config, "report").stdout
     assert "## Not modified (HTTP 304)" in markdown and "## Errors" in markdown
 
 
-def test_a_failing_report_never_fails_the_crawl(config_dir: Path, site: FixtureSite,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_report_never_fails_the_crawl(
+    config_dir: Path, site: FixtureSite, caplog: pytest.LogCaptureFixture
+) -> None:
     config = write_config(config_dir, site)
     store = config_dir / "store"
     store.mkdir()
@@ -141,8 +157,9 @@ def test_a_failing_report_never_fails_the_crawl(config_dir: Path, site: FixtureS
     assert (store / "reports").read_text(encoding="utf-8") == "not a folder"
 
 
-def test_diff_formats_escape_hostile_content(crawled: Path, site: FixtureSite,
-                                             tmp_path: Path) -> None:
+def test_diff_formats_escape_hostile_content(
+    crawled: Path, site: FixtureSite, tmp_path: Path
+) -> None:
     page = site.url("/hostile")
     html_file = tmp_path / "diff.html"
     result = run(crawled, "diff", page, "--format", "html", "--output", str(html_file))
@@ -172,8 +189,9 @@ def test_diff_granularity_and_terminal(crawled: Path, site: FixtureSite) -> None
     data = json.loads(words.stdout)
     assert data["removed"] == ["30분이 채 걸리지 않았고"]
     assert data["added"][0] == "10분 남짓 걸렸고" and data["added"][1] == CORRECTION
-    paragraphs = json.loads(run(crawled, "diff", page, "--format", "json", "--granularity",
-                                "paragraph").stdout)
+    paragraphs = json.loads(
+        run(crawled, "diff", page, "--format", "json", "--granularity", "paragraph").stdout
+    )
     assert len(paragraphs["added"]) == 2 and SLOW_NEW in paragraphs["added"][0]
     wdiff = run(crawled, "diff", page, "--granularity", "word").stdout
     assert "[-30분이 채 걸리지 않았고-]{+10분 남짓 걸렸고+}" in wdiff
@@ -183,8 +201,9 @@ def test_diff_granularity_and_terminal(crawled: Path, site: FixtureSite) -> None
     assert "[-30분이 채 걸리지 않았고-]{+10분 남짓 걸렸고+}" in term.stdout.replace("\n", "")
 
 
-def test_terminal_diff_is_coloured_and_side_by_side_when_wide(crawled: Path,
-                                                                site: FixtureSite) -> None:
+def test_terminal_diff_is_coloured_and_side_by_side_when_wide(
+    crawled: Path, site: FixtureSite
+) -> None:
     with Store(crawled.parent / "store") as store:
         change = api.diff(store, site.url("/99663"))
     wide = Console(width=160, record=True, force_terminal=True, color_system="standard")
@@ -202,23 +221,29 @@ def test_terminal_diff_is_coloured_and_side_by_side_when_wide(crawled: Path,
 
 def test_ignore_rules_from_config(config_dir: Path, site: FixtureSite) -> None:
     def page(views: str, minutes: int, extra: str = "") -> bytes:
-        return (f"<html><head><title>조회수 기사</title></head><body><article>"
-                f"<p>이 기사는 지금까지 조회 {views}회를 기록했다. "
-                f"마지막 수정은 {minutes}분 전이다.</p>"
-                f"<p>본문의 둘째 문단은 조회수와 상관없이 처음부터 끝까지 바뀌지 않는다.{extra}</p>"
-                "</article></body></html>"
-                ).encode()
+        return (
+            f"<html><head><title>조회수 기사</title></head><body><article>"
+            f"<p>이 기사는 지금까지 조회 {views}회를 기록했다. "
+            f"마지막 수정은 {minutes}분 전이다.</p>"
+            f"<p>본문의 둘째 문단은 조회수와 상관없이 처음부터 끝까지 바뀌지 않는다.{extra}</p>"
+            "</article></body></html>"
+        ).encode()
+
     site.routes["/counter"] = Route(body=page("662", 3))
     config = write_config(config_dir, site, targets=["/counter"], seed=False)
     with config.open("a", encoding="utf-8") as f:
-        f.write('\n[[ignore]]\npattern = "조회 [0-9,]+회"\n\n'
-                f'[[ignore]]\npattern = "[0-9]+분 전"\nurl = "{site.url("/")}"\n')
+        f.write(
+            '\n[[ignore]]\npattern = "조회 [0-9,]+회"\n\n'
+            f'[[ignore]]\npattern = "[0-9]+분 전"\nurl = "{site.url("/")}"\n'
+        )
     run(config, "crawl")
     site.routes["/counter"] = Route(body=page("1,024", 15))
     run(config, "crawl")
     url = site.url("/counter")
-    assert [v["version"] for v in json.loads(run(config, "history", url, "--json").stdout)] \
-        == [1, 2]  # the archive keeps every version ...
+    assert [v["version"] for v in json.loads(run(config, "history", url, "--json").stdout)] == [
+        1,
+        2,
+    ]  # the archive keeps every version ...
     same = run(config, "diff", url, "--format", "json")
     assert same.exit_code == 0, same.output  # ... but the diff ignores the counters
     assert json.loads(same.stdout)["changed"] is False
@@ -229,15 +254,19 @@ def test_ignore_rules_from_config(config_dir: Path, site: FixtureSite) -> None:
     assert json.loads(real.stdout)["added"] == ["새 문장이 붙었다."]
 
 
-@pytest.mark.parametrize("table, message", [
-    ('[[ignore]]\npattern = "([0-9"', "ignore.pattern"),
-    ('[[ignore]]\npatern = "x"', "unknown key 'ignore.patern'"),
-    ('[[ignore]]\npattern = "x"\nurl = "slownews.kr"', "ignore.url"),
-    ('[[ignore]]\nwhitespace = "yes"', "ignore.whitespace"),
-    ('[[ignore]]\nurl = "https://slownews.kr/"', "needs 'pattern' or 'whitespace = true'"),
-])
-def test_bad_ignore_rules_are_one_line_errors(config_dir: Path, site: FixtureSite,
-                                              table: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('[[ignore]]\npattern = "([0-9"', "ignore.pattern"),
+        ('[[ignore]]\npatern = "x"', "unknown key 'ignore.patern'"),
+        ('[[ignore]]\npattern = "x"\nurl = "slownews.kr"', "ignore.url"),
+        ('[[ignore]]\nwhitespace = "yes"', "ignore.whitespace"),
+        ('[[ignore]]\nurl = "https://slownews.kr/"', "needs 'pattern' or 'whitespace = true'"),
+    ],
+)
+def test_bad_ignore_rules_are_one_line_errors(
+    config_dir: Path, site: FixtureSite, table: str, message: str
+) -> None:
     config = write_config(config_dir, site)
     with config.open("a", encoding="utf-8") as f:
         f.write("\n" + table + "\n")

@@ -21,20 +21,31 @@ from .report_pages import PWN_IMG, PWN_SCRIPT, hostile_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (`.ci/run` installs Debian's package)")
+    CHROMIUM is None, reason="chromium is not installed (`.ci/run` installs Debian's package)"
+)
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / "chromium-profile"
-    command = [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-quic", "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-               *args]
+    command = [
+        CHROMIUM or "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
 
 
 def test_html_report_renders_changes_and_runs_no_archived_script(
-        config_dir: Path, site: FixtureSite, tmp_path: Path) -> None:
+    config_dir: Path, site: FixtureSite, tmp_path: Path
+) -> None:
     site.routes["/hostile"] = Route(body=hostile_page(1))
     config = write_config(config_dir, site, targets=["/hostile"])
     runner = CliRunner()
@@ -43,8 +54,9 @@ def test_html_report_renders_changes_and_runs_no_archived_script(
     site.routes["/hostile"] = Route(body=hostile_page(2))
     assert runner.invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
     report = tmp_path / "report.html"
-    result = runner.invoke(main, ["--config", str(config), "report", "--format", "html",
-                                  "--output", str(report)])
+    result = runner.invoke(
+        main, ["--config", str(config), "report", "--format", "html", "--output", str(report)]
+    )
     assert result.exit_code == 0, result.output
 
     dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
@@ -63,7 +75,6 @@ def test_html_report_renders_changes_and_runs_no_archived_script(
     assert not any(name.startswith("on") for node in tree.css("*") for name in node.attributes)
 
     screenshot = tmp_path / "report.png"
-    chromium(tmp_path, "--window-size=1280,2400", f"--screenshot={screenshot}",
-             report.as_uri())
+    chromium(tmp_path, "--window-size=1280,2400", f"--screenshot={screenshot}", report.as_uri())
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert screenshot.stat().st_size > 10_000

@@ -76,7 +76,8 @@ def verify_clean(config: Path) -> None:
 
 
 def test_gc_keeps_first_and_last_n_and_deletes_the_rest_with_their_warc_files(
-        site: FixtureSite, config_dir: Path) -> None:
+    site: FixtureSite, config_dir: Path
+) -> None:
     config = make_config(config_dir, site, "keep_last = 2")
     # v1, an unchanged re-crawl (304), v2, v3, v4
     files = crawl_versions(config, site, [FLOWERS[0], FLOWERS[0], *FLOWERS[1:4]])
@@ -114,18 +115,20 @@ def test_a_version_a_report_refers_to_is_kept(site: FixtureSite, config_dir: Pat
     reports = config_dir / "store" / "reports"
     reports.mkdir(exist_ok=True)
     url = site.url("/orchard")
-    (reports / "weekly.json").write_text(json.dumps(
-        {"title": "주간 보고", "pages": [{"url": url, "from": 2, "to": 4}]}), encoding="utf-8")
+    (reports / "weekly.json").write_text(
+        json.dumps({"title": "주간 보고", "pages": [{"url": url, "from": 2, "to": 4}]}),
+        encoding="utf-8",
+    )
     result = json.loads(cli(config, "gc", "--json").output)
     assert [v["version"] for v in result["versions"]] == [3]
-    assert result["pinned_by_reports"] == [{"url": url, "version": 2,
-                                            "reports": ["weekly.json"]}]
+    assert result["pinned_by_reports"] == [{"url": url, "version": 2, "reports": ["weekly.json"]}]
     assert versions(config, site) == [1, 2, 4]
     verify_clean(config)
 
 
 def test_an_unreadable_report_stops_gc_before_anything_is_deleted(
-        site: FixtureSite, config_dir: Path) -> None:
+    site: FixtureSite, config_dir: Path
+) -> None:
     config = make_config(config_dir, site, "keep_last = 1")
     crawl_versions(config, site, FLOWERS[:3])
     (config_dir / "store" / "reports").mkdir(exist_ok=True)
@@ -153,7 +156,8 @@ def test_keep_days_counts_from_the_fetch_time(site: FixtureSite, config_dir: Pat
 
 
 def test_a_kept_revisit_keeps_the_response_it_points_at(
-        site: FixtureSite, config_dir: Path) -> None:
+    site: FixtureSite, config_dir: Path
+) -> None:
     config = make_config(config_dir, site, "keep_last = 1")
     # v4 has v2's exact bytes: its capture is a revisit record pointing at v2's response.
     files = crawl_versions(config, site, [FLOWERS[0], FLOWERS[1], FLOWERS[2], FLOWERS[1]])
@@ -182,7 +186,8 @@ def test_without_retention_gc_deletes_nothing(site: FixtureSite, config_dir: Pat
 
 
 def test_gc_waits_for_no_one_while_a_crawl_holds_the_store(
-        site: FixtureSite, config_dir: Path) -> None:
+    site: FixtureSite, config_dir: Path
+) -> None:
     config = make_config(config_dir, site, "keep_last = 1")
     crawl_versions(config, site, FLOWERS[:3])
     holder = Store(config_dir / "store")
@@ -208,13 +213,17 @@ def test_catalog_deletions_are_one_transaction(site: FixtureSite, config_dir: Pa
         assert [v.version for v in store.catalog.versions(target.id)] == [1, 2, 3]
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ('keep_last = "3"', "key 'retention.keep_last' must be int"),
-    ("keep_days = -1", "key 'retention.keep_days' must not be negative"),
-    ("keep = 3", "unknown key 'retention.keep'"),
-])
-def test_bad_retention_config_is_a_one_line_error(site: FixtureSite, config_dir: Path,
-                                                  table: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('keep_last = "3"', "key 'retention.keep_last' must be int"),
+        ("keep_days = -1", "key 'retention.keep_days' must not be negative"),
+        ("keep = 3", "unknown key 'retention.keep'"),
+    ],
+)
+def test_bad_retention_config_is_a_one_line_error(
+    site: FixtureSite, config_dir: Path, table: str, message: str
+) -> None:
     result = cli(make_config(config_dir, site, table), "gc", "--dry-run")
     assert result.exit_code == 2
     assert message in result.output and result.output.count("\n") == 1

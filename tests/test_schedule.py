@@ -25,8 +25,14 @@ from .conftest import FixtureSite, Route, write_config
 ARCHIVER = Path(sys.executable).with_name("archiver")
 
 
-def make_config(directory: Path, site: FixtureSite, schedule: str, *,
-                targets: tuple[str, ...] = ("/99663",), seed: bool = False) -> Path:
+def make_config(
+    directory: Path,
+    site: FixtureSite,
+    schedule: str,
+    *,
+    targets: tuple[str, ...] = ("/99663",),
+    seed: bool = False,
+) -> Path:
     path = write_config(directory, site, targets=targets, seed=seed)
     with path.open("a", encoding="utf-8") as fh:
         fh.write("\n[schedule]\n" + schedule + "\n")
@@ -64,8 +70,11 @@ class Scheduler:
         self.log_path = config.parent / f"schedule-{time.monotonic_ns()}.log"
         self.log = self.log_path.open("w")
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([str(ARCHIVER), "--config", str(config), "schedule"],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(
+            [str(ARCHIVER), "--config", str(config), "schedule"],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
 
     @property
     def stderr(self) -> str:
@@ -107,13 +116,18 @@ def verify_clean(config: Path) -> dict[str, object]:
 
 
 def test_sigterm_mid_run_abandons_the_slow_page_flushes_and_exits_zero(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     site.routes["/99663"] = Route("slownews/99663.html", delay=4.0)
     config = make_config(config_dir, site, 'every = "1s"', targets=("/99700", "/99663"))
     proc = scheduler(config)
     wait_for(lambda: site.hits("/99663") >= 1)  # the slow page is in flight
-    wait_for(lambda: (config_dir / "store" / "warc").is_dir()
-             and any((config_dir / "store" / "warc").iterdir()))  # the fast page is written
+    wait_for(
+        lambda: (
+            (config_dir / "store" / "warc").is_dir()
+            and any((config_dir / "store" / "warc").iterdir())
+        )
+    )  # the fast page is written
     time.sleep(0.3)
     code, seconds = proc.signal(signal.SIGTERM)
     assert code == 0, proc.stderr
@@ -129,19 +143,28 @@ def test_sigterm_mid_run_abandons_the_slow_page_flushes_and_exits_zero(
 
 
 def test_manual_crawl_is_refused_and_search_works_while_a_scheduled_run_writes(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     # The page takes 10 s, far longer than the manual crawl and search below even on a
     # loaded machine, so a second scheduled fetch cannot start before the assertions.
     site.routes["/99663"] = Route("slownews/99663.html", delay=10.0)
     config = make_config(config_dir, site, 'every = "1s"', seed=True)
     proc = scheduler(config)
     wait_for(lambda: site.hits("/99663") >= 1)
-    manual = subprocess.run([str(ARCHIVER), "--config", str(config), "crawl"],
-                            capture_output=True, text=True, timeout=30)
+    manual = subprocess.run(
+        [str(ARCHIVER), "--config", str(config), "crawl"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert manual.returncode == 1
     assert manual.stderr.count("\n") == 1 and "another crawl run" in manual.stderr
-    found = subprocess.run([str(ARCHIVER), "--config", str(config), "search", "올트먼", "--json"],
-                           capture_output=True, text=True, timeout=30)
+    found = subprocess.run(
+        [str(ARCHIVER), "--config", str(config), "search", "올트먼", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert found.returncode == 0, found.stderr
     assert any(hit["url"] == "seed:1" for hit in json.loads(found.stdout))
     assert site.hits("/99663") == 1  # still the one scheduled fetch: the manual crawl did none
@@ -150,7 +173,8 @@ def test_manual_crawl_is_refused_and_search_works_while_a_scheduled_run_writes(
 
 
 def test_sigkill_mid_run_then_restart_runs_that_slot_once_at_once(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     site.routes["/99663"] = Route("slownews/99663.html", delay=0.8)
     config = make_config(config_dir, site, 'every = "3s"')
     first = scheduler(config)
@@ -174,7 +198,8 @@ def test_sigkill_mid_run_then_restart_runs_that_slot_once_at_once(
 
 
 def test_restart_after_a_finished_run_does_not_repeat_it(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     # A 6 s interval leaves room for a slow restart before the next due time.
     config = make_config(config_dir, site, 'every = "6s"')
     first = scheduler(config)
@@ -200,7 +225,8 @@ def test_restart_after_a_finished_run_does_not_repeat_it(
 
 
 def test_scheduled_run_waits_for_the_store_lock_then_skips_with_a_message(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     config = make_config(config_dir, site, 'every = "1s"\nlock_wait = "1s"')
     holder = Store(config_dir / "store")
     holder.lock()  # as a manual crawl (or gc) would
@@ -220,15 +246,21 @@ def test_scheduled_run_waits_for_the_store_lock_then_skips_with_a_message(
 
 
 def test_a_second_scheduler_on_the_same_store_is_refused(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     config = make_config(config_dir, site, 'every = "1h"')
     proc = scheduler(config)
     wait_for(lambda: "scheduler started" in proc.stderr)
-    other = subprocess.run([str(ARCHIVER), "--config", str(config), "schedule"],
-                           capture_output=True, text=True, timeout=30)
+    other = subprocess.run(
+        [str(ARCHIVER), "--config", str(config), "schedule"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert other.returncode == 1
-    assert other.stderr.strip() == (f"archiver: error: a scheduler (pid {proc.proc.pid})"
-                                    f" already runs on {config_dir / 'store'}")
+    assert other.stderr.strip() == (
+        f"archiver: error: a scheduler (pid {proc.proc.pid}) already runs on {config_dir / 'store'}"
+    )
     assert proc.signal(signal.SIGTERM)[0] == 0
 
 
@@ -248,17 +280,23 @@ def test_list_before_the_first_start(site: FixtureSite, config_dir: Path) -> Non
     assert not (config_dir / "store").exists()  # listing creates nothing
 
 
-@pytest.mark.parametrize(("cron", "weekday"), [
-    ("0 6 * * 1", "Monday"), ("0 6 * * 0", "Sunday"), ("0 6 * * 7", "Sunday"),
-    ("0 6 * * 5-6", "Friday"),
-])
+@pytest.mark.parametrize(
+    ("cron", "weekday"),
+    [
+        ("0 6 * * 1", "Monday"),
+        ("0 6 * * 0", "Sunday"),
+        ("0 6 * * 7", "Sunday"),
+        ("0 6 * * 5-6", "Friday"),
+    ],
+)
 def test_cron_weekdays_count_as_crontab_does(tmp_path: Path, cron: str, weekday: str) -> None:
     path = tmp_path / "archiver.toml"
     path.write_text(f'[schedule]\ncron = "{cron}"\n', encoding="utf-8")
     trigger = build_trigger(load_config(path))
     start = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
-    fires = {trigger.get_next_fire_time(None, start + timedelta(days=d)).strftime("%A")
-             for d in range(8)}
+    fires = {
+        trigger.get_next_fire_time(None, start + timedelta(days=d)).strftime("%A") for d in range(8)
+    }
     assert weekday in fires
     if cron.endswith(("1", "0", "7")):
         assert fires == {weekday}
@@ -266,17 +304,21 @@ def test_cron_weekdays_count_as_crontab_does(tmp_path: Path, cron: str, weekday:
         assert fires == {"Friday", "Saturday"}
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ('every = "6x"', "key 'schedule.every' must be a number with an s, m, h or d suffix"),
-    ('every = "1h"\ncron = "0 * * * *"', "set 'schedule.every' or 'schedule.cron', not both"),
-    ('cron = "0 * * *"', "key 'schedule.cron' needs 5 fields"),
-    ('cron = "0 25 * * *"', "key 'schedule.cron'"),
-    ("jitter = 30", "key 'schedule.jitter' must be str"),
-    ('misfire_grace_time = "0s"', "key 'schedule.misfire_grace_time' must be more than 0"),
-    ('every_day = "1d"', "unknown key 'schedule.every_day'"),
-])
-def test_bad_schedule_config_is_a_one_line_error(site: FixtureSite, config_dir: Path,
-                                                 table: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('every = "6x"', "key 'schedule.every' must be a number with an s, m, h or d suffix"),
+        ('every = "1h"\ncron = "0 * * * *"', "set 'schedule.every' or 'schedule.cron', not both"),
+        ('cron = "0 * * *"', "key 'schedule.cron' needs 5 fields"),
+        ('cron = "0 25 * * *"', "key 'schedule.cron'"),
+        ("jitter = 30", "key 'schedule.jitter' must be str"),
+        ('misfire_grace_time = "0s"', "key 'schedule.misfire_grace_time' must be more than 0"),
+        ('every_day = "1d"', "unknown key 'schedule.every_day'"),
+    ],
+)
+def test_bad_schedule_config_is_a_one_line_error(
+    site: FixtureSite, config_dir: Path, table: str, message: str
+) -> None:
     config = make_config(config_dir, site, table)
     result = cli(config, "schedule", "--list")
     assert result.exit_code == 2
@@ -284,7 +326,8 @@ def test_bad_schedule_config_is_a_one_line_error(site: FixtureSite, config_dir: 
 
 
 def test_a_run_that_ended_before_its_state_was_saved_is_not_repeated(
-        site: FixtureSite, config_dir: Path) -> None:
+    site: FixtureSite, config_dir: Path
+) -> None:
     config = load_config(make_config(config_dir, site, 'every = "10m"'))
     now = datetime.now(UTC).replace(microsecond=0)
     due = now - timedelta(minutes=1)
@@ -294,8 +337,9 @@ def test_a_run_that_ended_before_its_state_was_saved_is_not_repeated(
         state.mark_running("crawl", (due - timedelta(seconds=1)).isoformat())
         # The run ended and was recorded; the process died before saving its state.
         run_id = store.catalog.start_run("scheduled")
-        store.catalog.finish_run(run_id, outcome="ok", fetched=1, new_versions=1,
-                                 unchanged=0, not_modified=0, errors=[])
+        store.catalog.finish_run(
+            run_id, outcome="ok", fetched=1, new_versions=1, unchanged=0, not_modified=0, errors=[]
+        )
         _, next_due = resume(config, store, state, now=now)
         assert next_due == due + timedelta(minutes=10)  # the next slot, not the served one
         saved = state.get()
@@ -306,8 +350,15 @@ def test_a_run_that_ended_before_its_state_was_saved_is_not_repeated(
         # Had the next run been interrupted, its slot would still be due.
         state.mark_running("crawl", now.isoformat())
         interrupted = store.catalog.start_run("scheduled")
-        store.catalog.finish_run(interrupted, outcome="interrupted", fetched=0, new_versions=0,
-                                 unchanged=0, not_modified=0, errors=[])
+        store.catalog.finish_run(
+            interrupted,
+            outcome="interrupted",
+            fetched=0,
+            new_versions=0,
+            unchanged=0,
+            not_modified=0,
+            errors=[],
+        )
         _, again = resume(config, store, state, now=now + timedelta(minutes=10))
         assert again == next_due
 
@@ -323,7 +374,8 @@ def test_a_changed_schedule_starts_afresh(site: FixtureSite, config_dir: Path) -
 
 
 def test_runs_missed_while_down_are_coalesced_into_one(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     config = make_config(config_dir, site, 'every = "1h"')
     due = datetime.now(UTC) - timedelta(hours=2, minutes=30)  # down for three due times
     ScheduleState(config_dir / "store" / "schedule.sqlite3").set_due("crawl", "every 1h", due)
@@ -337,7 +389,8 @@ def test_runs_missed_while_down_are_coalesced_into_one(
 
 
 def test_a_run_missed_by_more_than_the_grace_time_is_skipped(
-        site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]) -> None:
+    site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
+) -> None:
     config = make_config(config_dir, site, 'every = "1h"\nmisfire_grace_time = "1m"')
     due = datetime.now(UTC) - timedelta(minutes=30)
     ScheduleState(config_dir / "store" / "schedule.sqlite3").set_due("crawl", "every 1h", due)

@@ -33,8 +33,9 @@ def test_hits_show_title_url_dates_version_and_snippet(config: Path, site: Fixtu
     [hit] = hits
     assert hit["url"] == page and hit["version"] == 1 and hit["title"]
     assert hit["published_at"].startswith("2023-11-") and hit["fetched_at"]
-    assert hit["highlights"] and all(hit["snippet"][s:e].startswith("올트먼")
-                                     for s, e in hit["highlights"])
+    assert hit["highlights"] and all(
+        hit["snippet"][s:e].startswith("올트먼") for s, e in hit["highlights"]
+    )
     # The plain text a pipe gets carries the same facts.
     assert hit["title"] in result.stdout and page in result.stdout
     assert "v1" in result.stdout and f"published {hit['published_at']}" in result.stdout
@@ -53,8 +54,10 @@ def test_query_language_through_the_cli(config: Path, site: FixtureSite) -> None
     assert found("올트먼 -site:127.0.0.1") == {"seed:1"}
     assert found("title:올트먼", "--site", "127.0.0.1") <= {page}
     assert found("올트먼", "--until", "2000-01-01") == set()
-    assert found("올트먼 오픈AI", "--any", "--limit", "1") and len(
-        found("올트먼 오픈AI", "--any", "--limit", "1")) == 1
+    assert (
+        found("올트먼 오픈AI", "--any", "--limit", "1")
+        and len(found("올트먼 오픈AI", "--any", "--limit", "1")) == 1
+    )
 
 
 @pytest.mark.parametrize("query", ['"샘 올트먼', "올트먼 OR", "(올트먼", "NOT 올트먼", "?!"])
@@ -95,17 +98,21 @@ def test_old_index_format_asks_for_reindex(config: Path) -> None:
     assert run(config, "search", "올트먼").exit_code == 0
 
 
-def test_all_versions_lists_each_page_once_with_its_versions(config: Path,
-                                                             site: FixtureSite) -> None:
+def test_all_versions_lists_each_page_once_with_its_versions(
+    config: Path, site: FixtureSite
+) -> None:
     site.serve("/99663", "slownews/99663.v2.html")
     assert run(config, "crawl").exit_code == 0
     page = site.url("/99663")
-    hits = json.loads(run(config, "search", "올트먼", "--all-versions", "--site", "127.0.0.1",
-                          "--json").stdout)
+    hits = json.loads(
+        run(config, "search", "올트먼", "--all-versions", "--site", "127.0.0.1", "--json").stdout
+    )
     assert [(h["url"], h["version"]) for h in hits] == [(page, 1), (page, 2)]
     text = run(config, "search", "올트먼", "--all-versions", "--site", "127.0.0.1").stdout
     assert text.count(page) == 1 and "\n   v2  published" in text
     assert "2. " not in text  # one page, numbered once
     # Only the corrected version says 10분 남짓; only the first said 30분이.
-    assert [h["version"] for h in json.loads(run(
-        config, "search", "30분이", "--all-versions", "--json").stdout)] == [1]
+    assert [
+        h["version"]
+        for h in json.loads(run(config, "search", "30분이", "--all-versions", "--json").stdout)
+    ] == [1]

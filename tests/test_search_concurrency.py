@@ -11,8 +11,12 @@ TEXT = "샘 올트먼이 오픈AI 이사회에 복귀했다. 마이크로소프�
 
 
 def docs(start: int, count: int) -> list[IndexDoc]:
-    return [IndexDoc(f"d{n}", f"http://x.kr/{n}", "page", 1, True, f"기사 {n}",
-                     TEXT.format(n=n), site="x.kr") for n in range(start, start + count)]
+    return [
+        IndexDoc(
+            f"d{n}", f"http://x.kr/{n}", "page", 1, True, f"기사 {n}", TEXT.format(n=n), site="x.kr"
+        )
+        for n in range(start, start + count)
+    ]
 
 
 def test_searches_during_commits_see_a_growing_consistent_index(tmp_path: Path) -> None:

@@ -33,10 +33,10 @@ def test_crawl_writes_only_inside_its_store(tmp_path: Path, site: FixtureSite) -
     for fragment in ("evil", "passwd", "99663", "127.0.0.1", "script"):
         assert fragment not in names
     # The hostile URL was stored as data: the versions table is still there.
-    hits = CliRunner().invoke(main, ["--config", str(config), "search", "마이크로소프트",
-                                     "--json"])
+    hits = CliRunner().invoke(main, ["--config", str(config), "search", "마이크로소프트", "--json"])
     assert hits.exit_code == 0 and json.loads(hits.stdout)
-    history = CliRunner().invoke(main, ["--config", str(config), "history",
-                                        site.url(HOSTILE), "--json"])
+    history = CliRunner().invoke(
+        main, ["--config", str(config), "history", site.url(HOSTILE), "--json"]
+    )
     assert history.exit_code == 0, history.output
     assert [v["version"] for v in json.loads(history.stdout)] == [1]

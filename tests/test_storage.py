@@ -37,8 +37,11 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 700 KB tmpfs (root only): a disk that fills up, and can be made read-only."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=700k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     yield mount
@@ -99,9 +102,20 @@ def test_permission_denied(config_dir: Path, site: FixtureSite) -> None:
             break
         parent.chmod(parent.stat().st_mode | 0o005)
     result = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ARCHIVER,
-         "--config", str(config), "crawl"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": "/tmp"},
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            ARCHIVER,
+            "--config",
+            str(config),
+            "crawl",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": "/tmp"},
     )
     assert result.returncode in (1, 2), result.stderr
     assert "ermission denied" in one_line(result) or "readonly" in one_line(result)
@@ -122,8 +136,9 @@ def test_corrupt_catalog(config_dir: Path, site: FixtureSite) -> None:
     assert (config_dir / "store" / "warc").is_dir()  # the WARC evidence is untouched
 
 
-def test_clock_jumping_back_keeps_version_order(config_dir: Path, site: FixtureSite,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clock_jumping_back_keeps_version_order(
+    config_dir: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = write_config(config_dir, site)
     assert cli(config, "crawl").exit_code == 0
     from archiver.text import dates

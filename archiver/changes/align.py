@@ -116,7 +116,7 @@ def align_seed(seed_text: str, page_text: str, ignore: Sequence[IgnoreRule] = ()
                     if score > best:
                         best, span = score, (lo, lo + 2)
         status = _status(best)
-        match = " ".join(page[span[0]:span[1]]) if status != "absent" else None
+        match = " ".join(page[span[0] : span[1]]) if status != "absent" else None
         if match is not None:
             used.update(range(*span))
         results.append(SeedSentence(sentence, status, match, round(best, 4)))

@@ -186,7 +186,7 @@ def _size(key: str) -> int:
 
 def _bigram_list(key: str) -> list[str]:
     compact = key.replace(" ", "")
-    return [compact[i:i + 2] for i in range(len(compact) - 1)]
+    return [compact[i : i + 2] for i in range(len(compact) - 1)]
 
 
 def _find_moves(
@@ -217,16 +217,20 @@ def _find_moves(
         return moves
     unbalanced = {b for b, (_t, i1, i2, j1, j2) in enumerate(blocks) if i2 - i1 != j2 - j1}
     grams_a = {i: bigrams(ka[i]) for b, i in fuzzy if b in unbalanced}
-    grams_b = {j: bigrams(kb[j]) for b, j in inserted
-               if b in unbalanced and j not in taken and len(kb[j]) >= MIN_MOVE_CHARS}
+    grams_b = {
+        j: bigrams(kb[j])
+        for b, j in inserted
+        if b in unbalanced and j not in taken and len(kb[j]) >= MIN_MOVE_CHARS
+    }
     # A paragraph edited where it stands (paired with its counterpart in the same block)
     # is not a move candidate: this keeps the quadratic search below to the few leftovers.
     in_place_a, in_place_b = set(), set()
     for _t, i1, i2, j1, j2 in blocks:
         for i, j in zip(range(i1, i2), range(j1, j2), strict=False):
             # A block as long on both sides is paragraphs edited in place; otherwise check.
-            if i2 - i1 == j2 - j1 or (i in grams_a and j in grams_b and
-                                      dice(grams_a[i], grams_b[j]) >= MOVED_PARAGRAPH):
+            if i2 - i1 == j2 - j1 or (
+                i in grams_a and j in grams_b and dice(grams_a[i], grams_b[j]) >= MOVED_PARAGRAPH
+            ):
                 in_place_a.add(i)
                 in_place_b.add(j)
     candidates = [(b, j) for b, j in inserted if j in grams_b and j not in in_place_b]

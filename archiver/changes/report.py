@@ -184,8 +184,18 @@ def _new_or_changed(
                 version_ref(store, new),
                 align_seed(seed_body(seed), new.text, rules),
             )
-        report.new.append(NewPage(target.url, 1, new.title, new.fetched_at, alignment,
-                                  target.via, target.depth, target.score))
+        report.new.append(
+            NewPage(
+                target.url,
+                1,
+                new.title,
+                new.fetched_at,
+                alignment,
+                target.via,
+                target.depth,
+                target.score,
+            )
+        )
         return
     report.changed.append(compare(store, target, versions[index - 1], new, ignore=ignore))
 
@@ -254,8 +264,10 @@ def _markdown(report: RunReport) -> str:
         lines += ["", "## New pages", ""]
         for p in report.new:
             coverage = f"; seed coverage {p.seed.alignment.coverage:.0%}" if p.seed else ""
-            lines.append(f"- {md(p.title) or '(untitled)'}: {md(p.url)} v{p.version}{coverage}"
-                         f" ({md(p.found)})")
+            lines.append(
+                f"- {md(p.title) or '(untitled)'}: {md(p.url)} v{p.version}{coverage}"
+                f" ({md(p.found)})"
+            )
     if report.changed:
         lines += ["", "## Changed pages"]
         for change in report.changed:
@@ -267,8 +279,9 @@ def _markdown(report: RunReport) -> str:
     ):
         if entries:
             lines += ["", f"## {title} ({len(entries)})", ""]
-            lines += [f"- {md(p.url)}" + (f" v{p.version}" if p.version else "")
-                      for p in entries[:LISTED]]
+            lines += [
+                f"- {md(p.url)}" + (f" v{p.version}" if p.version else "") for p in entries[:LISTED]
+            ]
             if len(entries) > LISTED:
                 lines.append(f"- … and {len(entries) - LISTED} more (the JSON report lists all)")
     if report.errors:

@@ -98,4 +98,3 @@ def _merge(ops: list[WordOp]) -> tuple[WordOp, ...]:
         else:
             merged.append(op)
     return tuple(merged)
-

@@ -67,12 +67,17 @@ def handle_errors(trouble_code: int | None = None) -> Callable[[F], F]:
                 _fail("interrupted", 130)
             except OSError as exc:  # a full disk, a vanished file: still one line
                 logging.getLogger("archiver").debug("system error", exc_info=True)
-                _fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
-                      trouble_code if trouble_code is not None else 1)
+                _fail(
+                    f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
+                    trouble_code if trouble_code is not None else 1,
+                )
             except Exception as exc:  # a bug: one line, the traceback only with --verbose
                 logging.getLogger("archiver").debug("internal error", exc_info=True)
-                _fail(f"internal error ({type(exc).__name__}: {exc}); rerun with --verbose"
-                      " and report it", trouble_code if trouble_code is not None else 1)
+                _fail(
+                    f"internal error ({type(exc).__name__}: {exc}); rerun with --verbose"
+                    " and report it",
+                    trouble_code if trouble_code is not None else 1,
+                )
 
         return wrapper  # type: ignore[return-value]
 

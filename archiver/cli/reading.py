@@ -21,10 +21,17 @@ from .app import DEFAULT_CONFIG, Context, _fail, _json, err, handle_errors, main
 @click.option("--site", help="Only pages of this host (and its sub-domains).")
 @click.option("--since", help="Published on or after (ISO date or time).")
 @click.option("--until", help="Published on or before (ISO date or time).")
-@click.option("--all-versions", is_flag=True,
-              help="Every version that matches, grouped by page, oldest first.")
-@click.option("--any", "any_words", is_flag=True,
-              help="Rank pages holding any of the words (default: all of them).")
+@click.option(
+    "--all-versions",
+    is_flag=True,
+    help="Every version that matches, grouped by page, oldest first.",
+)
+@click.option(
+    "--any",
+    "any_words",
+    is_flag=True,
+    help="Rank pages holding any of the words (default: all of them).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_context
 @handle_errors()
@@ -273,7 +280,9 @@ def verify(ctx: Context, as_json: bool) -> None:
         for problem in report.problems:
             out.print(f"  {problem}")
         for tail in report.torn_tails:
-            out.print(f"  note: {tail.file} ends in a torn record ({tail.torn_bytes} bytes"
-                      " after the last complete one; nothing refers to it)")
+            out.print(
+                f"  note: {tail.file} ends in a torn record ({tail.torn_bytes} bytes"
+                " after the last complete one; nothing refers to it)"
+            )
     if report.problems:
         sys.exit(1)

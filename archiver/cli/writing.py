@@ -169,7 +169,8 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
                 job["trigger"] + (f" (jitter {job['jitter']})" if job["jitter"] != "0s" else ""),
                 job["next_run_time"] + (" (overdue)" if job["overdue"] else ""),
                 f"{last['outcome']} (run {last['run_id'] or '-'}, {last['finished_at']})"
-                if last else "",
+                if last
+                else "",
                 f"running, pid {job['scheduler_pid']}" if job["scheduler_pid"] else "stopped",
             )
         out.print(table)
@@ -180,9 +181,13 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
         raise UsageError("--json goes with --list")
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
         logging.getLogger(scheduling.__name__).setLevel(logging.INFO)
-    scheduling.run_scheduler(config, started=lambda due: err.print(
-        f"scheduler started ({scheduling.describe(config.schedule)}); next run at"
-        f" {due.isoformat(timespec='seconds')}; stop with Ctrl-C or SIGTERM"))
+    scheduling.run_scheduler(
+        config,
+        started=lambda due: err.print(
+            f"scheduler started ({scheduling.describe(config.schedule)}); next run at"
+            f" {due.isoformat(timespec='seconds')}; stop with Ctrl-C or SIGTERM"
+        ),
+    )
 
 
 @main.command()
@@ -203,8 +208,9 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
     if not result.enabled:
         err.print("retention is off: set keep_last and/or keep_days in [retention]")
         return
-    table = Table("url", "version", "fetched", title="versions to delete" if dry_run else
-                  "deleted versions")
+    table = Table(
+        "url", "version", "fetched", title="versions to delete" if dry_run else "deleted versions"
+    )
     for v in result.versions:
         table.add_row(v.url, str(v.version), v.fetched_at)
     if result.versions:

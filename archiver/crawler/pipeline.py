@@ -219,5 +219,3 @@ def crawl(
         return summary
     finally:
         store.unlock()
-
-

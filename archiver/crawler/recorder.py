@@ -75,7 +75,10 @@ class CrawlRun:
         try:
             with self.catalog.transaction():
                 target = self.catalog.upsert_target(
-                    item.url, via=item.via, depth=item.depth, score=item.score,
+                    item.url,
+                    via=item.via,
+                    depth=item.depth,
+                    score=item.score,
                     seed_id=item.seed_id,
                 )
                 try:

@@ -54,16 +54,20 @@ class SeedTerms:
             # Latin terms must be whole words ("ai" is not in "said").
             return term in words if _LATIN_TERM.match(term) else term in haystack
 
-        found = sum(w for term, w in self.weights.items()
-                    if any(present(t) for t in (term, *self.variants.get(term, ()))))
+        found = sum(
+            w
+            for term, w in self.weights.items()
+            if any(present(t) for t in (term, *self.variants.get(term, ())))
+        )
         return round(found / self.total, 4)
 
     def top(self, n: int = 10) -> list[str]:
         return [t for t, _ in sorted(self.weights.items(), key=lambda kv: -kv[1])[:n]]
 
 
-def seed_terms(titles: list[str], bodies: list[str],
-               aliases: Sequence[Sequence[str]] = ()) -> SeedTerms:
+def seed_terms(
+    titles: list[str], bodies: list[str], aliases: Sequence[Sequence[str]] = ()
+) -> SeedTerms:
     """Key terms of seed posts: nouns and foreign words, weighted (see module doc);
     ``aliases`` are groups of spellings of one name, any of which matches the term."""
     counts: Counter[str] = Counter()

@@ -122,12 +122,13 @@ def report_refs(reports_dir: Path) -> tuple[dict[Ref, list[str]], dict[int, set[
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             if run:
-                log.warning("%s: unreadable run report (%s); it will be rendered again", path,
-                            exc)
+                log.warning("%s: unreadable run report (%s); it will be rendered again", path, exc)
                 runs[int(run.group(1))] = set()
                 continue
-            raise StoreError(f"{path}: cannot read this report ({exc}); gc needs it to know"
-                             " which versions it must keep") from exc
+            raise StoreError(
+                f"{path}: cannot read this report ({exc}); gc needs it to know"
+                " which versions it must keep"
+            ) from exc
         refs: set[Ref] = set()
         _collect_refs(data, None, refs)
         if run:
@@ -154,9 +155,14 @@ def _era_starts(versions: list[VersionStub], captures: list[CaptureRow]) -> list
     starts, previous = [], 0
     for stub in versions:
         run_id = by_id[stub.capture_id].run_id if stub.capture_id in by_id else None
-        first = min((c.id for c in captures
-                     if run_id is not None and c.run_id == run_id and c.id > previous),
-                    default=stub.capture_id)
+        first = min(
+            (
+                c.id
+                for c in captures
+                if run_id is not None and c.run_id == run_id and c.id > previous
+            ),
+            default=stub.capture_id,
+        )
         starts.append(min(first, stub.capture_id))
         previous = stub.capture_id
     return starts
@@ -198,8 +204,7 @@ def plan(store: Store, retention: RetentionConfig, *, now: datetime | None = Non
                 continue
             result.versions.append(stub)
             end = starts[i + 1]  # the latest version is always kept, so i + 1 exists
-            doomed_captures.update(c.id for c in by_target[target_id]
-                                   if starts[i] <= c.id < end)
+            doomed_captures.update(c.id for c in by_target[target_id] if starts[i] <= c.id < end)
 
     # A kept revisit record needs the response it points at (the first with its payload).
     originals: dict[tuple[str, str | None], int] = {}
@@ -219,18 +224,22 @@ def plan(store: Store, retention: RetentionConfig, *, now: datetime | None = Non
             result.warc_files.append((name, path.stat().st_size))
     if store.warc_dir.is_dir():
         result.unreferenced = sorted(
-            p.name for p in store.warc_dir.iterdir()
-            if p.name.endswith((".warc", ".warc.gz")) and p.name not in referenced)
+            p.name
+            for p in store.warc_dir.iterdir()
+            if p.name.endswith((".warc", ".warc.gz")) and p.name not in referenced
+        )
 
     gone = {(v.url, v.version) for v in result.versions}
     runs_touched = {c.run_id for c in captures if c.id in doomed_captures and c.run_id}
-    result.reports = sorted(run for run, refs in run_refs.items()
-                            if refs & gone or (not refs and run in runs_touched))
+    result.reports = sorted(
+        run for run, refs in run_refs.items() if refs & gone or (not refs and run in runs_touched)
+    )
     return result
 
 
-def collect(store: Store, config: Config, *, dry_run: bool = False,
-            now: datetime | None = None) -> GcPlan:
+def collect(
+    store: Store, config: Config, *, dry_run: bool = False, now: datetime | None = None
+) -> GcPlan:
     """Apply ``[retention]``: delete what :func:`plan` lists (unless ``dry_run``).
 
     Holds the store lock throughout, so no crawl writes while files are deleted (a crawl
@@ -249,8 +258,12 @@ def collect(store: Store, config: Config, *, dry_run: bool = False,
                 (store.warc_dir / name).unlink(missing_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot delete {store.warc_dir / name}: {exc}") from exc
-        log.info("gc: %d versions, %d captures, %d WARC files deleted",
-                 len(result.versions), len(result.capture_ids), len(result.warc_files))
+        log.info(
+            "gc: %d versions, %d captures, %d WARC files deleted",
+            len(result.versions),
+            len(result.capture_ids),
+            len(result.warc_files),
+        )
         reindex(store)
         if result.reports:
             from archiver.changes.report import (

@@ -107,20 +107,35 @@ class ScheduleState:
         self._execute(
             "INSERT INTO jobs(id, trigger, next_due) VALUES (?, ?, ?) ON CONFLICT(id) DO"
             " UPDATE SET trigger = excluded.trigger, next_due = excluded.next_due,"
-            " running_since = NULL", (job_id, trigger, _iso(next_due)))
+            " running_since = NULL",
+            (job_id, trigger, _iso(next_due)),
+        )
 
     def mark_running(self, job_id: str, since: str) -> None:
         self._execute("UPDATE jobs SET running_since = ? WHERE id = ?", (since, job_id))
 
-    def ended(self, job_id: str, *, next_due: datetime | None, run_id: int | None,
-              outcome: str, finished_at: str | None = None) -> None:
+    def ended(
+        self,
+        job_id: str,
+        *,
+        next_due: datetime | None,
+        run_id: int | None,
+        outcome: str,
+        finished_at: str | None = None,
+    ) -> None:
         """Record a run's end; ``next_due`` None keeps the slot due (run not served)."""
         self._execute(
             "UPDATE jobs SET next_due = COALESCE(?, next_due), running_since = NULL,"
             " last_run_id = COALESCE(?, last_run_id), last_outcome = ?,"
             " last_finished_at = ? WHERE id = ?",
-            (_iso(next_due) if next_due else None, run_id, outcome, finished_at or now_iso(),
-             job_id))
+            (
+                _iso(next_due) if next_due else None,
+                run_id,
+                outcome,
+                finished_at or now_iso(),
+                job_id,
+            ),
+        )
 
 
 def _iso(moment: datetime) -> str:
@@ -163,12 +178,19 @@ def build_trigger(config: Config, *, anchor: datetime | None = None) -> BaseTrig
     if schedule.cron is not None:
         fields = schedule.cron.split()
         if len(fields) != 5:
-            raise ConfigError(f"{where}: key 'schedule.cron' needs 5 fields (minute hour day"
-                              f" month weekday), got {schedule.cron!r}")
+            raise ConfigError(
+                f"{where}: key 'schedule.cron' needs 5 fields (minute hour day"
+                f" month weekday), got {schedule.cron!r}"
+            )
         try:
-            return CronTrigger(minute=fields[0], hour=fields[1], day=fields[2],
-                               month=fields[3], jitter=jitter,
-                               day_of_week=_crontab_weekdays(fields[4], where))
+            return CronTrigger(
+                minute=fields[0],
+                hour=fields[1],
+                day=fields[2],
+                month=fields[3],
+                jitter=jitter,
+                day_of_week=_crontab_weekdays(fields[4], where),
+            )
         except ValueError as exc:
             raise ConfigError(f"{where}: key 'schedule.cron' {schedule.cron!r}: {exc}") from exc
     seconds = parse_duration(schedule.every or "", key="schedule.every", where=where)
@@ -181,14 +203,20 @@ def _served_since(store: Store, since: str, after_run: int | None) -> RunRow | N
     if not store.exists():
         return None
     for run in reversed(store.catalog.runs()):
-        if run.trigger == "scheduled" and run.id > (after_run or 0) \
-                and run.started_at >= since and run.finished_at and run.outcome not in UNSERVED:
+        if (
+            run.trigger == "scheduled"
+            and run.id > (after_run or 0)
+            and run.started_at >= since
+            and run.finished_at
+            and run.outcome not in UNSERVED
+        ):
             return run
     return None
 
 
-def resume(config: Config, store: Store, state: ScheduleState,
-           now: datetime | None = None) -> tuple[BaseTrigger, datetime]:
+def resume(
+    config: Config, store: Store, state: ScheduleState, now: datetime | None = None
+) -> tuple[BaseTrigger, datetime]:
     """Decide the trigger and the first due time after a (re)start, and persist them."""
     now = now or datetime.now(UTC)
     saved = state.get()
@@ -200,19 +228,31 @@ def resume(config: Config, store: Store, state: ScheduleState,
     else:
         due = _parse(saved.next_due)
         trigger = build_trigger(config, anchor=due)
-        served = (_served_since(store, saved.running_since, saved.last_run_id)
-                  if saved.running_since else None)
+        served = (
+            _served_since(store, saved.running_since, saved.last_run_id)
+            if saved.running_since
+            else None
+        )
         if served is not None:
             # The run ended but the scheduler died before saving that: do not repeat it.
             assert served.finished_at is not None and served.outcome is not None
             due = trigger.get_next_fire_time(due, _parse(served.finished_at))
-            state.ended(JOB_ID, next_due=due, run_id=served.id, outcome=served.outcome,
-                        finished_at=served.finished_at)
-            log.info("run %d served the slot of %s; next run at %s", served.id,
-                     saved.next_due, _iso(due))
+            state.ended(
+                JOB_ID,
+                next_due=due,
+                run_id=served.id,
+                outcome=served.outcome,
+                finished_at=served.finished_at,
+            )
+            log.info(
+                "run %d served the slot of %s; next run at %s", served.id, saved.next_due, _iso(due)
+            )
         elif due <= now:
-            log.warning("a run due at %s has not been served; it runs now unless it is later"
-                        " than schedule.misfire_grace_time", _iso(due))
+            log.warning(
+                "a run due at %s has not been served; it runs now unless it is later"
+                " than schedule.misfire_grace_time",
+                _iso(due),
+            )
     state.set_due(JOB_ID, label, due)
     return trigger, due
 
@@ -234,10 +274,10 @@ class Scheduler:
         self._scheduler: BackgroundScheduler | None = None
         self._trigger: BaseTrigger | None = None
         where, schedule = str(config.path or "<config>"), config.schedule
-        self.grace = parse_duration(schedule.misfire_grace_time,
-                                    key="schedule.misfire_grace_time", where=where)
-        self.lock_wait = parse_duration(schedule.lock_wait, key="schedule.lock_wait",
-                                        where=where)
+        self.grace = parse_duration(
+            schedule.misfire_grace_time, key="schedule.misfire_grace_time", where=where
+        )
+        self.lock_wait = parse_duration(schedule.lock_wait, key="schedule.lock_wait", where=where)
 
     def stop(self, *_: object) -> None:
         self.stopping.set()
@@ -250,9 +290,16 @@ class Scheduler:
                 _abandon_killed_runs(store)
                 self._trigger, due = resume(self.config, store, self.state)
             scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)})
-            scheduler.add_job(self._run_slot, self._trigger, id=JOB_ID, name="crawl",
-                              next_run_time=due, coalesce=True, max_instances=1,
-                              misfire_grace_time=max(1, int(self.grace)))
+            scheduler.add_job(
+                self._run_slot,
+                self._trigger,
+                id=JOB_ID,
+                name="crawl",
+                next_run_time=due,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=max(1, int(self.grace)),
+            )
             scheduler.add_listener(self._missed, EVENT_JOB_MISSED)
             self._scheduler = scheduler
             scheduler.start()
@@ -278,9 +325,11 @@ class Scheduler:
         due = self._trigger.get_next_fire_time(event.scheduled_run_time, datetime.now(UTC))
         self.state.ended(JOB_ID, next_due=due, run_id=None, outcome="missed")
         # Logged once recorded: whoever reads the line finds the miss in `schedule --list`.
-        log.warning("the run due at %s was missed by more than schedule.misfire_grace_time;"
-                    " next run at %s", _iso(event.scheduled_run_time),
-                    _iso(due) if due else "never")
+        log.warning(
+            "the run due at %s was missed by more than schedule.misfire_grace_time; next run at %s",
+            _iso(event.scheduled_run_time),
+            _iso(due) if due else "never",
+        )
 
     def _run_slot(self) -> None:
         # Never block on _busy: at shutdown the main thread holds it while it waits
@@ -305,8 +354,12 @@ class Scheduler:
                 log.error("%s", failure)
             if note:
                 log.warning("%s", note)
-            log.info("scheduled run %s: %s; next run at %s", run_id or "-", outcome,
-                     _iso(due) if due else "(after a restart)")
+            log.info(
+                "scheduled run %s: %s; next run at %s",
+                run_id or "-",
+                outcome,
+                _iso(due) if due else "(after a restart)",
+            )
         finally:
             self._busy.release()
 
@@ -320,13 +373,17 @@ class Scheduler:
         while True:
             try:
                 with Store(self.config.store) as store:
-                    summary = pipeline.crawl(self.config, store, trigger="scheduled",
-                                             should_stop=self.stopping.is_set)
+                    summary = pipeline.crawl(
+                        self.config, store, trigger="scheduled", should_stop=self.stopping.is_set
+                    )
                 return summary.run_id, summary.outcome, None
             except StoreLockedError as exc:
                 if time.monotonic() >= deadline:
-                    return (None, "skipped: store locked",
-                            f"scheduled run skipped: {exc} (waited {self.lock_wait:g}s)")
+                    return (
+                        None,
+                        "skipped: store locked",
+                        f"scheduled run skipped: {exc} (waited {self.lock_wait:g}s)",
+                    )
                 if not waiting:
                     log.warning("scheduled run waits up to %gs: %s", self.lock_wait, exc)
                     waiting = True
@@ -376,12 +433,21 @@ def list_jobs(config: Config, now: datetime | None = None) -> list[dict[str, Any
         next_run = _iso(build_trigger(config).get_next_fire_time(None, now))
     last = None
     if saved is not None and saved.last_outcome is not None:
-        last = {"run_id": saved.last_run_id, "outcome": saved.last_outcome,
-                "finished_at": saved.last_finished_at}
-    return [{
-        "id": JOB_ID, "trigger": label, "jitter": config.schedule.jitter,
-        "misfire_grace_time": config.schedule.misfire_grace_time, "next_run_time": next_run,
-        "overdue": _parse(next_run) <= now,
-        "running": saved is not None and saved.running_since is not None and pid is not None,
-        "scheduler_pid": pid, "last_run": last,
-    }]
+        last = {
+            "run_id": saved.last_run_id,
+            "outcome": saved.last_outcome,
+            "finished_at": saved.last_finished_at,
+        }
+    return [
+        {
+            "id": JOB_ID,
+            "trigger": label,
+            "jitter": config.schedule.jitter,
+            "misfire_grace_time": config.schedule.misfire_grace_time,
+            "next_run_time": next_run,
+            "overdue": _parse(next_run) <= now,
+            "running": saved is not None and saved.running_since is not None and pid is not None,
+            "scheduler_pid": pid,
+            "last_run": last,
+        }
+    ]

@@ -3,10 +3,11 @@
 ``extract(html, url)`` returns a :class:`Document`: title, authors, times, site, section,
 tags, the article's paragraphs (headings and list items are paragraphs of their own) and
 the outlinks inside them. The page is parsed once (selectolax/lexbor) and walked once
-(:mod:`archiver.extractor.walk`). A site rule (:mod:`archiver.extractor.rules`: WordPress/Kadence as used
-by Slownews, the Korean news CMS behind ``#article-view-content-div``, schema.org
-``articleBody``) names the container when it matches; otherwise the element with the
-most sentence-like text net of link lists and boilerplate wins. Boilerplate inside it
+(:mod:`archiver.extractor.walk`). A site rule (:mod:`archiver.extractor.rules`:
+WordPress/Kadence as used by Slownews, the Korean news CMS behind
+``#article-view-content-div``, schema.org ``articleBody``) names the container when it
+matches; otherwise the element with the most sentence-like text net of link lists and
+boilerplate wins. Boilerplate inside it
 (share bars, subscribe and promo boxes, ads, captions, related and most-read lists,
 comments, bylines) is dropped either way. Title, authors, times and the rest come from
 :mod:`archiver.extractor.meta`.

@@ -54,8 +54,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(f"[^\\W\\d_{_H}{_C}]+")
 # For stem_terms: a Hangul run right after a letter or digit ("S8의") is its own group.
 _STEM_TOKEN = re.compile(
-    f"(?<=[^\\W_{_H}{_C}])([{_H}]+)|([{_H}]+)|[{_C}]+|(\\d+(?:[.,]\\d+)*)"
-    f"|[^\\W\\d_{_H}{_C}]+"
+    f"(?<=[^\\W_{_H}{_C}])([{_H}]+)|([{_H}]+)|[{_C}]+|(\\d+(?:[.,]\\d+)*)|[^\\W\\d_{_H}{_C}]+"
 )
 
 
@@ -89,7 +88,7 @@ def tokens(text: str) -> list[Span]:
                 append(Span(value, start, start + 1))
             else:
                 for i in range(len(value) - 1):
-                    append(Span(value[i:i + 2], start + i, start + i + 2))
+                    append(Span(value[i : i + 2], start + i, start + i + 2))
         elif kind == "number":
             append(Span(_number(value), start, match.end()))
         else:
@@ -162,10 +161,19 @@ class _SpanTokenizer(Tokenizer):
     def __hash__(self) -> int:
         return hash(self.__class__)
 
-    def __call__(self, value: str, positions: bool = False, chars: bool = False,
-                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
-                 start_char: int = 0, tokenize: bool = True, mode: str = "",
-                 **kwargs: Any) -> Iterator[Token]:
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         spans = self.analyse(value) if tokenize else [Span(value, 0, len(value))]
         for pos, span in enumerate(spans):

@@ -26,13 +26,13 @@ from .query import Leaf
 
 K1 = 0.3
 B = 0.75
-STEM_WEIGHT = 0.7               # stems add to bigrams; both count for a matched word
+STEM_WEIGHT = 0.7  # stems add to bigrams; both count for a matched word
 FIELD_WEIGHT = {"text": 1.0, "title": 2.0, "author": 1.0}
-RERANK_DEPTH = 10               # proximity re-orders the best few only
-WINDOW = 20                     # words
+RERANK_DEPTH = 10  # proximity re-orders the best few only
+WINDOW = 20  # words
 WINDOW_WEIGHT = 1.0
 PAIR_WEIGHT = 0.5
-CACHE_POSTINGS = 4_000_000      # postings kept in memory between searches of one snapshot
+CACHE_POSTINGS = 4_000_000  # postings kept in memory between searches of one snapshot
 
 _BYTE_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -54,8 +54,7 @@ class Postings:
         return list(self.decode(self.values[i]))
 
 
-def _read_matcher(matcher: Any,
-                  want_values: bool) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+def _read_matcher(matcher: Any, want_values: bool) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     while isinstance(matcher, FilterMatcher):  # deletions are masked by the caller
         matcher = matcher.child
     values: list[Any] = []
@@ -65,8 +64,9 @@ def _read_matcher(matcher: Any,
         id_parts: list[np.ndarray] = []
         tf_parts: list[np.ndarray] = []
         while True:
-            raw = matcher._postfile.get(matcher._dataoffset,
-                                        matcher._nextoffset - matcher._dataoffset)
+            raw = matcher._postfile.get(
+                matcher._dataoffset, matcher._nextoffset - matcher._dataoffset
+            )
             if matcher._compression:
                 raw = zlib.decompress(raw)
             deltas, weights, block_values = pickle.loads(raw)
@@ -137,8 +137,7 @@ class Snapshot:
             tf_parts.append(tfs)
             values.extend(vals)
         if id_parts:
-            result = Postings(np.concatenate(id_parts), np.concatenate(tf_parts), values,
-                              decode)
+            result = Postings(np.concatenate(id_parts), np.concatenate(tf_parts), values, decode)
         else:
             result = Postings(_EMPTY_IDS, np.zeros(0, dtype=np.float32), [], decode)
         self._cached += len(result.ids)
@@ -167,7 +166,7 @@ class Snapshot:
             if column is not None and hasattr(column, "_basepos"):
                 raw = column._dbfile.get(column._basepos, column._count)
                 codes = np.frombuffer(raw, dtype=np.uint8)[:n]
-                out[offset:offset + len(codes)] = _BYTE_LENGTH[codes]
+                out[offset : offset + len(codes)] = _BYTE_LENGTH[codes]
             else:
                 for doc in range(n):
                     out[offset + doc] = reader.doc_field_length(doc, field) or 0
@@ -188,6 +187,7 @@ class Snapshot:
         tf = postings.tf
         norm = K1 * ((1.0 - B) + B * lengths / avg)
         acc[postings.ids] += weight * self.idf(field, token) * tf * (K1 + 1.0) / (tf + norm)
+
 
 def groups(leaf: Leaf) -> tuple[str, ...]:
     """The bigram fields a leaf searches: its field, or the title and the text."""

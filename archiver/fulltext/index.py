@@ -149,8 +149,9 @@ class _Damaged(IndexError_):
 
 
 def _damaged(directory: Path, exc: BaseException) -> IndexError_:
-    return _Damaged(f"search index at {directory} is damaged ({type(exc).__name__});"
-                    " run `archiver reindex`")
+    return _Damaged(
+        f"search index at {directory} is damaged ({type(exc).__name__}); run `archiver reindex`"
+    )
 
 
 class Index:
@@ -174,15 +175,16 @@ class Index:
                 missing = [f for f in REQUIRED_FIELDS if f not in ix.schema]
                 if missing:
                     ix.close()
-                    raise IndexError_(f"search index at {self.directory} was built by an"
-                                      " older archiver; run `archiver reindex`")
+                    raise IndexError_(
+                        f"search index at {self.directory} was built by an"
+                        " older archiver; run `archiver reindex`"
+                    )
                 self._ix = ix
             elif create:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._ix = whoosh_index.create_in(str(self.directory), _schema())
             else:
-                raise IndexError_(
-                    f"no search index at {self.directory}; run `archiver reindex`")
+                raise IndexError_(f"no search index at {self.directory}; run `archiver reindex`")
         except ArchiverError:
             raise
         except Exception as exc:  # whoosh raises many unrelated types on damaged files
@@ -206,16 +208,22 @@ class Index:
         ix = self._open(create=True)
         # Separate files per segment: no second copy while a compound file is assembled
         # (that doubled the peak disk use of a commit).
-        options: dict[str, Any] = {"limitmb": 256, "codec": _codec(), "compound": False,
-                                   "timeout": WRITE_LOCK_WAIT, "delay": 0.25}
+        options: dict[str, Any] = {
+            "limitmb": 256,
+            "codec": _codec(),
+            "compound": False,
+            "timeout": WRITE_LOCK_WAIT,
+            "delay": 0.25,
+        }
         try:
             if procs > 1:
-                return IndexWriter(ParallelWriter(ix, procs=procs, multisegment=True,
-                                                  **options))
+                return IndexWriter(ParallelWriter(ix, procs=procs, multisegment=True, **options))
             return IndexWriter(ix.writer(**options))
         except Exception as exc:
-            raise IndexError_(f"cannot write the search index at {self.directory}: "
-                              f"{type(exc).__name__} {exc}".rstrip()) from exc
+            raise IndexError_(
+                f"cannot write the search index at {self.directory}: "
+                f"{type(exc).__name__} {exc}".rstrip()
+            ) from exc
 
     def add(self, docs: Iterable[IndexDoc], *, procs: int = 1) -> int:
         """Add or replace documents (by ``doc_id``) in one commit; return how many."""
@@ -269,8 +277,10 @@ class Index:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _being_replaced(self) -> bool:
-        return any(self.directory.with_name(self.directory.name + suffix).exists()
-                   for suffix in (".rebuild", ".old"))
+        return any(
+            self.directory.with_name(self.directory.name + suffix).exists()
+            for suffix in (".rebuild", ".old")
+        )
 
     def _snapshot(self) -> engine.Snapshot:
         snap = self._snap
@@ -286,10 +296,18 @@ class Index:
         self._snap = engine.Snapshot(self._open().searcher())
         return self._snap
 
-    def search(self, query: str, *, limit: int = 10, site: str | None = None,
-               since: str | None = None, until: str | None = None,
-               all_versions: bool = False, any_words: bool = False,
-               syntax: bool = True) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        site: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        all_versions: bool = False,
+        any_words: bool = False,
+        syntax: bool = True,
+    ) -> list[Hit]:
         """Search latest versions (or all); raise QueryError for an unusable query.
 
         Words are ANDed; ``any_words`` ranks documents holding any of the plain words;
@@ -306,14 +324,13 @@ class Index:
             raise QueryError("--since is after --until")
         for attempt in range(3):
             try:
-                return self._search(node, limit, site, since_dt, until_dt, all_versions,
-                                    any_words)
+                return self._search(node, limit, site, since_dt, until_dt, all_versions, any_words)
             except ArchiverError as exc:
                 # A concurrent commit may delete the files of the generation just read,
                 # and `reindex` swaps a rebuilt index in by two renames: look again.
                 transient = isinstance(exc, _Damaged) or (
-                    isinstance(exc, IndexError_)
-                    and (self._being_replaced() or self.exists()))
+                    isinstance(exc, IndexError_) and (self._being_replaced() or self.exists())
+                )
                 if not transient or attempt == 2:
                     raise
             except Exception as exc:
@@ -325,8 +342,16 @@ class Index:
             time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _search(self, node: Any, limit: int, site: str | None, since: datetime | None,
-                until: datetime | None, all_versions: bool, any_words: bool) -> list[Hit]:
+    def _search(
+        self,
+        node: Any,
+        limit: int,
+        site: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        all_versions: bool,
+        any_words: bool,
+    ) -> list[Hit]:
         snap = self._snapshot()
         filters = np.ones(snap.size, dtype=bool)
         if not all_versions:
@@ -337,26 +362,36 @@ class Index:
             dates = np.zeros(snap.size, dtype=bool)
             dates[list(DateRange("published", since, until).docs(snap.searcher))] = True
             filters &= dates
-        ranked = matching.rank(snap, node, filters, soft=any_words,
-                               limit=None if all_versions else limit)
+        ranked = matching.rank(
+            snap, node, filters, soft=any_words, limit=None if all_versions else limit
+        )
         if all_versions:
             ranked = _group_by_page(ranked, limit)
-        pattern = highlighter(((leaf.text, leaf.phrase) for leaf in positive_leaves(node)
-                               if isinstance(leaf, Leaf) and leaf.field in (None, "text")),
-                              stems=any_words)
+        pattern = highlighter(
+            (
+                (leaf.text, leaf.phrase)
+                for leaf in positive_leaves(node)
+                if isinstance(leaf, Leaf) and leaf.field in (None, "text")
+            ),
+            stems=any_words,
+        )
         return [_hit(stored, score, pattern) for _doc, score, stored in ranked]
 
 
-def _group_by_page(ranked: list[tuple[int, float, dict[str, Any]]],
-                   limit: int) -> list[tuple[int, float, dict[str, Any]]]:
+def _group_by_page(
+    ranked: list[tuple[int, float, dict[str, Any]]], limit: int
+) -> list[tuple[int, float, dict[str, Any]]]:
     """Hits per version, grouped by page (best page first), oldest version first."""
     pages: dict[str, list[tuple[int, float, dict[str, Any]]]] = {}
     for item in ranked:
         url = item[2]["url"]
         if url in pages or len(pages) < limit:
             pages.setdefault(url, []).append(item)
-    out = [item for page in pages.values()
-           for item in sorted(page, key=lambda i: int(i[2].get("version", 0)))]
+    out = [
+        item
+        for page in pages.values()
+        for item in sorted(page, key=lambda i: int(i[2].get("version", 0)))
+    ]
     return out[:limit]
 
 
@@ -385,13 +420,26 @@ class IndexWriter:
 
 
 def _fields(doc: IndexDoc) -> dict[str, Any]:
-    title, text, author = normalize(doc.title or ""), normalize(doc.text), normalize(
-        doc.author or "")
+    title, text, author = (
+        normalize(doc.title or ""),
+        normalize(doc.text),
+        normalize(doc.author or ""),
+    )
     fields: dict[str, Any] = {
-        "doc_id": doc.doc_id, "url": doc.url, "site": doc.site.lower(), "kind": doc.kind,
-        "version": doc.version, "latest": doc.latest, "title": title, "title_stem": title,
-        "author": author, "author_stem": author, "text": text, "text_stem": text,
-        "published_at": doc.published_at, "fetched_at": doc.fetched_at,
+        "doc_id": doc.doc_id,
+        "url": doc.url,
+        "site": doc.site.lower(),
+        "kind": doc.kind,
+        "version": doc.version,
+        "latest": doc.latest,
+        "title": title,
+        "title_stem": title,
+        "author": author,
+        "author_stem": author,
+        "text": text,
+        "text_stem": text,
+        "published_at": doc.published_at,
+        "fetched_at": doc.fetched_at,
     }
     published = None
     if doc.published_at:
@@ -405,11 +453,15 @@ def _fields(doc: IndexDoc) -> dict[str, Any]:
 
 
 def _hit(stored: dict[str, Any], score: float, pattern: re.Pattern[str] | None) -> Hit:
-    snippet, highlights = make_snippet(stored.get("text") or stored.get("title") or "",
-                                       pattern)
+    snippet, highlights = make_snippet(stored.get("text") or stored.get("title") or "", pattern)
     return Hit(
-        url=stored["url"], kind=stored.get("kind", "page"), title=stored.get("title", ""),
-        version=int(stored.get("version", 0)), fetched_at=stored.get("fetched_at"),
-        published_at=stored.get("published_at"), score=round(float(score), 4),
-        snippet=snippet, highlights=highlights,
+        url=stored["url"],
+        kind=stored.get("kind", "page"),
+        title=stored.get("title", ""),
+        version=int(stored.get("version", 0)),
+        fetched_at=stored.get("fetched_at"),
+        published_at=stored.get("published_at"),
+        score=round(float(score), 4),
+        snippet=snippet,
+        highlights=highlights,
     )

@@ -68,7 +68,8 @@ class Checker:
         if isinstance(node, Leaf):
             pattern = self._pattern(node)
             return pattern is not None and any(
-                pattern.search(stored.get(field) or "") for field in groups(node))
+                pattern.search(stored.get(field) or "") for field in groups(node)
+            )
         if isinstance(node, Site):
             bare = (stored.get("site") or "").removeprefix("www.")
             return bare == node.host or bare.endswith("." + node.host)
@@ -87,15 +88,15 @@ def _order(docs: np.ndarray, scores: np.ndarray) -> list[int]:
 def _required_parts(node: Node) -> Node | None:
     """In soft mode: the parts of a top-level AND that are not plain words."""
     parts = node.children if isinstance(node, And) else (node,)
-    required = [p for p in parts if not (isinstance(p, Leaf) and not p.phrase
-                                         and p.field is None)]
+    required = [p for p in parts if not (isinstance(p, Leaf) and not p.phrase and p.field is None)]
     if not required:
         return None
     return required[0] if len(required) == 1 else And(tuple(required))
 
 
-def rank(snap: Snapshot, node: Node, filters: np.ndarray, *, soft: bool,
-         limit: int | None) -> list[tuple[int, float, dict[str, Any]]]:
+def rank(
+    snap: Snapshot, node: Node, filters: np.ndarray, *, soft: bool, limit: int | None
+) -> list[tuple[int, float, dict[str, Any]]]:
     """Matching documents as (docnum, score, stored fields), best first.
 
     ``limit`` None returns every match. ``soft`` ranks every document sharing a term
@@ -125,8 +126,12 @@ def rank(snap: Snapshot, node: Node, filters: np.ndarray, *, soft: bool,
     stems = [s for leaf in leaves if leaf.field is None for s in leaf.stems]
     head = found[:RERANK_DEPTH]
     bonuses = proximity(snap, [doc for doc, _, _ in head], stems)
-    head = sorted(((doc, value + bonus, stored)
-                   for (doc, value, stored), bonus in zip(head, bonuses, strict=True)),
-                  key=lambda item: -item[1])
+    head = sorted(
+        (
+            (doc, value + bonus, stored)
+            for (doc, value, stored), bonus in zip(head, bonuses, strict=True)
+        ),
+        key=lambda item: -item[1],
+    )
     found = head + found[RERANK_DEPTH:]
     return found if limit is None else found[:limit]

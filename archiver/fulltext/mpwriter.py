@@ -38,8 +38,7 @@ class _Worker(SubWriterTask):
         self.parent_pid = os.getpid()
 
     def run(self) -> None:
-        threading.Thread(target=_exit_when_orphaned, args=(self.parent_pid,),
-                         daemon=True).start()
+        threading.Thread(target=_exit_when_orphaned, args=(self.parent_pid,), daemon=True).start()
         super().run()
 
 
@@ -47,8 +46,14 @@ class ParallelWriter(MpWriter):
     """``MpWriter`` with :class:`_Worker` processes and a ``cancel`` that ends them."""
 
     def _new_task(self) -> Any:
-        task = _Worker(self.storage, self.indexname, self.jobqueue, self.resultqueue,
-                       self.subargs, self.multisegment)
+        task = _Worker(
+            self.storage,
+            self.indexname,
+            self.jobqueue,
+            self.resultqueue,
+            self.subargs,
+            self.multisegment,
+        )
         self.tasks.append(task)
         task.start()
         return task

@@ -90,7 +90,7 @@ class _Parser:
         while pos < len(text):
             match = _LEX.match(text, pos)
             if match is None:  # pragma: no cover - the pattern accepts any non-space
-                raise QueryError(f"cannot read the query at {text[pos:pos + 10]!r}")
+                raise QueryError(f"cannot read the query at {text[pos : pos + 10]!r}")
             kind = match.lastgroup or ""
             value = match.group(kind)
             if kind == "quote" and (len(value) < 2 or not value.endswith('"')):
@@ -158,8 +158,9 @@ class _Parser:
     def unary(self) -> Node | None:
         item = self.peek()
         assert item is not None
-        if self.is_op("NOT") or (item[0] == "word" and item[1].startswith("-")
-                                 and len(item[1]) > 1):
+        if self.is_op("NOT") or (
+            item[0] == "word" and item[1].startswith("-") and len(item[1]) > 1
+        ):
             if self.is_op("NOT"):
                 self.take()
                 nxt = self.peek()
@@ -194,7 +195,7 @@ class _Parser:
         if not rest:
             nxt = self.peek()
             if nxt is None or nxt[0] != "quote":
-                raise QueryError(f"{field}: needs a word or a \"phrase\" right after it")
+                raise QueryError(f'{field}: needs a word or a "phrase" right after it')
             rest = self.take()[1]
             if field != "site":
                 return make_leaf(rest[1:-1], True, field)
@@ -216,8 +217,11 @@ def parse(query: str, *, syntax: bool = True) -> Node:
     if syntax:
         node = _Parser(normalize(query)).parse()
     else:
-        leaves = [leaf for word in normalize(query).split()
-                  if (leaf := make_leaf(word, False, None)) is not None]
+        leaves = [
+            leaf
+            for word in normalize(query).split()
+            if (leaf := make_leaf(word, False, None)) is not None
+        ]
         node = None if not leaves else leaves[0] if len(leaves) == 1 else And(tuple(leaves))
     if node is None:
         raise QueryError(f"query {query.strip()!r} has no searchable words")

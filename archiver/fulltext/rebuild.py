@@ -67,4 +67,3 @@ def reindex(store: Store, progress: Callable[[int, int], None] | None = None) ->
                 progress(done, total)
 
     return open_index(store).rebuild(docs())
-

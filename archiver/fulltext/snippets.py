@@ -21,8 +21,9 @@ _SNAP = 15  # how far a window edge may move to reach a space
 
 def _joins_previous(ch: str) -> bool:
     # Medial/final conjoining jamo and combining marks belong to the character before.
-    return "\u1160" <= ch <= "\u11ff" or "\ud7b0" <= ch <= "\ud7ff" or bool(
-        unicodedata.combining(ch))
+    return (
+        "\u1160" <= ch <= "\u11ff" or "\ud7b0" <= ch <= "\ud7ff" or bool(unicodedata.combining(ch))
+    )
 
 
 def _safe_start(text: str, begin: int, limit: int) -> int:
@@ -78,13 +79,14 @@ def _run_pattern(kind: str, value: str, prefix_only: bool, last: bool) -> str:
 def surface_pattern(text: str, prefix_only: bool = False) -> str | None:
     """A regex for how a query word or phrase appears in text, by the index's rules."""
     found = list(TOKEN_PATTERN.finditer(text))
-    runs = [_run_pattern(m.lastgroup or "", m.group(0), prefix_only, i == len(found) - 1)
-            for i, m in enumerate(found)]
+    runs = [
+        _run_pattern(m.lastgroup or "", m.group(0), prefix_only, i == len(found) - 1)
+        for i, m in enumerate(found)
+    ]
     return "[\\W_]*".join(runs) if runs else None
 
 
-def highlighter(words: Iterable[tuple[str, bool]],
-                stems: bool = False) -> re.Pattern[str] | None:
+def highlighter(words: Iterable[tuple[str, bool]], stems: bool = False) -> re.Pattern[str] | None:
     """One regex finding the query's words and phrases, as (text, is_phrase), in a text.
 
     With ``stems`` a word is also found by its stem (올트먼이 highlights the 올트먼 of
@@ -97,8 +99,7 @@ def highlighter(words: Iterable[tuple[str, bool]],
             patterns.append(surface)
         if stems and not phrase:
             joined = " ".join(s.text for s in stem_tokens(text))
-            stemmed = (surface_pattern(joined, prefix_only=True) if joined != text.lower()
-                       else None)
+            stemmed = surface_pattern(joined, prefix_only=True) if joined != text.lower() else None
             if stemmed and stemmed not in patterns:
                 patterns.append(stemmed)
     if not patterns:
@@ -122,8 +123,9 @@ def match_spans(text: str, pattern: re.Pattern[str] | None) -> list[tuple[int, i
     return merged
 
 
-def make_snippet(text: str, pattern: re.Pattern[str] | None,
-                 width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
+def make_snippet(
+    text: str, pattern: re.Pattern[str] | None, width: int = SNIPPET_CHARS
+) -> tuple[str, list[tuple[int, int]]]:
     """A window of ``text`` around the densest cluster of matches, and their offsets.
 
     ``pattern`` comes from :func:`highlighter`; offsets are ``(start, end)`` in the
@@ -145,6 +147,7 @@ def make_snippet(text: str, pattern: re.Pattern[str] | None,
     suffix = "…" if end < len(text) else ""
     body = text[begin:end].replace("\n", " ")
     shift = len(prefix) - begin
-    highlights = [(max(s, begin) + shift, min(e, end) + shift)
-                  for s, e in spans if s < end and e > begin]
+    highlights = [
+        (max(s, begin) + shift, min(e, end) + shift) for s, e in spans if s < end and e > begin
+    ]
     return prefix + body + suffix, highlights

@@ -59,4 +59,3 @@ class Conditional:
 
     etag: str | None = None
     last_modified: str | None = None
-

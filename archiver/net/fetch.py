@@ -287,5 +287,3 @@ def _describe(exc: httpx.HTTPError) -> str:
 
 def _header_list(items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in items]
-
-

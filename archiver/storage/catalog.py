@@ -34,15 +34,12 @@ from .rows import (
 )
 from .sqlite import Transaction, open_read_only
 
-__all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow",
-           "VersionStub"]
+__all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow", "VersionStub"]
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 SCHEMA = (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8")
-
-
 
 
 class Catalog:

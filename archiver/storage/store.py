@@ -59,8 +59,10 @@ class Store:
     def lock(self) -> None:
         """Take the store's writer lock, or raise StoreLockedError if a run holds it."""
         if self._lock is None:
-            self._lock = PidLock(self.root / "lock", busy="another crawl run (pid {pid}) is"
-                                 " writing to {where}; try again later")
+            self._lock = PidLock(
+                self.root / "lock",
+                busy="another crawl run (pid {pid}) is writing to {where}; try again later",
+            )
         self._lock.acquire()
 
     def unlock(self) -> None:

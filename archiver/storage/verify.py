@@ -63,13 +63,18 @@ def verify_store(store: Store) -> VerifyReport:
             continue
         # One problem per capture: a damaged record usually fails several checks at once.
         if record.uri != capture.url:
-            problems.append(f"{where}: record is for {record.uri or '(nothing)'}, catalog says"
-                            f" {capture.url}")
+            problems.append(
+                f"{where}: record is for {record.uri or '(nothing)'}, catalog says {capture.url}"
+            )
         elif record.payload_digest != capture.payload_digest:
-            problems.append(f"{where}: payload digest {record.payload_digest} differs from"
-                            f" catalog {capture.payload_digest}")
-        elif (record.record_type == "response"
-              and payload_digest(record.payload) != record.payload_digest):
+            problems.append(
+                f"{where}: payload digest {record.payload_digest} differs from"
+                f" catalog {capture.payload_digest}"
+            )
+        elif (
+            record.record_type == "response"
+            and payload_digest(record.payload) != record.payload_digest
+        ):
             problems.append(f"{where}: payload does not match its digest")
     torn: list[TornTail] = []
     for path in sorted(store.warc_dir.glob("*.warc.gz")) if store.warc_dir.is_dir() else []:

@@ -21,6 +21,7 @@ def now_iso() -> str:
     """The current time, ISO 8601 with offset (UTC), to the second: every recorded time."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
+
 # 2023-11-20 02:21 / 2023.11.20. 02:21 / 2023년 11월 20일 (월) 오전 2:21 / 2023/11/20 오후 2시 21분
 _AMPM = r"오전|오후|[AaPp]\.?[Mm]\.?"
 _TIME = (

@@ -31,8 +31,9 @@ def alias_pattern(names: Sequence[str]) -> re.Pattern[str]:
     """One regex matching any of ``names`` (longest first, case-insensitive; spaces in a
     name match any run of spaces, so "샘 올트먼" also finds "샘  올트먼")."""
     ordered = sorted(names, key=len, reverse=True)
-    return re.compile("|".join(r"\s*".join(map(re.escape, n.split())) for n in ordered),
-                      re.IGNORECASE)
+    return re.compile(
+        "|".join(r"\s*".join(map(re.escape, n.split())) for n in ordered), re.IGNORECASE
+    )
 
 
 class ComparisonKeys:
@@ -61,4 +62,3 @@ class ComparisonKeys:
         for pattern in self.patterns:
             text = pattern.sub("", text)
         return text
-

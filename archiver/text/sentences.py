@@ -34,8 +34,9 @@ _ABBREVIATION = re.compile(
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _WHITESPACE = re.compile(r"\s+")
 # Characters that never continue the one before them (fast path of ``words``).
-_SAFE = frozenset(" .,!?()[]\"'“”‘’-:;/%0123456789abcdefghijklmnopqrstuvwxyz"
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_SAFE = frozenset(
+    " .,!?()[]\"'“”‘’-:;/%0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
 
 
 def paragraphs(text: str) -> list[str]:
@@ -85,8 +86,12 @@ def words(text: str) -> list[str]:
     tokens: list[str] = []
     for token in _TOKEN.findall(text):
         first = token[0]
-        if tokens and first not in _SAFE and not "가" <= first <= "힣" \
-                and not can_cut(token, 0, start=True):
+        if (
+            tokens
+            and first not in _SAFE
+            and not "가" <= first <= "힣"
+            and not can_cut(token, 0, start=True)
+        ):
             tokens[-1] += token  # a combining mark or a jamo continues the last character
         else:
             tokens.append(token)
@@ -104,7 +109,3 @@ def can_cut(text: str, i: int, *, start: bool = False) -> bool:
     code = ord(char)
     # Conjoining Hangul medial vowels and final consonants continue a syllable.
     return not (0x1160 <= code <= 0x11FF or 0xD7B0 <= code <= 0xD7FF or char == "\u200d")
-
-
-
-

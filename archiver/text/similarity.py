@@ -19,4 +19,3 @@ def dice(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
     return 2 * len(a & b) / (len(a) + len(b))
-
