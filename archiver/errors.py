@@ -20,6 +20,8 @@ exit status without ever showing a traceback::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ArchiverError(Exception):
     """Base class of every error archiver raises on purpose."""
@@ -69,5 +71,19 @@ class StoreLockedError(StoreError):
     """Another crawl run holds the store's lock."""
 
 
-class IndexError_(ArchiverError):  # noqa: N801 - trailing underscore avoids the builtin
+class SearchIndexError(ArchiverError):
     """The full-text index is missing or corrupt; `archiver reindex` rebuilds it."""
+
+
+class IndexDamagedError(SearchIndexError):
+    """The index could not be read: damaged, or changed under the reader."""
+
+    @classmethod
+    def at(cls, directory: Path, exc: BaseException) -> IndexDamagedError:
+        return cls(
+            f"search index at {directory} is damaged ({type(exc).__name__}); run `archiver reindex`"
+        )
+
+
+# The name before 0.2; kept so that code catching it goes on working.
+IndexError_ = SearchIndexError

@@ -42,7 +42,7 @@ def main() -> None:
         "--rate",
         type=float,
         default=622.6,
-        help="pages/s to budget for (default: Scrapy's in the README)",
+        help="pages/s to budget for (default: Scrapy's in benchmarks/README.md)",
     )
     parser.add_argument("--cores", type=int, default=2, help="cores to budget for")
     args = parser.parse_args()

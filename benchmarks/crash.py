@@ -29,6 +29,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 ARCHIVER = str(Path(sys.executable).with_name("archiver"))
 WORDS = (
@@ -85,7 +86,7 @@ def serve(pages: int, delay: float) -> tuple[ThreadingHTTPServer, str]:
     class Server(ThreadingHTTPServer):
         daemon_threads = True
 
-        def handle_error(self, request: object, client_address: object) -> None:
+        def handle_error(self, request: Any, client_address: Any) -> None:
             # a killed crawler resets its connections: expected here, not worth a traceback
             if not isinstance(sys.exc_info()[1], ConnectionError):
                 super().handle_error(request, client_address)

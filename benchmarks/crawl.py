@@ -685,7 +685,7 @@ def scrapy_child(index_url: str, agent: str) -> None:
         sys.exit("crawl.py: Scrapy is not installed: .venv/bin/pip install -e '.[bench]'")
     state = {"pages": 0, "opened": 0.0, "last": 0.0, "closed": 0.0}
 
-    class Bench(CrawlSpider):
+    class Bench(CrawlSpider):  # type: ignore[misc]  # Scrapy ships no types
         name = "bench"
         # allowed_domains takes a bare host; LinkExtractor(allow_domains=…) would compare
         # "127.0.0.1:PORT" and drop every link.
@@ -862,7 +862,7 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
 
     def med(attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in results)
+        return float(statistics.median(getattr(r, attr) for r in results))
 
     print(
         f"pages={args.pages} fetch_pages_per_s={med('fetch_pps'):.1f} "

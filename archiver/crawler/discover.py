@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-import zlib
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser
 
 from archiver.config import CrawlConfig
+from archiver.net.encoding import gunzip_if_gzipped
 from archiver.net.urls import canonicalize, host_of
 
 from .frontier import FrontierItem
@@ -77,18 +77,9 @@ def links_of_listing(body: bytes, base_url: str) -> list[tuple[str, str]]:
     return found
 
 
-def _gunzip(body: bytes, limit: int) -> bytes:
-    if body[:2] != b"\x1f\x8b":
-        return body
-    try:
-        return zlib.decompressobj(47).decompress(body, limit)  # bounded: bomb guard
-    except zlib.error:
-        return b""
-
-
 def parse_feed(body: bytes, base_url: str, limit: int) -> tuple[list[tuple[str, str]], list[str]]:
     """Entries of an RSS/Atom feed or sitemap: ([(url, title and summary)], [child sitemaps])."""
-    body = _gunzip(body, limit)
+    body = gunzip_if_gzipped(body, limit)
     head = body[:2048].lower()
     if b"<urlset" in head or b"<sitemapindex" in head:
         return _parse_sitemap(body, base_url)

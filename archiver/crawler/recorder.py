@@ -21,6 +21,7 @@ from archiver.net.exchange import Conditional, Exchange, FetchResult
 from archiver.storage.catalog import Catalog, TargetRow
 from archiver.storage.store import Store
 from archiver.storage.warc import WarcWriter, payload_digest
+from archiver.text.charset import looks_binary
 from archiver.text.dates import now_iso
 
 from .frontier import FrontierItem
@@ -45,8 +46,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 def _is_html(content_type: str | None, body: bytes) -> bool:
-    if b"\x00" in body[:1024]:
-        return False  # binary bytes, whatever the label says: archive, do not extract
+    if looks_binary(body, content_type):
+        return False  # archived, never extracted
     if content_type:
         return content_type.split(";")[0].strip().lower() in HTML_TYPES
     head = body[:512].lstrip().lower()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from archiver.net.urls import canonicalize
-from archiver.text.charset import decode_html
+from archiver.text.charset import decode_html, looks_binary
 
 from . import meta
 from .rules import RULES, SiteRule, matches
@@ -75,7 +75,7 @@ def extract(html: str | bytes, url: str, *, content_type: str | None = None) -> 
     charset: str | None = None
     try:
         if isinstance(html, bytes | bytearray):
-            if _looks_binary(bytes(html), content_type):
+            if looks_binary(bytes(html), content_type):
                 return _empty(None)
             text, charset = decode_html(bytes(html), content_type)
         else:
@@ -90,20 +90,6 @@ def extract(html: str | bytes, url: str, *, content_type: str | None = None) -> 
 
 def _empty(charset: str | None) -> Document:
     return Document(None, None, None, None, [], [], charset=charset)
-
-
-def _looks_binary(body: bytes, content_type: str | None) -> bool:
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if kind.startswith(("image/", "audio/", "video/", "font/")) or kind in (
-        "application/pdf",
-        "application/zip",
-        "application/octet-stream",
-    ):
-        return True
-    head = body[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM is text
-        return False
-    return head.startswith(b"%PDF-") or head.count(0) > len(head) // 10
 
 
 def _plain_text(text: str, charset: str | None) -> Document:

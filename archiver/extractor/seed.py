@@ -17,12 +17,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archiver.errors import SeedError
+from archiver.text.charset import looks_binary
 from archiver.text.dates import KST, parse_date
 
 __all__ = ["Reference", "SeedPost", "parse_seed_bytes", "parse_seed_file"]
 
 MAX_SEED_BYTES = 50_000_000
-_MAGIC = (b"\x89PNG", b"GIF8", b"%PDF", b"PK\x03\x04", b"\xff\xd8\xff", b"\x1f\x8b", b"\x7fELF")
 
 _KO_DATE = re.compile(
     r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일(?:\s*\(?[월화수목금토일]요?일?\)?)?"
@@ -332,7 +332,7 @@ def _parse_html(text: str) -> _Parts:
 
 def _decode(data: bytes, label: str) -> str:
     binary = SeedError(f"seed {label}: binary content, not a text, Markdown or HTML post")
-    if b"\x00" in data or data.startswith(_MAGIC):
+    if looks_binary(data):
         raise binary
     for encoding in ("utf-8-sig", "cp949"):
         try:

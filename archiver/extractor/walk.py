@@ -84,176 +84,220 @@ class Walk:
         return list(found)
 
 
+@dataclass(slots=True)
+class _Open:
+    """An element the walk is inside of, and what leaving it must undo."""
+
+    node: LexborNode
+    block: bool = False  # a block-level element: its text ends at its end
+    para: bool = False  # a paragraph-like element (``<br>`` is a space inside one)
+    heading: bool = False
+    link: bool = False  # an inline <a>: its text counts as link text
+    table_row: bool = False  # a <tr>: the row counter is restored on leaving
+    saved_row: int = 0
+    span: int = -1  # index into the span lists, -1 for inline elements
+    noisy_from: int = -1  # first block of a labelled element, -1 when not labelled
+    why: str = ""  # why it is labelled
+
+
+class _Walker:
+    """The state of one walk; each kind of node has a step of its own."""
+
+    def __init__(self, root: LexborNode, marked: frozenset[int], thorough: bool) -> None:
+        self.out = Walk()
+        self.marked = marked
+        self.thorough = thorough
+        self.buf: list[str] = []
+        self.link_chars = 0
+        self.in_link = self.in_heading = self.in_para = 0
+        self.row = self.rows = self.open_noisy = 0
+        self.tags: list[str] = [root.tag or "body"]
+
+    def run(self, root: LexborNode) -> Walk:
+        # Iterative pre-order walk over child/next pointers: hostile pages nest thousands
+        # deep, and recursion (or per-node generators) would cost more than the walk itself.
+        stack: list[_Open] = []
+        buf = self.buf
+        node = root.child
+        while node is not None:
+            tag = node.tag or "-"
+            if tag == "-text":  # the commonest node, so handled here rather than in a step
+                piece = node.text_content
+                if piece and (buf or not piece.isspace()):  # no block starts indented
+                    buf.append(piece)
+                    if self.in_link:
+                        self.link_chars += len(piece.strip())
+            elif tag[0] == "-" or tag in BLOCK_SKIP:
+                pass
+            elif tag == "br":
+                self.line_break()
+            else:
+                opened = self.element(node, tag)
+                if opened is not None:
+                    stack.append(opened)
+                    node = node.child
+                    continue
+            # leave finished elements until one has a next sibling
+            nxt = node.next
+            while nxt is None and stack:
+                opened = stack.pop()
+                self.leave(opened)
+                node = opened.node
+                nxt = node.next
+            node = nxt
+        if self.buf:
+            self.flush()
+        return self.out
+
+    def flush(self) -> None:
+        """End the current block: its text becomes a Block (or joins its table row's)."""
+        raw = "".join(self.buf)
+        self.buf.clear()
+        text = " ".join(raw.split())
+        if text and _ZERO_WIDTH.search(text):
+            text = " ".join(_ZERO_WIDTH.sub("", text).split())
+        link_chars, self.link_chars = self.link_chars, 0
+        if not text:
+            return
+        blocks = self.out.blocks
+        tag = self.tags[-1]
+        row = self.row if tag in _CELLS else 0
+        if row and blocks:
+            last = blocks[-1]
+            # a data table's cells make one line per row; long cells (layout) do not
+            if last.row == row and len(last.text) + len(text) < 300:
+                last.text = f"{last.text} {text}"
+                last.link_chars += min(link_chars, len(text))
+                return
+        blocks.append(Block(text, min(link_chars, len(text)), tag, self.in_heading > 0, row))
+
+    def line_break(self) -> None:
+        if self.in_para:
+            self.buf.append(" ")
+        elif self.buf:
+            self.flush()
+
+    def element(self, node: LexborNode, tag: str) -> _Open | None:
+        """Enter an element; None when it is skipped (hidden, or chrome left unseen)."""
+        noisy, why, hidden = _label(node, tag)
+        child = None if hidden else node.child  # display:none is skipped outright
+        inline = tag in INLINE
+        if noisy and child is not None and self.skip_unseen(node, tag, inline):
+            child = None
+            if why.startswith("byline "):
+                self.out.byline_texts.append(node.text(deep=True, separator=" "))
+        if child is None:
+            if not inline and self.buf:
+                self.flush()
+            return None
+        if noisy:
+            inline = False  # labelled inline markup walked: blocks of its own
+            self.open_noisy += 1
+        opened = self.enter_inline(node, tag) if inline else self.enter_block(node, tag)
+        if noisy:
+            opened.noisy_from, opened.why = len(self.out.blocks), why
+        return opened
+
+    def skip_unseen(self, node: LexborNode, tag: str, inline: bool) -> bool:
+        """Whether labelled chrome is skipped without a look inside.
+
+        Inline chrome (a share link, a hover card), small chrome (a share bar, a caption,
+        a byline: its text is kept for the metadata) and a <nav> are skipped; C-level
+        text() and css_first() cost far less than walking them. Large labelled elements
+        are walked: the label may be wrong (a wrapper called "content has-sidebar"), and
+        main_blocks decides. Sizes are checked three levels deep at most, or nested labels
+        would make them quadratic.
+        """
+        if inline and node.css_first(_BLOCK_SELECTOR) is None:
+            return True
+        if self.thorough:
+            return False
+        return tag == "nav" or (self.open_noisy < 3 and len(node.text(deep=True)) < _SMALL_NOISE)
+
+    def enter_inline(self, node: LexborNode, tag: str) -> _Open:
+        if tag == "a":
+            self.in_link += 1
+            return _Open(node, link=True)
+        return _Open(node)
+
+    def enter_block(self, node: LexborNode, tag: str) -> _Open:
+        if self.buf:
+            self.flush()
+        self.tags.append(tag)
+        opened = _Open(node, block=True)
+        if tag in _PARA:
+            self.in_para += 1
+            opened.para = True
+            if tag in _HEADINGS:
+                self.in_heading += 1
+                opened.heading = True
+        if tag == "tr":
+            opened.table_row, opened.saved_row = True, self.row
+            self.rows += 1
+            self.row = self.rows
+        spans = self.out.span_start
+        opened.span = len(spans)
+        spans.append(len(self.out.blocks))
+        self.out.span_end.append(-1)
+        if self.marked and node.mem_id in self.marked:
+            self.out.marks[node.mem_id] = opened.span
+        return opened
+
+    def leave(self, opened: _Open) -> None:
+        out = self.out
+        if opened.block:
+            if self.buf:
+                self.flush()
+            self.tags.pop()
+            if opened.table_row:
+                self.row = opened.saved_row
+            if opened.para:
+                self.in_para -= 1
+            if opened.heading:
+                self.in_heading -= 1
+        elif opened.link:
+            self.in_link -= 1
+            if "href" in opened.node.attributes:
+                out.anchors.append((len(out.blocks) - (0 if self.buf else 1), opened.node))
+        if opened.span >= 0:
+            out.span_end[opened.span] = len(out.blocks)
+        if opened.noisy_from >= 0:
+            self.open_noisy -= 1
+            out.labelled.append((opened.noisy_from, len(out.blocks), opened.why))
+
+
+def _label(node: LexborNode, tag: str) -> tuple[bool, str, bool]:
+    """(labelled as boilerplate, why, hidden by its style) for one element."""
+    noisy = tag in NOISE_TAGS
+    why = ("byline " if tag == "header" else "") + tag if noisy else ""
+    attrs = node.attributes
+    if not attrs:
+        return noisy, why, False
+    style = attrs.get("style")
+    hidden = bool(style and "none" in style and _hidden_style(style))
+    label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    role = attrs.get("role")
+    kind = noise_label(label) if len(label) > 1 else NOT_NOISE
+    if (
+        kind
+        or (role and role.lower() in NOISE_ROLES)
+        or "hidden" in attrs
+        or attrs.get("aria-hidden") == "true"
+    ):
+        noisy = True
+        why = f"{tag} {role or ''} {label}"
+        if kind == BYLINE:
+            why = "byline " + why
+    return noisy, why, hidden
+
+
 def walk(root: LexborNode, marked: frozenset[int] = frozenset(), *, thorough: bool = False) -> Walk:
     """Blocks and element spans below ``root``; ``marked`` mem_ids are noted in ``marks``.
 
     Small labelled chrome is skipped unseen unless ``thorough`` (for pages where that
     left no article: its wrapper may carry a boilerplate-sounding label).
     """
-    out = Walk()
-    blocks, labelled, anchors = out.blocks, out.labelled, out.anchors
-    span_start, span_end = out.span_start, out.span_end
-    buf: list[str] = []
-    link_chars = 0
-    in_link = in_heading = in_para = 0
-    row = rows = open_noisy = 0
-    tags: list[str] = [root.tag or "body"]
-
-    def flush() -> None:
-        nonlocal link_chars
-        raw = "".join(buf)
-        buf.clear()
-        text = " ".join(raw.split())
-        if text and _ZERO_WIDTH.search(text):
-            text = " ".join(_ZERO_WIDTH.sub("", text).split())
-        if text:
-            tag = tags[-1]
-            if tag in _CELLS and row:
-                last = blocks[-1] if blocks else None
-                # a data table's cells make one line per row; long cells (layout) do not
-                if last and last.row == row and len(last.text) + len(text) < 300:
-                    last.text = f"{last.text} {text}"
-                    last.link_chars += min(link_chars, len(text))
-                    link_chars = 0
-                    return
-            blocks.append(
-                Block(
-                    text,
-                    min(link_chars, len(text)),
-                    tag,
-                    in_heading > 0,
-                    row if tag in _CELLS else 0,
-                )
-            )
-        link_chars = 0
-
-    # Iterative pre-order walk over child/next pointers: hostile pages nest thousands
-    # deep, and recursion (or per-node generators) would cost more than the walk itself.
-    # Stack entries: (node, what to undo on exit, span index or -1, labelled start or -1,
-    # why it is labelled, the table row to restore)
-    stack: list[tuple[LexborNode, int, int, int, str, int]] = []
-    node = root.child
-    while node is not None:
-        tag = node.tag or "-"
-        if tag == "-text":
-            piece = node.text_content
-            if piece and (buf or not piece.isspace()):  # no block starts with indentation
-                buf.append(piece)
-                if in_link:
-                    link_chars += len(piece.strip())
-        elif tag[0] == "-" or tag in BLOCK_SKIP:
-            pass
-        elif tag == "br":
-            if in_para:
-                buf.append(" ")
-            elif buf:
-                flush()
-        else:
-            attrs = node.attributes
-            noisy = tag in NOISE_TAGS
-            hidden = False
-            why = ("byline " if tag == "header" else "") + tag if noisy else ""
-            if attrs:
-                style = attrs.get("style")
-                hidden = bool(style and "none" in style and _hidden_style(style))
-                label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-                role = attrs.get("role")
-                kind = noise_label(label) if len(label) > 1 else NOT_NOISE
-                if (
-                    kind
-                    or (role and role.lower() in NOISE_ROLES)
-                    or "hidden" in attrs
-                    or attrs.get("aria-hidden") == "true"
-                ):
-                    noisy = True
-                    why = f"{tag} {role or ''} {label}"
-                    if kind == BYLINE:
-                        why = "byline " + why
-            child = None if hidden else node.child  # display:none is skipped outright
-            inline = tag in INLINE
-            if noisy and child is not None:
-                # Chrome is skipped without a look inside when it is inline text (a share
-                # link, a hover card), small (a share bar, a caption, a byline: its text is
-                # kept for the metadata) or a <nav>; C-level text() and css_first() cost
-                # far less than walking it. Large labelled elements are walked: the label
-                # may be wrong (a wrapper called "content has-sidebar"), and main_blocks
-                # decides. (Sizes are checked three levels deep at most, or nested labels
-                # would make them quadratic.)
-                if (inline and node.css_first(_BLOCK_SELECTOR) is None) or (
-                    not thorough
-                    and (
-                        tag == "nav"
-                        or (open_noisy < 3 and len(node.text(deep=True)) < _SMALL_NOISE)
-                    )
-                ):
-                    child = None
-                if child is None and why.startswith("byline "):
-                    out.byline_texts.append(node.text(deep=True, separator=" "))
-            if noisy and child is not None:
-                inline = False  # labelled inline markup walked: blocks of its own
-            if child is None:
-                if not inline and buf:
-                    flush()
-            else:
-                undo = span = saved_row = 0
-                if inline:
-                    span = -1
-                    if tag == "a":
-                        in_link += 1
-                        undo = 8
-                else:
-                    if buf:
-                        flush()
-                    tags.append(tag)
-                    undo = 1
-                    if tag in _PARA:
-                        in_para += 1
-                        undo |= 2
-                        if tag in _HEADINGS:
-                            in_heading += 1
-                            undo |= 4
-                    if tag == "tr":
-                        undo |= 16
-                        saved_row, rows = row, rows + 1
-                        row = rows
-                    span = len(span_start)
-                    span_start.append(len(blocks))
-                    span_end.append(-1)
-                    if marked and node.mem_id in marked:
-                        out.marks[node.mem_id] = span
-                if noisy:
-                    open_noisy += 1
-                stack.append((node, undo, span, len(blocks) if noisy else -1, why, saved_row))
-                node = child
-                continue
-        # leave finished elements until one has a next sibling
-        nxt = node.next
-        while nxt is None and stack:
-            node, undo, span, noisy_from, why, saved_row = stack.pop()
-            if undo & 1:
-                if buf:
-                    flush()
-                tags.pop()
-                if undo & 16:
-                    row = saved_row
-                if undo & 2:
-                    in_para -= 1
-                    if undo & 4:
-                        in_heading -= 1
-            elif undo & 8:
-                in_link -= 1
-                if "href" in node.attributes:
-                    anchors.append((len(blocks) - (0 if buf else 1), node))
-            if span >= 0:
-                span_end[span] = len(blocks)
-            if noisy_from >= 0:
-                open_noisy -= 1
-                labelled.append((noisy_from, len(blocks), why))
-            nxt = node.next
-        node = nxt
-    if buf:
-        flush()
-    return out
+    return _Walker(root, marked, thorough).run(root)
 
 
 def _hidden_style(style: str) -> bool:

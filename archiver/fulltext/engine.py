@@ -11,18 +11,14 @@ from the stem field's positions. The parameters were chosen on KorQuAD 1.0 (READ
 from __future__ import annotations
 
 import math
-import pickle
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.matching.wrappers import FilterMatcher
-from whoosh.util.numeric import byte_to_length
 
 from .query import Leaf
+from .whoosh_internals import BYTE_LENGTH, length_codes, read_postings
 
 K1 = 0.3
 B = 0.75
@@ -34,7 +30,6 @@ WINDOW_WEIGHT = 1.0
 PAIR_WEIGHT = 0.5
 CACHE_POSTINGS = 4_000_000  # postings kept in memory between searches of one snapshot
 
-_BYTE_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 
 
@@ -52,47 +47,6 @@ class Postings:
         if i >= len(self.ids) or self.ids[i] != doc:
             return []
         return list(self.decode(self.values[i]))
-
-
-def _read_matcher(matcher: Any, want_values: bool) -> tuple[np.ndarray, np.ndarray, list[Any]]:
-    while isinstance(matcher, FilterMatcher):  # deletions are masked by the caller
-        matcher = matcher.child
-    values: list[Any] = []
-    if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        # Whole blocks at a time, decoded with numpy: Whoosh's per-posting Matcher API
-        # costs ~3 µs a posting, its per-block id decoding ~1 µs.
-        id_parts: list[np.ndarray] = []
-        tf_parts: list[np.ndarray] = []
-        while True:
-            raw = matcher._postfile.get(
-                matcher._dataoffset, matcher._nextoffset - matcher._dataoffset
-            )
-            if matcher._compression:
-                raw = zlib.decompress(raw)
-            deltas, weights, block_values = pickle.loads(raw)
-            ids = np.cumsum(np.asarray(deltas, dtype=np.int64))  # deltas restart per block
-            id_parts.append(ids)
-            if weights is None:
-                tf_parts.append(np.ones(len(ids), dtype=np.float32))
-            elif isinstance(weights, float):
-                tf_parts.append(np.full(len(ids), weights, dtype=np.float32))
-            else:
-                tf_parts.append(np.asarray(weights, dtype=np.float32))
-            if want_values:
-                values.extend(block_values)
-            if matcher._lastblock:
-                break
-            matcher._goto(matcher._nextoffset)
-        return np.concatenate(id_parts), np.concatenate(tf_parts), values
-    ids_list: list[int] = []
-    tfs: list[float] = []
-    while matcher.is_active():
-        ids_list.append(matcher.id())
-        tfs.append(matcher.weight())
-        if want_values:
-            values.append(matcher.value())
-        matcher.next()
-    return np.asarray(ids_list, dtype=np.int64), np.asarray(tfs, dtype=np.float32), values
 
 
 class Snapshot:
@@ -132,7 +86,7 @@ class Snapshot:
         for reader, offset in self.leaves:
             if (field, token) not in reader:
                 continue
-            ids, tfs, vals = _read_matcher(reader.postings(field, token), decode is not None)
+            ids, tfs, vals = read_postings(reader.postings(field, token), decode is not None)
             id_parts.append(ids + offset)
             tf_parts.append(tfs)
             values.extend(vals)
@@ -159,14 +113,9 @@ class Snapshot:
         out = np.zeros(self.size, dtype=np.float32)
         for reader, offset in self.leaves:
             n = reader.doc_count_all()
-            column = None
-            perdoc = getattr(reader, "_perdoc", None)
-            if perdoc is not None and hasattr(perdoc, "_cached_reader"):
-                column = perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-            if column is not None and hasattr(column, "_basepos"):
-                raw = column._dbfile.get(column._basepos, column._count)
-                codes = np.frombuffer(raw, dtype=np.uint8)[:n]
-                out[offset : offset + len(codes)] = _BYTE_LENGTH[codes]
+            codes = length_codes(reader, field, n)
+            if codes is not None:
+                out[offset : offset + len(codes)] = BYTE_LENGTH[codes]
             else:
                 for doc in range(n):
                     out[offset + doc] = reader.doc_field_length(doc, field) or 0

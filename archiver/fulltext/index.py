@@ -27,7 +27,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import BOOLEAN, DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import DateRange
 
-from archiver.errors import ArchiverError, IndexError_, QueryError
+from archiver.errors import ArchiverError, IndexDamagedError, QueryError, SearchIndexError
 
 from . import engine, matching
 from .analysis import (
@@ -37,9 +37,9 @@ from .analysis import (
     normalize,
     stem_analyzer,
 )
-from .mpwriter import ParallelWriter
 from .query import Leaf, has_positive, parse, positive_leaves
 from .snippets import highlighter, make_snippet
+from .whoosh_internals import ParallelWriter
 
 log = logging.getLogger(__name__)
 
@@ -144,16 +144,6 @@ def _parse_time(value: str | None, what: str) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None)
 
 
-class _Damaged(IndexError_):
-    """The index could not be read: damaged, or changed under the reader."""
-
-
-def _damaged(directory: Path, exc: BaseException) -> IndexError_:
-    return _Damaged(
-        f"search index at {directory} is damaged ({type(exc).__name__}); run `archiver reindex`"
-    )
-
-
 class Index:
     """A Whoosh index in ``directory``."""
 
@@ -175,7 +165,7 @@ class Index:
                 missing = [f for f in REQUIRED_FIELDS if f not in ix.schema]
                 if missing:
                     ix.close()
-                    raise IndexError_(
+                    raise SearchIndexError(
                         f"search index at {self.directory} was built by an"
                         " older archiver; run `archiver reindex`"
                     )
@@ -184,11 +174,13 @@ class Index:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._ix = whoosh_index.create_in(str(self.directory), _schema())
             else:
-                raise IndexError_(f"no search index at {self.directory}; run `archiver reindex`")
+                raise SearchIndexError(
+                    f"no search index at {self.directory}; run `archiver reindex`"
+                )
         except ArchiverError:
             raise
         except Exception as exc:  # whoosh raises many unrelated types on damaged files
-            raise _damaged(self.directory, exc) from exc
+            raise IndexDamagedError.at(self.directory, exc) from exc
         return self._ix
 
     def close(self) -> None:
@@ -220,7 +212,7 @@ class Index:
                 return IndexWriter(ParallelWriter(ix, procs=procs, multisegment=True, **options))
             return IndexWriter(ix.writer(**options))
         except Exception as exc:
-            raise IndexError_(
+            raise SearchIndexError(
                 f"cannot write the search index at {self.directory}: "
                 f"{type(exc).__name__} {exc}".rstrip()
             ) from exc
@@ -264,14 +256,14 @@ class Index:
         for attempt in range(3):
             try:
                 return int(self._open().doc_count())
-            except _Damaged:
+            except IndexDamagedError:
                 if attempt == 2:
                     raise
             except ArchiverError:
                 raise
             except Exception as exc:
                 if attempt == 2:
-                    raise _damaged(self.directory, exc) from exc
+                    raise IndexDamagedError.at(self.directory, exc) from exc
             self.close()  # changed under us by a concurrent commit: look again
             time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -328,15 +320,15 @@ class Index:
             except ArchiverError as exc:
                 # A concurrent commit may delete the files of the generation just read,
                 # and `reindex` swaps a rebuilt index in by two renames: look again.
-                transient = isinstance(exc, _Damaged) or (
-                    isinstance(exc, IndexError_) and (self._being_replaced() or self.exists())
+                transient = isinstance(exc, IndexDamagedError) or (
+                    isinstance(exc, SearchIndexError) and (self._being_replaced() or self.exists())
                 )
                 if not transient or attempt == 2:
                     raise
             except Exception as exc:
                 if attempt == 2:
                     log.info("search failed", exc_info=True)  # the traceback with -v
-                    raise _damaged(self.directory, exc) from exc
+                    raise IndexDamagedError.at(self.directory, exc) from exc
                 log.info("search retry after %s: %s", type(exc).__name__, exc)
             self.close()
             time.sleep(0.05 * (attempt + 1))
@@ -411,7 +403,7 @@ class IndexWriter:
         try:
             self._writer.commit()
         except Exception as exc:
-            raise IndexError_(f"cannot commit the search index: {exc}") from exc
+            raise SearchIndexError(f"cannot commit the search index: {exc}") from exc
         return self.count
 
     def cancel(self) -> None:

@@ -33,11 +33,13 @@ def approximate(snap: Snapshot, node: Node, candidates: np.ndarray) -> np.ndarra
             out |= found
         return out
     if isinstance(node, Site):
-        return site_mask(snap, node.host) & candidates
+        in_site: np.ndarray = site_mask(snap, node.host) & candidates
+        return in_site
     if isinstance(node, Not):
         child = node.child
         if isinstance(child, Site) or (isinstance(child, Leaf) and len(child.match) == 1):
-            return candidates & ~approximate(snap, child, candidates)  # exact: one token
+            kept: np.ndarray = candidates & ~approximate(snap, child, candidates)
+            return kept  # exact: one token
         return candidates  # excluding a superset would drop true matches
     if isinstance(node, And):
         current = candidates

@@ -8,22 +8,15 @@ combining mark is never left at an edge).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 from archiver.text.korean import PARTICLE_STARTS
+from archiver.text.sentences import continues_previous
 
 from .analysis import TOKEN_PATTERN, stem_tokens
 
 SNIPPET_CHARS = 160
 _SNAP = 15  # how far a window edge may move to reach a space
-
-
-def _joins_previous(ch: str) -> bool:
-    # Medial/final conjoining jamo and combining marks belong to the character before.
-    return (
-        "\u1160" <= ch <= "\u11ff" or "\ud7b0" <= ch <= "\ud7ff" or bool(unicodedata.combining(ch))
-    )
 
 
 def _safe_start(text: str, begin: int, limit: int) -> int:
@@ -33,7 +26,7 @@ def _safe_start(text: str, begin: int, limit: int) -> int:
     space = text.rfind(" ", max(0, begin - _SNAP), limit)
     if space != -1 and space + 1 <= limit:
         begin = space + 1
-    while 0 < begin < len(text) and _joins_previous(text[begin]):
+    while 0 < begin < len(text) and continues_previous(text[begin]):
         begin -= 1
     return begin
 
@@ -45,7 +38,7 @@ def _safe_end(text: str, end: int, floor: int) -> int:
     space = text.rfind(" ", max(floor, end - _SNAP), end + 1)
     if space > floor:
         end = space
-    while floor < end < len(text) and _joins_previous(text[end]):
+    while floor < end < len(text) and continues_previous(text[end]):
         end -= 1
     return end
 

@@ -14,7 +14,6 @@ import logging
 import random
 import socket
 import time
-import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -26,6 +25,7 @@ from archiver.config import CrawlConfig
 from archiver.errors import BlockedError, FetchError
 from archiver.text.dates import now_iso
 
+from .encoding import decode_content
 from .exchange import Conditional, Exchange, FetchResult
 
 log = logging.getLogger(__name__)
@@ -54,31 +54,6 @@ def check_address(host: str, allow_private: bool) -> None:
                 f"refused: {host} resolves to non-public address {address}"
                 " (set crawl.allow_private_networks = true to allow)"
             )
-
-
-def _decode_body(raw: bytes, encoding: str | None, limit: int) -> tuple[bytes, bool]:
-    """Undo Content-Encoding within ``limit`` bytes; return (body, truncated)."""
-    enc = (encoding or "identity").strip().lower()
-    if enc in ("identity", ""):
-        return raw[:limit], len(raw) > limit
-    if enc not in ("gzip", "x-gzip", "deflate"):
-        raise FetchError(f"unsupported Content-Encoding {enc!r}")
-    wbits = 47 if enc != "deflate" else zlib.MAX_WBITS  # 47: gzip or zlib header
-    try:
-        decoder = zlib.decompressobj(wbits)
-        # max_length bounds the output: the decompression-bomb guard.
-        body = decoder.decompress(raw, limit)
-        truncated = bool(decoder.unconsumed_tail)
-    except zlib.error:
-        if enc != "deflate":
-            raise FetchError("corrupt gzip body") from None
-        try:  # raw deflate without zlib header, as some servers send
-            decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-            body = decoder.decompress(raw, limit)
-            truncated = bool(decoder.unconsumed_tail)
-        except zlib.error as exc:
-            raise FetchError("corrupt deflate body") from exc
-    return body, truncated
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -250,7 +225,7 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError(_describe(exc)) from exc
         raw = b"".join(chunks)
-        body, over = _decode_body(raw, response.headers.get("content-encoding"), limit)
+        body, over = decode_content(raw, response.headers.get("content-encoding"), limit)
         return Exchange(
             url=url,
             method="GET",

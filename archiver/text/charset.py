@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["decode_html", "normalise_charset"]
+__all__ = ["decode_html", "looks_binary", "normalise_charset"]
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:\-]+)""", re.IGNORECASE)
 _META_CHARSET = re.compile(
@@ -28,6 +28,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_BINARY_TYPES = ("image/", "audio/", "video/", "font/")
+_BINARY_TYPE_NAMES = ("application/pdf", "application/zip", "application/octet-stream")
+# File signatures of formats that are never a page or a post.
+_MAGIC = (b"%PDF-", b"\x89PNG", b"GIF8", b"PK\x03\x04", b"\xff\xd8\xff", b"\x1f\x8b", b"\x7fELF")
 # Python codec names (after codecs.lookup) that browsers decode as CP949.
 _KOREAN = {"euc_kr", "cp949"}
 _KOREAN_LABELS = {
@@ -46,6 +50,19 @@ _KOREAN_LABELS = {
 _LATIN1 = {"latin_1", "iso8859_1", "cp1252", "ascii"}
 _DETECT_LIMIT = 1_000_000  # bytes handed to charset-normalizer
 _ASCII_BYTES = bytes(range(128))
+
+
+def looks_binary(data: bytes, content_type: str | None = None) -> bool:
+    """Whether bytes are a file rather than text, whatever their label: a binary media
+    type, a known file signature, or a NUL byte in the first 1 KB (no text encoding a
+    page or post uses has one, but UTF-16 and UTF-32, which start with a byte-order mark)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind.startswith(_BINARY_TYPES) or kind in _BINARY_TYPE_NAMES:
+        return True
+    head = data[:1024]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
+        return False
+    return head.startswith(_MAGIC) or b"\x00" in head
 
 
 def normalise_charset(label: str | None) -> str | None:

@@ -98,14 +98,18 @@ def words(text: str) -> list[str]:
     return tokens
 
 
+def continues_previous(char: str) -> bool:
+    """Whether ``char`` belongs to the character before it: a combining mark, a
+    conjoining Hangul medial vowel or final consonant, or a zero-width joiner."""
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Mc"):
+        return True
+    code = ord(char)
+    return 0x1160 <= code <= 0x11FF or 0xD7B0 <= code <= 0xD7FF or char == "\u200d"
+
+
 def can_cut(text: str, i: int, *, start: bool = False) -> bool:
     """Whether a boundary before ``text[i]`` keeps every character (and syllable) whole;
     ``start``: the text continues something before it, so its start counts too."""
     if i >= len(text) or (i <= 0 and not start):
         return True
-    char = text[i]
-    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Mc"):
-        return False
-    code = ord(char)
-    # Conjoining Hangul medial vowels and final consonants continue a syllable.
-    return not (0x1160 <= code <= 0x11FF or 0xD7B0 <= code <= 0xD7FF or char == "\u200d")
+    return not continues_previous(text[i])
