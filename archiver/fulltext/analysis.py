@@ -1,7 +1,7 @@
 """Korean-aware text analysis for the full-text index.
 
-Two token streams are indexed for every text field (the choice was measured on KorQuAD,
-see README "Search"):
+Two token streams are indexed for every text field (the choice was measured on KorQuAD:
+benchmarks/search_korquad.py and benchmarks/README.md):
 
 * **bigrams** — Hangul (and CJK) runs become overlapping character bigrams (a single
   syllable stays a unigram); Latin words are lower-cased and kept whole; numbers lose
@@ -16,8 +16,7 @@ never cut a syllable. Text is NFC-normalised first (decomposed jamo become sylla
 
 Indexing needs only the token texts, so :func:`bigram_terms` and :func:`stem_terms` give
 the same tokens without spans, and :class:`TermFrequency` / :class:`TermPositions` count
-them without Whoosh's per-token ``Token`` objects: on the 10 KB articles of
-``benchmarks/crawl.py`` one indexing process went from 94 to 199 documents a second.
+them without Whoosh's per-token ``Token`` objects, the slow part of indexing before.
 """
 
 from __future__ import annotations

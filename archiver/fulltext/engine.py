@@ -1,11 +1,12 @@
 """Scoring over Whoosh's postings with numpy: BM25 and a proximity bonus.
 
 Whoosh stores the index; this module reads whole posting lists at once and scores with
-vector arithmetic instead of Whoosh's per-posting Python matchers (7–70× slower on the
-KorQuAD benchmark). Ranking is BM25 (k1 0.3, b 0.75, Lucene's idf) over bigrams and stems;
-then the best documents get a bonus for query stems close together and in query order,
-from the stem field's positions. The parameters were chosen on KorQuAD 1.0 (README,
-"Search"). Only this module and :mod:`archiver.fulltext.index` read Whoosh's structures.
+vector arithmetic instead of Whoosh's per-posting Python matchers, which are several times
+slower (benchmarks/README.md). Ranking is BM25 (k1 0.3, b 0.75, Lucene's idf) over bigrams
+and stems; then the best documents get a bonus for query stems close together and in query
+order, from the stem field's positions. The parameters were chosen on KorQuAD 1.0
+(benchmarks/search_korquad.py). Whoosh's internal structures are read only through
+:mod:`archiver.fulltext.whoosh_internals`.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ class IndexFeed:
 
     A small run is indexed at its end in this process. Once a run reaches
     PARALLEL_INDEX_DOCS documents, two worker processes start and get every document as
-    it comes, so indexing overlaps fetching (benchmarks/crawl.py: 173 → 219 pages/s).
+    it comes, so indexing overlaps fetching (measured by benchmarks/crawl.py).
     The documents stay in memory too: if the workers fail, the run's end indexes them
     the plain way.
     """

@@ -4,10 +4,10 @@ Korean glues particles (조사) and endings (어미) onto words: 올트먼이, �
 졸업하였다, 선언했는가. The index keeps Hangul character bigrams for exact matching and
 adds one *stem* per word for ranking, made here without a dictionary: the longest
 particle or ending is cut, then further endings, then the light verb of "noun + 하다/되다"
-(졸업했 → 졸업). Measured on KorQuAD 1.0 (README, "Search") this stem field ranks as well
-as kiwipiepy's morphemes at a few microseconds per word, where kiwi needs a 1–2 s model
-load and ~5 ms per paragraph. Index and query use the same function, so an imperfect
-stem (사이 → 사) still matches itself; the bigram field keeps exact matching.
+(졸업했 → 졸업). On KorQuAD 1.0 this stem field ranks as well as kiwipiepy's morphemes
+without kiwi's model load and per-paragraph cost (benchmarks/README.md). Index and query
+use the same function, so an imperfect stem (사이 → 사) still matches itself; the bigram
+field keeps exact matching.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Text units for diffs, Korean-aware: paragraphs, sentences and words.
 
-Sentences are split by a regex, not by kiwipiepy (``benchmarks/diff.py --kiwi``): on the
-fixture pages and the seed post (5,590 characters) the regex takes 0.7 ms and kiwi's
-``split_into_sents`` 2.0 s plus 1.3 s to load its model; 101 of kiwi's 110 sentences are
-identical. Where they differ kiwi is sometimes worse ("사실이다(" cut before a
+Sentences are split by a regex, not by kiwipiepy: it is orders of magnitude faster and
+agrees with kiwi on most sentences (``benchmarks/diff.py --kiwi``; the figures are in
+benchmarks/README.md). Where they differ kiwi is sometimes worse ("사실이다(" cut before a
 parenthesis, a URL in brackets split off) and sometimes better (a two-sentence quotation
 kept whole, which the regex cuts at its inner full stop; an ellipsis glued to the next
 word, "나오는데..알트만이", and a list number "1.", both handled here now). A missing space
