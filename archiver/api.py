@@ -120,6 +120,24 @@ class History:
         return [v.as_json() for v in self.versions]
 
 
+# SQLite integers are 64-bit: a number outside cannot name anything in the catalog (and
+# sqlite3 raises OverflowError on it), so it is "not found" before any query is made.
+_SQLITE_INT = range(-(2**63), 2**63)
+
+
+def _check_version(store: Store, url: str, *numbers: int | None) -> None:
+    """NotFoundError for a version number no catalog can hold (after the page's own)."""
+    for number in numbers:
+        if number is not None and number not in _SQLITE_INT:
+            target = store.catalog.find_target(url)  # an unknown page is said so first
+            raise NotFoundError(f"no version {number} of {target.url}")
+
+
+def _check_id(number: int | None, what: str) -> None:
+    if number is not None and number not in _SQLITE_INT:
+        raise NotFoundError(f"no {what} with id {number}")
+
+
 def _require_store(store: Store) -> None:
     if not store.exists():
         raise NotFoundError(f"no archive at {store.root}; run `archiver crawl` first")
@@ -128,8 +146,9 @@ def _require_store(store: Store) -> None:
 def _seed_by_ref(store: Store, ref: str) -> SeedRow:
     _require_store(store)
     number = ref.removeprefix("seed:")
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         raise NotFoundError(f"no seed {ref!r} (seeds are named seed:N)")
+    _check_id(int(number), "seed")
     return store.catalog.seed(int(number))
 
 
@@ -209,6 +228,7 @@ def show(store: Store, url: str, number: int | None = None) -> VersionView:
             is_seed=True,
         )
     _require_store(store)
+    _check_version(store, url, number)
     target = store.catalog.find_target(url)
     version = store.catalog.version_or_latest(target, number)
     return VersionView(
@@ -241,6 +261,7 @@ def diff(
     from archiver.changes.compare import diff_versions  # the differ loads only when asked for
 
     _require_store(store)
+    _check_version(store, url, from_version, to_version)
     return diff_versions(
         store, url, from_version, to_version, ignore=ignore, granularity=granularity
     )
@@ -258,6 +279,10 @@ def diff_against_seed(
     from archiver.changes.compare import diff_against_seed as align
 
     _require_store(store)
+    _check_version(store, url, number)
+    if seed_id is not None and seed_id not in _SQLITE_INT:
+        store.catalog.find_target(url)  # an unknown page is said so first
+        _check_id(seed_id, "seed")
     return align(store, url, number, seed_id, ignore=ignore)
 
 
@@ -286,6 +311,8 @@ def report(
     """Change reports of one crawl run (default the last) or of every run since ``since``."""
     from archiver.changes.report import build_reports
 
+    if store.exists():  # else build_reports says there is no archive
+        _check_id(run_id, "crawl run")
     return build_reports(store, run_id=run_id, since=since, ignore=ignore)
 
 

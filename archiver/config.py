@@ -7,11 +7,15 @@ folder of the config file.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from archiver.errors import ConfigError
 from archiver.text.ignore import IgnoreRule
@@ -80,6 +84,11 @@ _TOP_KEYS = {
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest duration or age a key takes: beyond it dates overflow (datetime ends in
+# year 9999) and nobody means it.
+MAX_DAYS = 36500
+_MAX_SECONDS = MAX_DAYS * 86400
+_MAX_INT = 2**63 - 1  # TOML's integers are 64-bit; tomllib reads any size
 
 
 def parse_duration(text: str, *, key: str = "duration", where: str = "<config>") -> float:
@@ -88,9 +97,18 @@ def parse_duration(text: str, *, key: str = "duration", where: str = "<config>")
     if not match:
         raise ConfigError(
             f"{where}: key '{key}' must be a number with an s, m, h or d"
-            f' suffix (like "6h"), got {text!r}'
+            f' suffix (like "6h"), got {_shown(text)}'
         )
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not seconds <= _MAX_SECONDS:  # also inf, from a number too long for a float
+        raise ConfigError(f"{where}: key '{key}' must be at most {MAX_DAYS}d, got {_shown(text)}")
+    return seconds
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value for an error message: repr, cut short (a message stays one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "…" + text[-4:]
 
 
 def _schedule(where: str, raw: dict[str, Any]) -> ScheduleConfig:
@@ -135,10 +153,11 @@ def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
                 raise ConfigError(f"{where}: 'ignore.pattern' {pattern!r}: {exc}") from exc
         if url is not None:
             _check_type(where, "ignore.url", url, str)
-            if not url.startswith(("http://", "https://")):
-                raise ConfigError(
-                    f"{where}: 'ignore.url' must be an http(s) URL prefix, got {url!r}"
-                )
+            url = _http_url(where, "ignore.url", url, prefix=True)
+            # Page URLs are canonical: scheme and host lower-case.
+            scheme, rest = url.split("://", 1)
+            host, slash, path = rest.partition("/")
+            url = f"{scheme.lower()}://{host.lower()}{slash}{path}"
         rules.append(IgnoreRule(compiled, whitespace, url))
     return tuple(rules)
 
@@ -211,10 +230,42 @@ def _dataclass_from(cls: type, where: str, section: str, raw: dict[str, Any]) ->
             value = tuple(value)
         elif value is not None:
             _check_type(where, dotted, value, str)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-            raise ConfigError(f"{where}: key '{dotted}' must not be negative")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            _check_number(where, dotted, value)
         values[key] = value
     return cls(**values)
+
+
+# Bounds beyond "not negative" (low, whether low itself is allowed, high): a value
+# outside them would make every fetch fail or a date overflow, so it is refused when the
+# config loads instead.
+_BOUNDS: dict[str, tuple[float, bool, float]] = {
+    "crawl.timeout": (0, False, 86400),
+    "crawl.max_bytes": (1, True, _MAX_INT),
+    "crawl.concurrency": (1, True, _MAX_INT),
+    "crawl.per_host_concurrency": (1, True, _MAX_INT),
+    "crawl.per_host_delay": (0, True, 86400),
+    "crawl.follow_threshold": (0, True, 1),
+    "retention.keep_days": (0, True, MAX_DAYS),
+}
+
+
+def _check_number(where: str, key: str, value: float) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: key '{key}' must be a finite number, got {value!r}")
+    if value < 0:
+        raise ConfigError(f"{where}: key '{key}' must not be negative")
+    low, low_allowed, high = _BOUNDS.get(key, (0, True, _MAX_INT))
+    if value < low or (value == low and not low_allowed):
+        bound = f"at least {_number(low)}" if low_allowed else f"more than {_number(low)}"
+        raise ConfigError(f"{where}: key '{key}' must be {bound}, got {_shown(value)}")
+    if value > high:
+        bound = "between 0 and 1" if (low, high) == (0, 1) else f"at most {_number(high)}"
+        raise ConfigError(f"{where}: key '{key}' must be {bound}, got {_shown(value)}")
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _url_list(where: str, raw: Any, name: str) -> tuple[str, ...]:
@@ -230,10 +281,41 @@ def _url_list(where: str, raw: Any, name: str) -> tuple[str, ...]:
             raise ConfigError(f"{where}: unknown key '{name}.{sorted(unknown)[0]}'")
         url = entry.get("url")
         _check_type(where, f"{name}.url", url, str)
-        if not str(url).startswith(("http://", "https://")):
-            raise ConfigError(f"{where}: '{name}.url' must be an http(s) URL, got {url!r}")
-        urls.append(str(url))
+        urls.append(_http_url(where, f"{name}.url", str(url)))
     return tuple(urls)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _http_url(where: str, key: str, url: str, *, prefix: bool = False) -> str:
+    """An http(s) URL (the scheme in any case) with a host, stripped; ConfigError else.
+
+    The frontier canonicalises URLs (scheme and host lower-cased) before fetching them.
+    """
+    url = url.strip()
+    what = "URL prefix" if prefix else "URL"
+    problem = None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        if parts.scheme.lower() not in ("http", "https") or "://" not in url:
+            problem = "not http(s)"
+        elif not parts.hostname:
+            problem = "no host"
+        elif _CONTROL.search(url):
+            problem = "a control character in it"
+        elif any(c.isspace() for c in parts.netloc):
+            # A space in the path or query is sent percent-encoded, as a browser does.
+            problem = "a space in its host"
+    if problem is not None:
+        raise ConfigError(
+            f"{where}: '{key}' must be an http(s) {what}, got {_shown(url)} ({problem})"
+        )
+    return url
 
 
 def load_config(path: str | Path, *, store_override: str | Path | None = None) -> Config:
@@ -241,13 +323,14 @@ def load_config(path: str | Path, *, store_override: str | Path | None = None) -
     path = Path(path)
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte order mark, as some Windows editors write, is no TOML error.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{where}: config file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read config: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from exc
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError; ValueError: a NUL in the path
+        raise ConfigError(f"{where}: cannot read config: {exc}") from exc
     return config_from_dict(data, base=path.parent, source=path, store_override=store_override)
 
 
@@ -269,7 +352,10 @@ def config_from_dict(
         raise ConfigError(f"{where}: unknown key 'store.{sorted(unknown)[0]}'")
     store_path = store_table.get("path", "store")
     _check_type(where, "store.path", store_path, str)
-    store = Path(store_override) if store_override is not None else base / store_path
+    if store_override is not None:
+        store = _store_folder("--store", Path.cwd(), str(store_override))
+    else:
+        store = _store_folder(f"{where}: key 'store.path'", base, store_path)
 
     seeds_raw = data.get("seeds") or []
     if not isinstance(seeds_raw, list):
@@ -282,17 +368,18 @@ def config_from_dict(
             raise ConfigError(f"{where}: unknown key 'seeds.{sorted(unknown)[0]}'")
         seed_path = entry.get("path")
         _check_type(where, "seeds.path", seed_path, str)
-        seeds.append(base / str(seed_path))
+        seeds.append(_resolved(f"{where}: key 'seeds.path'", base, str(seed_path)))
 
     crawl = _dataclass_from(CrawlConfig, where, "crawl", _table(where, data.get("crawl"), "crawl"))
+    _check_crawl(where, crawl)
     schedule = _schedule(where, _table(where, data.get("schedule"), "schedule"))
     retention = _dataclass_from(
         RetentionConfig, where, "retention", _table(where, data.get("retention"), "retention")
     )
     return Config(
         path=source,
-        store=store.resolve(),
-        seeds=tuple(p.resolve() for p in seeds),
+        store=store,
+        seeds=tuple(seeds),
         targets=_url_list(where, data.get("targets"), "targets"),
         feeds=_url_list(where, data.get("feeds"), "feeds"),
         crawl=crawl,
@@ -300,3 +387,61 @@ def config_from_dict(
         retention=retention,
         ignore=_ignore_rules(where, data.get("ignore")) + _aliases(where, data.get("aliases")),
     )
+
+
+def _resolved(what: str, base: Path, text: str) -> Path:
+    """``base / text`` made absolute, or a ConfigError beginning with ``what`` (the file
+    and key): a NUL, an empty path, a loop of symbolic links, a file where a folder
+    should be on the way."""
+    if "\x00" in text:
+        raise ConfigError(f"{what} contains a NUL character: {_shown(text)}")
+    if not text.strip():
+        raise ConfigError(f"{what} must not be empty")
+    path = (base / text).absolute()
+    try:
+        resolved = path.resolve()
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # created later,
+            os.stat(resolved)  # or refused when used
+    except RuntimeError as exc:  # Path.resolve() on a loop (Python < 3.13)
+        raise ConfigError(f"{what}: {path}: too many levels of symbolic links") from exc
+    except NotADirectoryError as exc:
+        blocker = next((p for p in [*reversed(path.parents), path] if p.is_file()), path)
+        raise ConfigError(f"{what}: {blocker} is a file, not a folder") from exc
+    except OSError as exc:  # ELOOP, ENAMETOOLONG ...
+        reason = (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"{what}: {path}: {reason}") from exc
+    return resolved
+
+
+def _store_folder(what: str, base: Path, text: str) -> Path:
+    """The store's root: like :func:`_resolved`, and a folder if it exists."""
+    path = _resolved(what, base, text)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what}: store path {path} is a file, not a folder")
+    return path
+
+
+def _check_crawl(where: str, crawl: CrawlConfig) -> None:
+    """What the types alone do not say: the user agent is an HTTP header value, and
+    follow_hosts are host names."""
+    agent, key = crawl.user_agent, "crawl.user_agent"
+    if not agent.strip():
+        raise ConfigError(f"{where}: key '{key}' must not be empty")
+    if _CONTROL.search(agent):
+        raise ConfigError(
+            f"{where}: key '{key}' must not contain a control character (CR, LF, NUL, tab):"
+            f" it is sent as an HTTP header, got {_shown(agent)}"
+        )
+    if not agent.isascii():
+        # Refused rather than encoded: servers read header bytes as ASCII (or Latin-1),
+        # so 아카이버 would reach them as mojibake.
+        raise ConfigError(
+            f"{where}: key '{key}' must be ASCII (it is sent as an HTTP header; write the"
+            f" name in Latin letters), got {_shown(agent)}"
+        )
+    for host in crawl.follow_hosts:
+        if not host.strip() or _CONTROL.search(host) or any(c in host for c in " /?#@\\"):
+            raise ConfigError(
+                f"{where}: key 'crawl.follow_hosts' takes host names (like"
+                f' "slownews.kr"), got {_shown(host)}'
+            )

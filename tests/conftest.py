@@ -1,147 +1,16 @@
-"""Shared fixtures: the offline fixture site on 127.0.0.1 and configs pointing at it."""
+"""Shared fixtures: the offline fixture site on 127.0.0.1 and a project directory.
+
+Helpers (FixtureSite, Route, write_config, cli, ...) are in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import socket
-import struct
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 
-SITE = Path(__file__).parent / "fixtures" / "site"
-DEFAULT_SEED = Path(__file__).parents[1] / "config" / "seeds" / "careerly-altman-tigris.txt"
-
-
-@dataclass
-class Route:
-    file: str | None = None  # relative to SITE
-    content_type: str = "text/html; charset=utf-8"
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    delay: float = 0.0
-    etag: bool = True
-    statuses: list[int] = field(default_factory=list)  # answered first, one per request
-    reset_after: int | None = None  # send this many body bytes, then reset the connection
-
-
-DEFAULT_ROUTES: dict[str, Route] = {
-    "/99663": Route("slownews/99663.html"),
-    "/99700": Route("slownews/99700.html"),
-    "/99710": Route("slownews/99710.html"),
-    "/99720": Route("slownews/99720.html"),
-    "/tag/openai": Route("slownews/tag-openai.html"),
-    "/euckr": Route("euckr/article.html", content_type="text/html"),
-    "/plain": Route("plain/article.html"),
-    "/feed": Route("feed.xml", content_type="application/rss+xml; charset=utf-8"),
-    "/robots.txt": Route("robots.txt", content_type="text/plain"),
-    "/files/report.pdf": Route("files/report.pdf", content_type="application/pdf"),
-    "/status/404": Route(status=404, body=b"<h1>not found</h1>"),
-    "/status/500": Route(status=500, body=b"<h1>server error</h1>"),
-    "/loop/a": Route(status=302, headers={"Location": "/loop/b"}, body=b""),
-    "/loop/b": Route(status=302, headers={"Location": "/loop/a"}, body=b""),
-    "/moved": Route(status=301, headers={"Location": "/99700"}, body=b""),
-}
-
-
-class FixtureSite:
-    """The fixture site served over real HTTP; tests switch routes between crawls."""
-
-    def __init__(self) -> None:
-        # Copies: a test that changes a route must not change it for the next test.
-        self.routes: dict[str, Route] = {
-            path: replace(route, headers=dict(route.headers), statuses=list(route.statuses))
-            for path, route in DEFAULT_ROUTES.items()
-        }
-        self.requests: list[tuple[str, dict[str, str], float]] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:  # keep test output clean
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                site.requests.append((self.path, dict(self.headers.items()), time.monotonic()))
-                route = site.routes.get(unquote(self.path.split("?")[0]))
-                if route is None:
-                    self._send(404, "text/html", b"<h1>no such fixture</h1>", {})
-                    return
-                if route.delay:
-                    time.sleep(route.delay)
-                body = route.body if route.body is not None else (SITE / route.file).read_bytes()
-                headers = dict(route.headers)
-                if route.statuses:
-                    self._send(route.statuses.pop(0), "text/html", b"<p>try later</p>", headers)
-                    return
-                if route.reset_after is not None:
-                    self._reset(route, body)
-                    return
-                if route.etag and route.status == 200:
-                    tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-                    headers["ETag"] = tag
-                    if self.headers.get("If-None-Match") == tag:
-                        self._send(304, None, b"", headers)
-                        return
-                self._send(route.status, route.content_type, body, headers)
-
-            def _reset(self, route: Route, body: bytes) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: route.reset_after])
-                self.wfile.flush()
-                # SO_LINGER 0 makes close() send a TCP reset, as a crashed server would.
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.connection.close()
-                self.close_connection = True
-
-            def _send(
-                self, status: int, ctype: str | None, body: bytes, headers: dict[str, str]
-            ) -> None:
-                self.send_response(status)
-                if ctype:
-                    self.send_header("Content-Type", ctype)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if body and status != 304:
-                    self.wfile.write(body)
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request: object, client_address: object) -> None:
-                pass  # a client that hangs up mid-response (a fault test) is expected
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def serve(self, path: str, file: str) -> None:
-        """Serve another fixture file at ``path`` (e.g. version 2 of an article)."""
-        old = self.routes.get(path, Route())
-        self.routes[path] = Route(file, content_type=old.content_type, etag=old.etag)
-
-    def hits(self, path: str) -> int:
-        return sum(1 for p, _, _ in self.requests if p == path)
-
-    def times(self, path: str) -> list[float]:
-        return [t for p, _, t in self.requests if p == path]
+from .helpers import FixtureSite
 
 
 @pytest.fixture
@@ -151,53 +20,6 @@ def site() -> Iterator[FixtureSite]:
     yield server
     server.server.shutdown()
     server.server.server_close()
-
-
-def write_seed(directory: Path, site: FixtureSite) -> Path:
-    """The default Careerly seed, its Slownews reference pointed at the fixture site."""
-    text = DEFAULT_SEED.read_text(encoding="utf-8").replace(
-        "https://slownews.kr/99663", site.url("/99663")
-    )
-    path = directory / "seeds" / "careerly-altman-tigris.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def write_config(
-    directory: Path,
-    site: FixtureSite,
-    *,
-    targets: Sequence[str] = (),
-    feeds: Sequence[str] = (),
-    extra: str = "",
-    seed: bool = True,
-) -> Path:
-    """A config for the fixture site: loopback allowed, no politeness delay, one try."""
-    directory.mkdir(parents=True, exist_ok=True)
-    lines = ["[store]", 'path = "store"', ""]
-    if seed:
-        write_seed(directory, site)
-        lines += ["[[seeds]]", 'path = "seeds/careerly-altman-tigris.txt"', ""]
-    for url in targets:
-        lines += ["[[targets]]", f'url = "{site.url(url) if url.startswith("/") else url}"', ""]
-    for url in feeds:
-        lines += ["[[feeds]]", f'url = "{site.url(url) if url.startswith("/") else url}"', ""]
-    crawl = {
-        "allow_private_networks": "true",
-        "per_host_delay": "0",
-        "retries": "1",
-        "timeout": "5",
-        "respect_robots": "false",
-    }
-    for line in extra.splitlines():  # "key = value" lines override the test defaults
-        if "=" in line:
-            key, value = (part.strip() for part in line.split("=", 1))
-            crawl[key] = value
-    lines += ["[crawl]"] + [f"{key} = {value}" for key, value in crawl.items()]
-    path = directory / "archiver.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -10,17 +10,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from archiver.cli import main
 from archiver.errors import BlockedError
 from archiver.net.fetch import check_address
 
-from .conftest import FixtureSite, Route, write_config
-
-
-def cli(store: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--store", str(store), *args])
+from .helpers import FixtureSite, Route, cli, cli_store, write_config
 
 
 @pytest.mark.skipif(shutil.which("wget") is None, reason="wget is not installed")
@@ -40,7 +34,7 @@ def test_import_a_wget_warc(tmp_path: Path, site: FixtureSite) -> None:
         timeout=60,
     )
     store = tmp_path / "store"
-    result = cli(store, "import", str(tmp_path / "wget.warc.gz"), "--json")
+    result = cli_store(store, "import", str(tmp_path / "wget.warc.gz"), "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     states = {t["url"]: t["state"] for t in summary["targets"]}
@@ -50,25 +44,26 @@ def test_import_a_wget_warc(tmp_path: Path, site: FixtureSite) -> None:
         site.url("/euckr"): "new",
     }
     # As a crawl would: searchable, showable, verifiable, with the EUC-KR page decoded.
-    hits = json.loads(cli(store, "search", "올트먼", "--json").stdout)
+    hits = json.loads(cli_store(store, "search", "올트먼", "--json").stdout)
     assert [h["url"] for h in hits] == [site.url("/99663")]
-    shown = json.loads(cli(store, "show", site.url("/euckr"), "--json").stdout)
+    shown = json.loads(cli_store(store, "show", site.url("/euckr"), "--json").stdout)
     assert "반도체" in shown["text"]
-    verify = json.loads(cli(store, "verify", "--json").stdout)
+    verify = json.loads(cli_store(store, "verify", "--json").stdout)
     assert verify == {"checked": 3, "problems": [], "torn_tails": []}
     # The original file is kept byte for byte; a second import is recognised.
     [copy] = (store / "warc").glob("import-*.warc.gz")
     assert copy.read_bytes() == (tmp_path / "wget.warc.gz").read_bytes()
-    again = json.loads(cli(store, "import", str(tmp_path / "wget.warc.gz"), "--json").stdout)
+    again = json.loads(cli_store(store, "import", str(tmp_path / "wget.warc.gz"), "--json").stdout)
     assert again["files"][0]["skipped"] == "already imported"
-    assert [len(json.loads(cli(store, "history", site.url("/99663"), "--json").stdout))] == [1]
+    history = json.loads(cli_store(store, "history", site.url("/99663"), "--json").stdout)
+    assert [v["version"] for v in history] == [1]
 
 
 @pytest.mark.parametrize("content", [b"", b"hello, not a warc\n", b"\x1f\x8b\x08garbage"])
 def test_import_rejects_non_warc_files(tmp_path: Path, content: bytes) -> None:
     bad = tmp_path / "bad.warc.gz"
     bad.write_bytes(content)
-    result = cli(tmp_path / "store", "import", str(bad))
+    result = cli_store(tmp_path / "store", "import", str(bad))
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "archiver: error:" in result.stderr
     assert not (tmp_path / "store" / "warc").exists()
@@ -76,14 +71,14 @@ def test_import_rejects_non_warc_files(tmp_path: Path, content: bytes) -> None:
 
 def test_verify_detects_a_damaged_record(config_dir: Path, site: FixtureSite) -> None:
     config = write_config(config_dir, site)
-    assert CliRunner().invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
+    assert cli(config, "crawl").exit_code == 0
     store = config_dir / "store"
-    assert cli(store, "verify").exit_code == 0
+    assert cli_store(store, "verify").exit_code == 0
     [warc] = (store / "warc").glob("*.warc.gz")
     data = bytearray(warc.read_bytes())
     data[len(data) // 2] ^= 0xFF  # flip one byte inside the response record
     warc.write_bytes(bytes(data))
-    result = cli(store, "verify", "--json")
+    result = cli_store(store, "verify", "--json")
     assert result.exit_code == 1
     assert len(json.loads(result.stdout)["problems"]) == 1
 
@@ -115,8 +110,30 @@ def test_ssrf_guard_refuses_non_public_addresses(host: str) -> None:
         check_address(host, allow_private=False)
 
 
-def test_ssrf_guard_allows_when_configured() -> None:
-    check_address("127.0.0.1", allow_private=True)  # no exception
+def test_allow_private_networks_is_what_lets_a_loopback_page_in(
+    config_dir: Path, site: FixtureSite
+) -> None:
+    """The same loopback page, only the setting differs: refused and never requested
+    with ``allow_private_networks = false``, fetched and archived with ``true``."""
+    page = site.url("/99700")
+    refused = write_config(
+        config_dir, site, targets=["/99700"], seed=False, extra="allow_private_networks = false"
+    )
+    result = cli(refused, "crawl", "--json")
+    assert result.exit_code == 1, result.output
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["url"] == page and "non-public address" in error["error"]
+    assert site.hits("/99700") == 0
+
+    allowed = write_config(config_dir, site, targets=["/99700"], seed=False)
+    assert "allow_private_networks = true" in allowed.read_text()
+    result = cli(allowed, "crawl", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["errors"] == [] and summary["new_versions"] == 1
+    assert site.hits("/99700") == 1
+    history = cli(allowed, "history", page, "--json")
+    assert [v["version"] for v in json.loads(history.stdout)] == [1]
 
 
 def test_every_redirect_hop_is_checked(
@@ -144,7 +161,7 @@ def test_every_redirect_hop_is_checked(
         seed=False,
         extra="allow_private_networks = false",
     )
-    result = CliRunner().invoke(main, ["--config", str(config), "crawl", "--json"])
+    result = cli(config, "crawl", "--json")
     summary = json.loads(result.stdout)
     [error] = summary["errors"]
     assert error["url"] == site.url("/to-private") and "non-public address" in error["error"]
@@ -153,19 +170,19 @@ def test_every_redirect_hop_is_checked(
 
 def test_verify_reports_a_torn_tail_as_a_note(config_dir: Path, site: FixtureSite) -> None:
     config = write_config(config_dir, site)
-    assert CliRunner().invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
+    assert cli(config, "crawl").exit_code == 0
     store = config_dir / "store"
     [warc] = (store / "warc").glob("*.warc.gz")
     whole = warc.stat().st_size
     with open(warc, "ab") as fh:  # a record cut short, as a kill mid-write leaves it
         noise = random.Random(1).randbytes(4000)  # incompressible, so 300 bytes is a part
         fh.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: response\r\n" + noise)[:300])
-    result = cli(store, "verify", "--json")
+    result = cli_store(store, "verify", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["problems"] == []
     assert report["torn_tails"] == [{"file": warc.name, "complete_bytes": whole, "torn_bytes": 300}]
-    assert "torn record" in cli(store, "verify").stdout
+    assert "torn record" in cli_store(store, "verify").stdout
 
 
 def test_unresolvable_host_is_one_try_and_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from archiver.cli import main
 from archiver.errors import StoreError
 from archiver.fulltext import feed as indexfeed
 from archiver.fulltext.index import Index, IndexWriter
@@ -19,7 +17,7 @@ from archiver.fulltext.rebuild import open_index
 from archiver.storage.catalog import Catalog
 from archiver.storage.store import Store
 
-from .conftest import FixtureSite, write_config
+from .helpers import FixtureSite, cli, write_config
 
 TARGETS = ["/99663", "/99700", "/99710", "/99720", "/euckr", "/plain"]
 QUERIES = ["올트먼", "OpenAI", "이사회", "티그리스", "반도체"]
@@ -30,11 +28,11 @@ def crawl_and_search(directory: Path, site: FixtureSite) -> dict[str, list[str]]
     config = write_config(
         directory, site, targets=TARGETS, extra="concurrency = 1\nper_host_concurrency = 1"
     )
-    result = CliRunner().invoke(main, ["--config", str(config), "crawl"])
+    result = cli(config, "crawl")
     assert result.exit_code == 0, result.output
     found = {}
     for query in QUERIES:
-        result = CliRunner().invoke(main, ["--config", str(config), "search", query, "--json"])
+        result = cli(config, "search", query, "--json")
         assert result.exit_code == 0, result.output
         found[query] = [hit["url"] for hit in json.loads(result.stdout)]
     return found
@@ -122,7 +120,7 @@ def test_a_page_rolled_back_in_the_catalog_is_not_indexed(
         original(self, target_id, state, **kwargs)
 
     monkeypatch.setattr(Catalog, "set_target_state", failing)
-    result = CliRunner().invoke(main, ["--config", str(config), "crawl"])
+    result = cli(config, "crawl")
     assert result.exit_code == 1
     assert "disk I/O error" in result.output
     with Store(config_dir / "store") as store:

@@ -8,11 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from archiver.cli import main
-
-from .conftest import FixtureSite, write_config
+from .helpers import FixtureSite, cli, cli_json, write_config
 
 EDITED_OLD = (
     "회의는 시작부터 끝까지 30분이 채 걸리지 않았고, 올트먼은 회의 직전까지도 "
@@ -29,16 +26,6 @@ CORRECTION = (
 )
 
 
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
-
-
-def run_json(config: Path, *args: str) -> object:
-    result = run(config, *args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
 @pytest.fixture
 def config(config_dir: Path, site: FixtureSite) -> Path:
     return write_config(config_dir, site)
@@ -48,7 +35,7 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     page = site.url("/99663")
 
     # 1. First crawl: the seed's reference is fetched and becomes version 1.
-    summary = run_json(config, "crawl")
+    summary = cli_json(config, "crawl")
     assert summary["fetched"] == 1 and summary["new_versions"] == 1
     assert summary["errors"] == [] and summary["unchanged"] == 0
     assert isinstance(summary["run_id"], int) and summary["follow_ups"] == []
@@ -56,7 +43,7 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     assert len(html) == 1 and html[0].is_file() and html[0].parent.name == "reports"
 
     # 2. 올트먼 appears in the page only with particles; the seed post is found too.
-    hits = run_json(config, "search", "올트먼")
+    hits = cli_json(config, "search", "올트먼")
     found = {h["url"]: h for h in hits}
     assert page in found and "seed:1" in found
     assert "올트먼" in found[page]["snippet"]
@@ -66,15 +53,15 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
 
     # 3. The page changes: one edited sentence and a correction line.
     site.serve("/99663", "slownews/99663.v2.html")
-    summary = run_json(config, "crawl")
+    summary = cli_json(config, "crawl")
     assert summary["new_versions"] == 1 and summary["targets"][0]["state"] == "changed"
 
-    versions = run_json(config, "history", page)
+    versions = cli_json(config, "history", page)
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["content_hash"] != versions[1]["content_hash"]
     assert all(v["status"] == 200 and v["title"] for v in versions)
 
-    result = run(config, "diff", page, "--format", "json")
+    result = cli(config, "diff", page, "--format", "json")
     assert result.exit_code == 1, result.output  # diff(1): 1 means different
     diff = json.loads(result.stdout)
     assert (diff["from"], diff["to"], diff["changed"]) == (1, 2, True)
@@ -82,15 +69,15 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     assert diff["added"] == [EDITED_NEW, CORRECTION]
     assert 0.8 < diff["similarity"] < 1.0
 
-    text = run(config, "diff", page)
+    text = cli(config, "diff", page)
     assert text.exit_code == 1
     assert f"-{EDITED_OLD}" in text.output and f"+{CORRECTION}" in text.output
 
-    same = run(config, "diff", page, "--from", "2", "--to", "2")
+    same = cli(config, "diff", page, "--from", "2", "--to", "2")
     assert same.exit_code == 0
 
     # 4. show: latest by default, any version on request.
-    latest = run_json(config, "show", page)
+    latest = cli_json(config, "show", page)
     assert latest["version"] == 2 and CORRECTION in latest["text"]
     assert latest["modified_at"] == "2023-11-19T08:30:00+09:00"
     assert latest["author"] == "한서윤"
@@ -98,18 +85,18 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     assert latest["metadata"]["site_name"] == "슬로우뉴스"
     assert latest["metadata"]["section"] == "테크"
     assert latest["provenance"] == {"via": "seed:1", "depth": 0, "score": None}
-    first = run_json(config, "show", page, "--version", "1")
+    first = cli_json(config, "show", page, "--version", "1")
     assert first["version"] == 1 and CORRECTION not in first["text"]
 
     # 5. Default search covers the latest text; --all-versions finds the old wording.
-    assert page not in {h["url"] for h in run_json(config, "search", "30분이")}
-    old_hits = run_json(config, "search", "30분이", "--all-versions")
+    assert page not in {h["url"] for h in cli_json(config, "search", "30분이")}
+    old_hits = cli_json(config, "search", "30분이", "--all-versions")
     assert [(h["url"], h["version"]) for h in old_hits] == [(page, 1)]
 
     # 6. A crawl with no change adds nothing (the server answers 304 to our ETag).
-    summary = run_json(config, "crawl")
+    summary = cli_json(config, "crawl")
     assert summary["new_versions"] == 0 and summary["not_modified"] == 1
-    assert [v["version"] for v in run_json(config, "history", page)] == [1, 2]
+    assert [v["version"] for v in cli_json(config, "history", page)] == [1, 2]
     # The 304 is archived as a server-not-modified revisit of the response it confirms.
     from warcio.archiveiterator import ArchiveIterator
 
@@ -118,26 +105,26 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
         [revisit] = [r for r in ArchiveIterator(fh) if r.rec_type == "revisit"]
         assert revisit.rec_headers.get_header("WARC-Profile").endswith("/server-not-modified")
         assert revisit.http_headers.get_statuscode() == "304"
-    assert run_json(config, "verify")["problems"] == []
+    assert cli_json(config, "verify")["problems"] == []
 
 
 def test_unchanged_page_without_validators_stores_a_revisit(
     config: Path, site: FixtureSite
 ) -> None:
     site.routes["/99663"].etag = False
-    run_json(config, "crawl")
-    summary = run_json(config, "crawl")
+    cli_json(config, "crawl")
+    summary = cli_json(config, "crawl")
     assert summary["unchanged"] == 1 and summary["new_versions"] == 0
-    verify = run_json(config, "verify")
+    verify = cli_json(config, "verify")
     assert verify == {"checked": 2, "problems": [], "torn_tails": []}
-    runs = run_json(config, "runs")
+    runs = cli_json(config, "runs")
     assert [r["outcome"] for r in runs] == ["ok", "ok"]
     assert runs[1]["new_versions"] == 0
 
 
 def test_against_seed_classifies_every_seed_sentence(config: Path, site: FixtureSite) -> None:
-    run_json(config, "crawl")
-    result = run(config, "diff", site.url("/99663"), "--against-seed", "--format", "json")
+    cli_json(config, "crawl")
+    result = cli(config, "diff", site.url("/99663"), "--against-seed", "--format", "json")
     assert result.exit_code in (0, 1), result.output
     data = json.loads(result.stdout)
     statuses = {s["status"] for s in data["seed_sentences"]}
@@ -150,7 +137,7 @@ def test_against_seed_classifies_every_seed_sentence(config: Path, site: Fixture
 
 def test_warc_files_pass_warcio_check(config: Path, site: FixtureSite) -> None:
     write_config(config.parent, site, targets=["/files/report.pdf", "/moved", "/euckr"])
-    run_json(config, "crawl")
+    cli_json(config, "crawl")
     warcs = sorted((config.parent / "store" / "warc").glob("*.warc.gz"))
     assert warcs
     for warc in warcs:
@@ -174,11 +161,11 @@ def test_warc_files_pass_warcio_check(config: Path, site: FixtureSite) -> None:
 
 def test_crawl_records_non_html_redirects_and_euckr(config: Path, site: FixtureSite) -> None:
     write_config(config.parent, site, targets=["/files/report.pdf", "/moved", "/euckr"])
-    summary = run_json(config, "crawl")
+    summary = cli_json(config, "crawl")
     states = {t["url"]: t["state"] for t in summary["targets"]}
     assert states[site.url("/files/report.pdf")] == "archived"
     assert states[site.url("/moved")] == "new"
     assert states[site.url("/euckr")] == "new"
-    euckr = run_json(config, "show", site.url("/euckr"))
+    euckr = cli_json(config, "show", site.url("/euckr"))
     assert euckr["charset"] == "euc-kr" and "반도체" in euckr["text"]
-    assert run(config, "show", site.url("/files/report.pdf")).exit_code == 2
+    assert cli(config, "show", site.url("/files/report.pdf")).exit_code == 2

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from archiver.cli import main
 
-from .conftest import FixtureSite, write_config
+from .helpers import FixtureSite, write_config
 
 
 def run(*args: str) -> Result:

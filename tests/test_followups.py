@@ -5,32 +5,28 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
-from click.testing import CliRunner
-
-from archiver.cli import main
 from archiver.crawler.discover import classify
 from archiver.crawler.relevance import seed_terms
 
-from .conftest import FixtureSite, Route, write_config
+from .helpers import FixtureSite, Route, cli, cli_json, write_config
 
 SCOPE = 'follow_hosts = ["127.0.0.1"]'
 
 
-def crawl(config: Path) -> dict:  # type: ignore[type-arg]
-    result = CliRunner().invoke(main, ["--config", str(config), "crawl", "--json"])
+def crawl(config: Path) -> Any:
+    result = cli(config, "crawl", "--json")
     assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+    return json.loads(result.stdout)
 
 
-def states(summary: dict) -> dict[str, str]:  # type: ignore[type-arg]
+def states(summary: Any) -> dict[str, str]:
     return {t["url"]: t["state"] for t in summary["targets"]}
 
 
-def show(config: Path, url: str) -> dict:  # type: ignore[type-arg]
-    result = CliRunner().invoke(main, ["--config", str(config), "show", url, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
+def show(config: Path, url: str) -> Any:
+    return cli_json(config, "show", url)
 
 
 def test_url_shapes() -> None:
@@ -105,9 +101,7 @@ def test_listing_pages_discover_but_are_not_archived(config_dir: Path, site: Fix
     assert follow["provenance"]["via"] == site.url("/tag/openai")
     assert follow["provenance"]["depth"] == 2 and follow["provenance"]["score"] >= 0.2
     assert site.hits("/tag/openai/page/2") == 0  # listing at depth 3 is beyond follow_depth
-    history = CliRunner().invoke(
-        main, ["--config", str(config), "history", site.url("/tag/openai")]
-    )
+    history = cli(config, "history", site.url("/tag/openai"))
     assert history.exit_code == 0 and "archived" in history.stderr
 
 
@@ -214,12 +208,11 @@ def test_reports_show_how_each_new_page_was_found(config_dir: Path, site: Fixtur
         config_dir, site, seed=True, feeds=["/feed"], extra=SCOPE + "\nfollow_depth = 2"
     )
     crawl(config)
-    runner = CliRunner()
-    data = json.loads(runner.invoke(main, ["--config", str(config), "report", "--json"]).output)
+    data = cli_json(config, "report")
     new = {p["url"]: p["provenance"] for p in data["runs"][0]["new"]}
     assert new[site.url("/99663")] == {"via": "seed:1", "depth": 0, "score": None}
     follow = new[site.url("/99710")]
     assert follow["via"] == site.url("/tag/openai") and follow["depth"] == 2
     assert follow["score"] >= 0.2
-    md = runner.invoke(main, ["--config", str(config), "report", "--format", "markdown"]).output
+    md = cli(config, "report", "--format", "markdown").output
     assert f"via {site.url('/tag/openai')}, depth 2, relevance" in md

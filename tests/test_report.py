@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from rich.console import Console
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from archiver import api
 from archiver.changes.render import terminal
-from archiver.cli import main
 from archiver.storage.store import Store
 
-from .conftest import FixtureSite, Route, write_config
+from .helpers import FixtureSite, Route, cli, write_config
 from .report_pages import EDITED_NEW, EDITED_OLD, MOVED, PWN_IMG, PWN_SCRIPT, hostile_page
 from .test_e2e import CORRECTION
 from .test_e2e import EDITED_NEW as SLOW_NEW
 from .test_e2e import EDITED_OLD as SLOW_OLD
 
 
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
-
-
-def run_json(config: Path, *args: str) -> dict:
-    result = run(config, *args)
+def run_json(config: Path, *args: str) -> Any:
+    result = cli(config, *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -47,10 +42,10 @@ def crawled(config_dir: Path, site: FixtureSite) -> Path:
     """Two crawls: 99663 and the hostile page are new, then both change."""
     site.routes["/hostile"] = Route(body=hostile_page(1))
     config = write_config(config_dir, site, targets=["/hostile"])
-    assert run(config, "crawl").exit_code == 0
+    assert cli(config, "crawl").exit_code == 0
     site.serve("/99663", "slownews/99663.v2.html")
     site.routes["/hostile"] = Route(body=hostile_page(2))
-    assert run(config, "crawl").exit_code == 0
+    assert cli(config, "crawl").exit_code == 0
     return config
 
 
@@ -107,19 +102,19 @@ def test_report_command_selects_runs_and_formats(crawled: Path, tmp_path: Path) 
         ["--run", "99"],
         ["--since", "yesterday-ish"],
     ):
-        result = run(crawled, "report", *bad)
+        result = cli(crawled, "report", *bad)
         assert result.exit_code == 2 and result.stderr.startswith("archiver: error:"), bad
         assert len(result.stderr.strip().splitlines()) == 1
     out = tmp_path / "out" / "report.html"
     out.parent.mkdir()
-    assert run(crawled, "report", "--format", "html", "--output", str(out)).exit_code == 0
+    assert cli(crawled, "report", "--format", "html", "--output", str(out)).exit_code == 0
     html = out.read_text(encoding="utf-8")
     assert_inert(html)
     tree = HTMLParser(html)
     assert [n.text() for n in tree.css("h1")] == ["Crawl run 2"]
     assert tree.css("del") and tree.css("ins") and tree.css("tr.moved")
     # Links to archived versions are relative paths to the store's WARC files.
-    warc_links = [a.attributes["href"] for a in tree.css("a") if "WARC" in a.text()]
+    warc_links = [str(a.attributes["href"]) for a in tree.css("a") if "WARC" in a.text()]
     assert warc_links and all(h.startswith("../project/store/warc/") for h in warc_links)
     for href in warc_links:
         assert (out.parent / href).resolve().is_file()
@@ -129,8 +124,8 @@ def test_report_lists_not_modified_and_errors(config_dir: Path, site: FixtureSit
     # A fresh route: another test may have turned off the shared default route's ETag.
     site.routes["/99663"] = Route("slownews/99663.html")
     config = write_config(config_dir, site, targets=["/status/404", "/files/report.pdf"])
-    run(config, "crawl")
-    run(config, "crawl")  # the page answers 304 to our ETag now
+    cli(config, "crawl")
+    cli(config, "crawl")  # the page answers 304 to our ETag now
     report = run_json(config, "report", "--json")["runs"][0]
     assert [p["url"] for p in report["not_modified"]] == [site.url("/99663")]
     assert report["not_modified"][0]["version"] == 1
@@ -139,7 +134,7 @@ def test_report_lists_not_modified_and_errors(config_dir: Path, site: FixtureSit
     assert [p["url"] for p in report["archived"]] + [p["url"] for p in report["unchanged"]] == [
         site.url("/files/report.pdf")
     ]
-    markdown = run(config, "report").stdout
+    markdown = cli(config, "report").stdout
     assert "## Not modified (HTTP 304)" in markdown and "## Errors" in markdown
 
 
@@ -150,7 +145,7 @@ def test_a_failing_report_never_fails_the_crawl(
     store = config_dir / "store"
     store.mkdir()
     (store / "reports").write_text("not a folder", encoding="utf-8")
-    result = run(config, "crawl", "--json")
+    result = cli(config, "crawl", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["new_versions"] == 1
     assert "cannot write the change report" in caplog.text
@@ -162,40 +157,41 @@ def test_diff_formats_escape_hostile_content(
 ) -> None:
     page = site.url("/hostile")
     html_file = tmp_path / "diff.html"
-    result = run(crawled, "diff", page, "--format", "html", "--output", str(html_file))
+    result = cli(crawled, "diff", page, "--format", "html", "--output", str(html_file))
     assert result.exit_code == 1
     html = html_file.read_text(encoding="utf-8")
     assert_inert(html)
     tree = HTMLParser(html)
     # Self-contained: no external stylesheet, script, image or font, and a CSP forbidding them.
     assert tree.css("link") == [] and tree.css("[src]") == [] and "url(" not in html
-    assert "default-src 'none'" in tree.css_first("meta[http-equiv]").attributes["content"]
+    csp = tree.css_first("meta[http-equiv]")
+    assert csp is not None and "default-src 'none'" in str(csp.attributes["content"])
     assert "여전히" in " ".join(n.text() for n in tree.css("ins"))
-    seed_html = run(crawled, "diff", site.url("/99663"), "--against-seed", "--format", "html")
+    seed_html = cli(crawled, "diff", site.url("/99663"), "--against-seed", "--format", "html")
     seed_tree = HTMLParser(seed_html.stdout)
     statuses = {n.text() for n in seed_tree.css("table.seed td.status")}
     assert statuses and statuses <= {"present", "paraphrased", "absent"}
-    markdown = run(crawled, "diff", page, "--format", "markdown").stdout
+    markdown = cli(crawled, "diff", page, "--format", "markdown").stdout
     assert "<script" not in markdown and "<img" not in markdown and "&lt;script&gt;" in markdown
     assert "~~" in markdown and "**" in markdown and "moved" in markdown
-    text = run(crawled, "diff", page, "--format", "text").stdout
+    text = cli(crawled, "diff", page, "--format", "text").stdout
     assert f"-{EDITED_OLD}" in text and f"+{EDITED_NEW}" in text and "# moved:" in text
     assert "# title:" in text
 
 
 def test_diff_granularity_and_terminal(crawled: Path, site: FixtureSite) -> None:
     page = site.url("/99663")
-    words = run(crawled, "diff", page, "--format", "json", "--granularity", "word")
+    words = cli(crawled, "diff", page, "--format", "json", "--granularity", "word")
     data = json.loads(words.stdout)
     assert data["removed"] == ["30분이 채 걸리지 않았고"]
     assert data["added"][0] == "10분 남짓 걸렸고" and data["added"][1] == CORRECTION
     paragraphs = json.loads(
-        run(crawled, "diff", page, "--format", "json", "--granularity", "paragraph").stdout
+        cli(crawled, "diff", page, "--format", "json", "--granularity", "paragraph").stdout
     )
     assert len(paragraphs["added"]) == 2 and SLOW_NEW in paragraphs["added"][0]
-    wdiff = run(crawled, "diff", page, "--granularity", "word").stdout
+    wdiff = cli(crawled, "diff", page, "--granularity", "word").stdout
     assert "[-30분이 채 걸리지 않았고-]{+10분 남짓 걸렸고+}" in wdiff
-    term = run(crawled, "diff", page, "--format", "terminal")
+    term = cli(crawled, "diff", page, "--format", "terminal")
     assert term.exit_code == 1 and "similarity" in term.stdout and "edited" in term.stdout
     # Not a colour terminal here: the inline diff marks the words instead of colouring them.
     assert "[-30분이 채 걸리지 않았고-]{+10분 남짓 걸렸고+}" in term.stdout.replace("\n", "")
@@ -236,20 +232,20 @@ def test_ignore_rules_from_config(config_dir: Path, site: FixtureSite) -> None:
             '\n[[ignore]]\npattern = "조회 [0-9,]+회"\n\n'
             f'[[ignore]]\npattern = "[0-9]+분 전"\nurl = "{site.url("/")}"\n'
         )
-    run(config, "crawl")
+    cli(config, "crawl")
     site.routes["/counter"] = Route(body=page("1,024", 15))
-    run(config, "crawl")
+    cli(config, "crawl")
     url = site.url("/counter")
-    assert [v["version"] for v in json.loads(run(config, "history", url, "--json").stdout)] == [
+    assert [v["version"] for v in json.loads(cli(config, "history", url, "--json").stdout)] == [
         1,
         2,
     ]  # the archive keeps every version ...
-    same = run(config, "diff", url, "--format", "json")
+    same = cli(config, "diff", url, "--format", "json")
     assert same.exit_code == 0, same.output  # ... but the diff ignores the counters
     assert json.loads(same.stdout)["changed"] is False
     site.routes["/counter"] = Route(body=page("2,048", 20, " 새 문장이 붙었다."))
-    run(config, "crawl")
-    real = run(config, "diff", url, "--format", "json")
+    cli(config, "crawl")
+    real = cli(config, "diff", url, "--format", "json")
     assert real.exit_code == 1
     assert json.loads(real.stdout)["added"] == ["새 문장이 붙었다."]
 
@@ -270,23 +266,20 @@ def test_bad_ignore_rules_are_one_line_errors(
     config = write_config(config_dir, site)
     with config.open("a", encoding="utf-8") as f:
         f.write("\n" + table + "\n")
-    result = run(config, "diff", site.url("/99663"))
+    result = cli(config, "diff", site.url("/99663"))
     assert result.exit_code == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_long_quiet_lists_are_counted_not_listed(config_dir: Path, site: FixtureSite) -> None:
-    from .conftest import Route
-
     paths = [f"/quiet/{n}" for n in range(14)]
     for path in paths:
         site.routes[path] = Route("slownews/99700.html")
     config = write_config(config_dir, site, targets=paths, seed=False)
-    runner = CliRunner()
     for _ in range(2):
-        assert runner.invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
-    md = runner.invoke(main, ["--config", str(config), "report", "--format", "markdown"])
+        assert cli(config, "crawl").exit_code == 0
+    md = cli(config, "report", "--format", "markdown")
     assert "## Not modified (HTTP 304) (14)" in md.output
     assert "… and 4 more (the JSON report lists all)" in md.output
-    data = json.loads(runner.invoke(main, ["--config", str(config), "report", "--json"]).output)
+    data = run_json(config, "report", "--json")
     assert len(data["runs"][0]["not_modified"]) == 14

@@ -11,12 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from selectolax.lexbor import LexborHTMLParser
 
-from archiver.cli import main
-
-from .conftest import FixtureSite, Route, write_config
+from .helpers import FixtureSite, Route, cli, write_config
 from .report_pages import PWN_IMG, PWN_SCRIPT, hostile_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -48,15 +45,12 @@ def test_html_report_renders_changes_and_runs_no_archived_script(
 ) -> None:
     site.routes["/hostile"] = Route(body=hostile_page(1))
     config = write_config(config_dir, site, targets=["/hostile"])
-    runner = CliRunner()
-    assert runner.invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
+    assert cli(config, "crawl").exit_code == 0
     site.serve("/99663", "slownews/99663.v2.html")
     site.routes["/hostile"] = Route(body=hostile_page(2))
-    assert runner.invoke(main, ["--config", str(config), "crawl"]).exit_code == 0
+    assert cli(config, "crawl").exit_code == 0
     report = tmp_path / "report.html"
-    result = runner.invoke(
-        main, ["--config", str(config), "report", "--format", "html", "--output", str(report)]
-    )
+    result = cli(config, "report", "--format", "html", "--output", str(report))
     assert result.exit_code == 0, result.output
 
     dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout

@@ -7,16 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from archiver.cli import main
 from archiver.config import load_config
 from archiver.crawler import pipeline
 from archiver.crawler.retention import collect, report_refs
 from archiver.errors import StoreError
 from archiver.storage.store import Store
 
-from .conftest import FixtureSite, Route, write_config
+from .helpers import FixtureSite, Route, cli, write_config
 
 # One distinct flower per version, so a search tells which versions are still indexed.
 FLOWERS = ["사과꽃", "배꽃", "복숭아꽃", "자두꽃", "살구꽃"]
@@ -28,10 +26,6 @@ def page(flower: str) -> bytes:
         f"</head><body><article><h1>과수원 일지</h1><p>올해 처음으로 {flower}이 피었다."
         " 과수원 주인은 늦서리를 걱정하며 밤새 불을 지폈다.</p></article></body></html>"
     ).encode()
-
-
-def cli(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
 
 
 def make_config(config_dir: Path, site: FixtureSite, retention: str) -> Path:

@@ -5,24 +5,20 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from archiver.cli import main
 from archiver.config import load_config
 from archiver.crawler.schedule import ScheduleState, build_trigger, resume
 from archiver.storage.catalog import Catalog, RunRow
 from archiver.storage.store import Store
 
-from .conftest import FixtureSite, Route, write_config
-
-ARCHIVER = Path(sys.executable).with_name("archiver")
+from .helpers import ARCHIVER, FixtureSite, Route, cli, due_now, write_config
 
 
 def make_config(
@@ -37,10 +33,6 @@ def make_config(
     with path.open("a", encoding="utf-8") as fh:
         fh.write("\n[schedule]\n" + schedule + "\n")
     return path
-
-
-def cli(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
 
 
 def runs(config: Path) -> list[RunRow]:
@@ -71,7 +63,7 @@ class Scheduler:
         self.log = self.log_path.open("w")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(ARCHIVER), "--config", str(config), "schedule"],
+            [ARCHIVER, "--config", str(config), "schedule"],
             stdout=subprocess.DEVNULL,
             stderr=self.log,
         )
@@ -107,7 +99,7 @@ def scheduler() -> Iterator[Callable[[Path], Scheduler]]:
         proc.close()
 
 
-def verify_clean(config: Path) -> dict[str, object]:
+def verify_clean(config: Path) -> dict[str, Any]:
     result = cli(config, "verify", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -119,7 +111,8 @@ def test_sigterm_mid_run_abandons_the_slow_page_flushes_and_exits_zero(
     site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
 ) -> None:
     site.routes["/99663"] = Route("slownews/99663.html", delay=4.0)
-    config = make_config(config_dir, site, 'every = "1s"', targets=("/99700", "/99663"))
+    config = make_config(config_dir, site, 'every = "1h"', targets=("/99700", "/99663"))
+    due_now(config)
     proc = scheduler(config)
     wait_for(lambda: site.hits("/99663") >= 1)  # the slow page is in flight
     wait_for(
@@ -146,13 +139,15 @@ def test_manual_crawl_is_refused_and_search_works_while_a_scheduled_run_writes(
     site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
 ) -> None:
     # The page takes 10 s, far longer than the manual crawl and search below even on a
-    # loaded machine, so a second scheduled fetch cannot start before the assertions.
+    # loaded machine: the scheduled run holds the store throughout. The next slot is an
+    # hour away, so no second scheduled fetch can start before the assertions.
     site.routes["/99663"] = Route("slownews/99663.html", delay=10.0)
-    config = make_config(config_dir, site, 'every = "1s"', seed=True)
+    config = make_config(config_dir, site, 'every = "1h"', seed=True)
+    due_now(config)
     proc = scheduler(config)
     wait_for(lambda: site.hits("/99663") >= 1)
     manual = subprocess.run(
-        [str(ARCHIVER), "--config", str(config), "crawl"],
+        [ARCHIVER, "--config", str(config), "crawl"],
         capture_output=True,
         text=True,
         timeout=30,
@@ -160,7 +155,7 @@ def test_manual_crawl_is_refused_and_search_works_while_a_scheduled_run_writes(
     assert manual.returncode == 1
     assert manual.stderr.count("\n") == 1 and "another crawl run" in manual.stderr
     found = subprocess.run(
-        [str(ARCHIVER), "--config", str(config), "search", "올트먼", "--json"],
+        [ARCHIVER, "--config", str(config), "search", "올트먼", "--json"],
         capture_output=True,
         text=True,
         timeout=30,
@@ -176,7 +171,8 @@ def test_sigkill_mid_run_then_restart_runs_that_slot_once_at_once(
     site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
 ) -> None:
     site.routes["/99663"] = Route("slownews/99663.html", delay=0.8)
-    config = make_config(config_dir, site, 'every = "3s"')
+    config = make_config(config_dir, site, 'every = "1h"')
+    due_now(config)
     first = scheduler(config)
     wait_for(lambda: site.hits("/99663") >= 1)
     first.proc.kill()
@@ -185,7 +181,7 @@ def test_sigkill_mid_run_then_restart_runs_that_slot_once_at_once(
 
     second = scheduler(config)
     wait_for(lambda: site.hits("/99663") >= 2)
-    # The due slot runs at once, not at the next 3-second slot.
+    # The due slot runs at once, not at the next slot an hour later.
     assert site.times("/99663")[1] - second.started < 2.0
     wait_for(lambda: len(runs(config)) == 2 and runs(config)[1].finished_at is not None)
     code, _ = second.signal(signal.SIGTERM)
@@ -197,16 +193,21 @@ def test_sigkill_mid_run_then_restart_runs_that_slot_once_at_once(
     verify_clean(config)
 
 
+RESTART_EVERY = 4
+
+
 def test_restart_after_a_finished_run_does_not_repeat_it(
     site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
 ) -> None:
-    # A 6 s interval leaves room for a slow restart before the next due time.
-    config = make_config(config_dir, site, 'every = "6s"')
+    # The first slot is due at once; the next one RESTART_EVERY seconds later leaves room
+    # for a slow restart, and a run repeated on restart would start seconds before it.
+    config = make_config(config_dir, site, f'every = "{RESTART_EVERY}s"')
+    due = due_now(config)
     first = scheduler(config)
-    wait_for(lambda: len(runs(config)) == 1 and runs(config)[0].finished_at is not None)
-    first.proc.kill()  # SIGKILL while idle, after the run ended
+    state = ScheduleState(config_dir / "store" / "schedule.sqlite3")
+    wait_for(lambda: (job := state.get()) is not None and job.last_outcome == "ok")
+    first.proc.kill()  # SIGKILL while idle, after the run ended and was recorded
     first.proc.wait()
-    finished = datetime.fromisoformat(runs(config)[0].finished_at or "")
 
     second = scheduler(config)
     wait_for(lambda: "scheduler started" in second.stderr)
@@ -214,9 +215,10 @@ def test_restart_after_a_finished_run_does_not_repeat_it(
     assert job["scheduler_pid"] == second.proc.pid
     assert job["last_run"]["outcome"] == "ok" and job["last_run"]["run_id"] == 1
     next_run = datetime.fromisoformat(job["next_run_time"])
-    assert finished <= next_run <= finished + timedelta(seconds=7.5)
-    time.sleep(1.0)
-    assert len(runs(config)) == 1 and site.hits("/99663") == 1  # not repeated on restart
+    assert next_run == due + timedelta(seconds=RESTART_EVERY)  # the slot after the served one
+    while datetime.now(UTC) < next_run - timedelta(seconds=0.5):  # not repeated on restart
+        assert len(runs(config)) == 1 and site.hits("/99663") == 1
+        time.sleep(0.1)
     wait_for(lambda: len(runs(config)) == 2 and runs(config)[1].finished_at is not None)
     assert datetime.fromisoformat(runs(config)[1].started_at) >= next_run - timedelta(seconds=1)
     code, _ = second.signal(signal.SIGTERM)
@@ -227,13 +229,14 @@ def test_restart_after_a_finished_run_does_not_repeat_it(
 def test_scheduled_run_waits_for_the_store_lock_then_skips_with_a_message(
     site: FixtureSite, config_dir: Path, scheduler: Callable[[Path], Scheduler]
 ) -> None:
-    config = make_config(config_dir, site, 'every = "1s"\nlock_wait = "1s"')
+    config = make_config(config_dir, site, 'every = "1s"\nlock_wait = "0.5s"')
+    due_now(config)
     holder = Store(config_dir / "store")
     holder.lock()  # as a manual crawl (or gc) would
     try:
         proc = scheduler(config)
         wait_for(lambda: "scheduled run skipped" in proc.stderr)
-        assert "waits up to 1s" in proc.stderr and "another crawl run" in proc.stderr
+        assert "waits up to 0.5s" in proc.stderr and "another crawl run" in proc.stderr
         assert runs(config) == [] and site.hits("/99663") == 0
         [job] = json.loads(cli(config, "schedule", "--list", "--json").output)
         assert job["last_run"]["outcome"] == "skipped: store locked"
@@ -252,7 +255,7 @@ def test_a_second_scheduler_on_the_same_store_is_refused(
     proc = scheduler(config)
     wait_for(lambda: "scheduler started" in proc.stderr)
     other = subprocess.run(
-        [str(ARCHIVER), "--config", str(config), "schedule"],
+        [ARCHIVER, "--config", str(config), "schedule"],
         capture_output=True,
         text=True,
         timeout=30,

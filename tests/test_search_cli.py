@@ -6,30 +6,24 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from archiver.cli import main
 from archiver.storage.store import Store
 
-from .conftest import FixtureSite, write_config
-
-
-def run(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
+from .helpers import FixtureSite, cli, write_config
 
 
 @pytest.fixture
 def config(config_dir: Path, site: FixtureSite) -> Path:
     path = write_config(config_dir, site)
-    assert run(path, "crawl").exit_code == 0
+    assert cli(path, "crawl").exit_code == 0
     return path
 
 
 def test_hits_show_title_url_dates_version_and_snippet(config: Path, site: FixtureSite) -> None:
-    result = run(config, "search", "올트먼", "--site", "127.0.0.1")
+    result = cli(config, "search", "올트먼", "--site", "127.0.0.1")
     assert result.exit_code == 0, result.output
     page = site.url("/99663")
-    hits = json.loads(run(config, "search", "올트먼", "--site", "127.0.0.1", "--json").stdout)
+    hits = json.loads(cli(config, "search", "올트먼", "--site", "127.0.0.1", "--json").stdout)
     [hit] = hits
     assert hit["url"] == page and hit["version"] == 1 and hit["title"]
     assert hit["published_at"].startswith("2023-11-") and hit["fetched_at"]
@@ -45,7 +39,7 @@ def test_hits_show_title_url_dates_version_and_snippet(config: Path, site: Fixtu
 
 def test_query_language_through_the_cli(config: Path, site: FixtureSite) -> None:
     def found(*args: str) -> set[str]:
-        result = run(config, "search", *args, "--json")
+        result = cli(config, "search", *args, "--json")
         assert result.exit_code == 0, result.output
         return {h["url"] for h in json.loads(result.stdout)}
 
@@ -62,7 +56,7 @@ def test_query_language_through_the_cli(config: Path, site: FixtureSite) -> None
 
 @pytest.mark.parametrize("query", ['"샘 올트먼', "올트먼 OR", "(올트먼", "NOT 올트먼", "?!"])
 def test_unparseable_query_is_one_line_exit_2(config: Path, query: str) -> None:
-    result = run(config, "search", query)
+    result = cli(config, "search", query)
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("archiver: error: ")
@@ -70,18 +64,18 @@ def test_unparseable_query_is_one_line_exit_2(config: Path, query: str) -> None:
 
 
 def test_reindex_rebuilds_and_refuses_while_a_crawl_holds_the_store(config: Path) -> None:
-    before = json.loads(run(config, "search", "올트먼", "--json").stdout)
-    result = run(config, "reindex")
+    before = json.loads(cli(config, "search", "올트먼", "--json").stdout)
+    result = cli(config, "reindex")
     assert result.exit_code == 0 and "indexed 2 documents" in result.stdout
-    assert json.loads(run(config, "search", "올트먼", "--json").stdout) == before
+    assert json.loads(cli(config, "search", "올트먼", "--json").stdout) == before
     store = Store(config.parent / "store")
     store.lock()  # as a running crawl does
     try:
-        locked = run(config, "reindex")
+        locked = cli(config, "reindex")
     finally:
         store.close()
     assert locked.exit_code == 1 and "try again later" in locked.stderr
-    assert json.loads(run(config, "search", "올트먼", "--json").stdout) == before
+    assert json.loads(cli(config, "search", "올트먼", "--json").stdout) == before
 
 
 def test_old_index_format_asks_for_reindex(config: Path) -> None:
@@ -92,27 +86,27 @@ def test_old_index_format_asks_for_reindex(config: Path) -> None:
     from whoosh.fields import ID, Schema
 
     whoosh_index.create_in(str(index), Schema(doc_id=ID(stored=True)))
-    result = run(config, "search", "올트먼")
+    result = cli(config, "search", "올트먼")
     assert result.exit_code == 1 and "reindex" in result.stderr
-    assert run(config, "reindex").exit_code == 0
-    assert run(config, "search", "올트먼").exit_code == 0
+    assert cli(config, "reindex").exit_code == 0
+    assert cli(config, "search", "올트먼").exit_code == 0
 
 
 def test_all_versions_lists_each_page_once_with_its_versions(
     config: Path, site: FixtureSite
 ) -> None:
     site.serve("/99663", "slownews/99663.v2.html")
-    assert run(config, "crawl").exit_code == 0
+    assert cli(config, "crawl").exit_code == 0
     page = site.url("/99663")
     hits = json.loads(
-        run(config, "search", "올트먼", "--all-versions", "--site", "127.0.0.1", "--json").stdout
+        cli(config, "search", "올트먼", "--all-versions", "--site", "127.0.0.1", "--json").stdout
     )
     assert [(h["url"], h["version"]) for h in hits] == [(page, 1), (page, 2)]
-    text = run(config, "search", "올트먼", "--all-versions", "--site", "127.0.0.1").stdout
+    text = cli(config, "search", "올트먼", "--all-versions", "--site", "127.0.0.1").stdout
     assert text.count(page) == 1 and "\n   v2  published" in text
     assert "2. " not in text  # one page, numbered once
     # Only the corrected version says 10분 남짓; only the first said 30분이.
     assert [
         h["version"]
-        for h in json.loads(run(config, "search", "30분이", "--all-versions", "--json").stdout)
+        for h in json.loads(cli(config, "search", "30분이", "--all-versions", "--json").stdout)
     ] == [1]

@@ -7,11 +7,7 @@ import json
 from pathlib import Path
 from urllib.parse import unquote
 
-from click.testing import CliRunner
-
-from archiver.cli import main
-
-from .conftest import FixtureSite, Route, write_config
+from .helpers import FixtureSite, Route, cli, write_config
 
 HOSTILE = "/evil/..%2F..%2F..%2Fetc%2Fpasswd';DROP TABLE versions;--?x=<script>alert(1)</script>"
 
@@ -24,7 +20,7 @@ def test_crawl_writes_only_inside_its_store(tmp_path: Path, site: FixtureSite) -
     site.routes[unquote(HOSTILE.split("?")[0])] = Route("slownews/99700.html")
     config = write_config(tmp_path / "project", site, targets=[HOSTILE])
     before = files_under(tmp_path)
-    result = CliRunner().invoke(main, ["--config", str(config), "crawl", "--json"])
+    result = cli(config, "crawl", "--json")
     assert result.exit_code == 0, result.output
     new = files_under(tmp_path) - before
     assert new and all(p.parts[:2] == ("project", "store") for p in new), new
@@ -33,10 +29,8 @@ def test_crawl_writes_only_inside_its_store(tmp_path: Path, site: FixtureSite) -
     for fragment in ("evil", "passwd", "99663", "127.0.0.1", "script"):
         assert fragment not in names
     # The hostile URL was stored as data: the versions table is still there.
-    hits = CliRunner().invoke(main, ["--config", str(config), "search", "마이크로소프트", "--json"])
+    hits = cli(config, "search", "마이크로소프트", "--json")
     assert hits.exit_code == 0 and json.loads(hits.stdout)
-    history = CliRunner().invoke(
-        main, ["--config", str(config), "history", site.url(HOSTILE), "--json"]
-    )
+    history = cli(config, "history", site.url(HOSTILE), "--json")
     assert history.exit_code == 0, history.output
     assert [v["version"] for v in json.loads(history.stdout)] == [1]

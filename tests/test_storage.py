@@ -6,22 +6,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Self
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from archiver.cli import main
-
-from .conftest import FixtureSite, Route, write_config
-
-ARCHIVER = str(Path(sys.executable).with_name("archiver"))
-
-
-def cli(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--config", str(config), *args])
+from .helpers import ARCHIVER, FixtureSite, Route, cli, write_config
 
 
 def one_line(result: Result | subprocess.CompletedProcess[str]) -> str:
@@ -143,12 +136,10 @@ def test_clock_jumping_back_keeps_version_order(
     assert cli(config, "crawl").exit_code == 0
     from archiver.text import dates
 
-    real = dates.datetime
-
-    class Past(real):  # type: ignore[misc, valid-type]
+    class Past(datetime):
         @classmethod
-        def now(cls, tz: object = None) -> real:  # type: ignore[valid-type, override]
-            return real(2001, 1, 1, tzinfo=dates.UTC)
+        def now(cls, tz: tzinfo | None = None) -> Self:
+            return cls(2001, 1, 1, tzinfo=UTC)
 
     monkeypatch.setattr(dates, "datetime", Past)  # every recorded time comes from now_iso
     site.serve("/99663", "slownews/99663.v2.html")

@@ -227,9 +227,9 @@ def diff_versions(
     target = store.catalog.find_target(url)
     new = store.catalog.version_or_latest(target, to_version)
     if from_version is None:
-        # The highest number below: `archiver gc` may have deleted the one just below.
-        earlier = [v for v in store.catalog.versions(target.id) if v.version < new.version]
-        old = earlier[-1] if earlier else new
+        # The one before it in the page's history (gc leaves gaps in the numbering, and
+        # an imported older capture is numbered after the versions it precedes).
+        old = store.catalog.previous_version(new) or new
     else:
         old = store.catalog.version(target.id, from_version)
     return compare(store, target, old, new, ignore=ignore, granularity=granularity)

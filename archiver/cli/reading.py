@@ -12,7 +12,21 @@ from rich.text import Text
 
 from archiver import api
 
-from .app import DEFAULT_CONFIG, Context, _fail, _json, err, handle_errors, main, out, pass_context
+from .app import (
+    DEFAULT_CONFIG,
+    Context,
+    _fail,
+    _json,
+    clean,
+    clean_spans,
+    err,
+    handle_errors,
+    json_text,
+    main,
+    out,
+    pass_context,
+    scrub,
+)
 
 
 @main.command()
@@ -49,7 +63,9 @@ def search(
     """Full-text search of the archive (Korean-aware).
 
     QUERY: words (all must match; 올트먼 finds 올트먼이), "exact phrases", OR, NOT or
-    -word, ( ), and the prefixes title:, author:, site:.
+    -word, ( ), and the prefixes title:, author:, site:. site:HOST alone lists that
+    site's pages, newest first (by publication date, else fetch time). At most 100 words
+    and operators, nested at most 20 deep.
     """
     with ctx.store() as store:
         hits = api.search(
@@ -76,11 +92,13 @@ def search(
             out.print(f"   v{hit.version}  {dates}", style="dim")  # same page, next version
         else:
             n += 1
-            out.print(Text.assemble((f"{n}. ", "bold"), (hit.title or "(untitled)", "bold")))
+            title = clean(hit.title) or "(untitled)"  # cleaned before Rich makes a Text of it
+            out.print(Text.assemble((f"{n}. ", "bold"), (title, "bold")))
             out.print(f"   {hit.url}  v{hit.version}  {dates}", style="dim")
         previous_url = hit.url
-        snippet = Text("   " + hit.snippet)
-        for start, end in hit.highlights:
+        text, highlights = clean_spans(hit.snippet, hit.highlights)
+        snippet = Text("   " + text)
+        for start, end in highlights:
             snippet.stylize("bold yellow", start + 3, end + 3)
         out.print(snippet)
 
@@ -141,14 +159,15 @@ def _ignore_rules(ctx: Context) -> tuple[Any, ...]:
     return ctx.config().ignore
 
 
-def _write_output(rendered: str, output: str | None) -> None:
+def _write_output(rendered: str, output: str | None, fmt: str) -> None:
+    """To FILE as rendered; to stdout without terminal control (JSON: escaped, the same data)."""
     if output:
         try:
             Path(output).write_text(rendered + "\n", encoding="utf-8")
         except OSError as exc:
             _fail(f"cannot write {output}: {exc.strerror}", 2)
     else:
-        click.echo(rendered)
+        click.echo(json_text(rendered) if fmt == "json" else clean(rendered))
 
 
 @main.command()
@@ -197,7 +216,9 @@ def diff(
         if fmt == "terminal" and not output:
             from archiver.changes.render import terminal
 
-            out.print(terminal(change, out.width, color=out.color_system is not None))
+            # The renderer makes Texts of archived strings: cleaned first, as Rich drops the
+            # BEL that ends an escape sequence when it makes a Text.
+            out.print(terminal(scrub(change), out.width, color=out.color_system is not None))
         else:
             base = Path(output).resolve().parent if output else Path.cwd()
             _write_output(
@@ -205,6 +226,7 @@ def diff(
                     change, "text" if fmt == "terminal" else fmt, link_base=base, store=store
                 ),
                 output,
+                fmt,
             )
     sys.exit(1 if change.changed else 0)
 
@@ -233,10 +255,9 @@ def report(
     with ctx.store() as store:
         built = api.report(store, run_id=run_id, since=since, ignore=rules)
         base = Path(output).resolve().parent if output else Path.cwd()
-        rendered = render_reports(
-            built, "json" if as_json else fmt, link_base=base, warc_dir=store.warc_dir
-        )
-    _write_output(rendered, output)
+        fmt = "json" if as_json else fmt
+        rendered = render_reports(built, fmt, link_base=base, warc_dir=store.warc_dir)
+    _write_output(rendered, output, fmt)
 
 
 @main.command()
@@ -257,7 +278,7 @@ def runs(ctx: Context, as_json: bool) -> None:
             r.started_at,
             r.finished_at or "",
             r.trigger,
-            r.outcome or "",
+            (r.outcome or "") + (f" ({r.reason})" if r.reason else ""),
             str(r.fetched),
             str(r.new_versions),
             str(len(r.errors)),

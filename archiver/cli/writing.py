@@ -14,7 +14,7 @@ from archiver import api
 from archiver.errors import ConfigError
 from archiver.storage.store import Store
 
-from .app import Context, _json, err, handle_errors, main, out, pass_context
+from .app import Context, _json, clean, err, handle_errors, main, out, pass_context
 
 
 @main.command()
@@ -34,7 +34,7 @@ def crawl(ctx: Context, as_json: bool) -> None:
                 TextColumn("crawling"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),  # "new URL": a URL is not markup
                 console=err,
                 transient=True,
             ) as bar:
@@ -43,7 +43,7 @@ def crawl(ctx: Context, as_json: bool) -> None:
                     config,
                     store,
                     progress=lambda o: bar.update(
-                        task, advance=1, description=f"{o.state} {o.url}"
+                        task, advance=1, description=clean(f"{o.state} {o.url}")
                     ),
                 )
         else:
@@ -217,6 +217,8 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
         out.print(table)
     for (url, number), names in sorted(result.pinned.items()):
         out.print(f"kept {url} v{number}: referred to by {', '.join(names)}")
+    for name, _size, reason in result.kept_files:  # records archiver did not ingest
+        out.print(f"kept {name}: {reason}")
     out.print(
         f"{'would delete' if dry_run else 'deleted'} {len(result.versions)} versions,"
         f" {len(result.capture_ids)} captures, {len(result.warc_files)} WARC files"
@@ -236,10 +238,14 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     )
 
     with ctx.store() as store:
-        summary = import_warcs(store, [Path(f) for f in files])
+        # crawl.max_bytes and the bomb guard bound imported bodies (--store alone: defaults)
+        crawl_config = ctx.config().crawl if ctx.config_path or not ctx.store_path else None
+        summary = import_warcs(store, [Path(f) for f in files], crawl_config=crawl_config)
     data = summary.as_json()
     if as_json:
         _json(data)
+        if not summary.complete:  # a file cut short: its warning names the byte offset
+            sys.exit(1)
         return
     for entry in summary.files:
         note = f" ({entry['skipped']})" if entry.get("skipped") else ""
@@ -248,3 +254,5 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     new = crawl.count("new", "changed") if crawl else 0
     errors = len(crawl.errors) if crawl else 0
     out.print(f"run {summary.run_id}: new versions {new}, errors {errors}")
+    if not summary.complete:
+        sys.exit(1)

@@ -8,6 +8,15 @@ up to the run's ``crawl.follow_budget``. Once fetched, a page becomes an article
 if its own title and text score at least ``crawl.follow_threshold`` (the pipeline's
 relevance gate). Home, category, tag and author pages, feeds and sitemaps are used to
 discover candidates but are never archived as articles (no version, no index entry).
+
+The scope rules hold for discovery pages too. A sitemap index's child sitemaps are
+fetched only on the index's own host or a ``crawl.follow_hosts`` host; the first level
+of children is part of the feed (same depth), but an index listed by an index (which
+sitemaps.org does not allow) is one level deeper, so a chain of indexes ends at
+``crawl.follow_depth``; and at most ``crawl.follow_budget`` discovery pages (child
+sitemaps, listing pages, feeds) are fetched per run, counted apart from the articles'
+budget, child sitemaps newest first by ``<lastmod>``. Each cut is one warning naming the
+feed and what was left out.
 """
 
 from __future__ import annotations
@@ -46,7 +55,10 @@ _SKIP_EXT = re.compile(r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|pdf|zip|mp[34]|m
 
 def classify(url: str) -> str:
     """ "article", "listing", "feed" or "other" by the URL's shape."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "Invalid IPv6 URL": no shape at all
+        return "other"
     path_query = parts.path + (f"?{parts.query}" if parts.query else "")
     if _FEED.search(parts.path):
         return "feed"
@@ -66,6 +78,16 @@ class Candidate:
     seed_id: int | None = None
 
 
+def _join(base_url: str, href: str) -> str:
+    """``href`` resolved against ``base_url``; as given when it cannot be parsed (the
+    frontier and the fetch then say what is wrong with it)."""
+    href = href.strip()
+    try:
+        return urljoin(base_url, href)
+    except ValueError:  # "Invalid IPv6 URL"
+        return href
+
+
 def links_of_listing(body: bytes, base_url: str) -> list[tuple[str, str]]:
     """Every (absolute URL, anchor text) of a listing page (home, category, tag)."""
     tree = LexborHTMLParser(body.decode("utf-8", errors="replace"))
@@ -73,12 +95,16 @@ def links_of_listing(body: bytes, base_url: str) -> list[tuple[str, str]]:
     for node in tree.css("a[href]"):
         href = (node.attributes.get("href") or "").strip()
         if href and not href.startswith(("#", "javascript:", "mailto:")):
-            found.append((urljoin(base_url, href), " ".join(node.text().split())))
+            found.append((_join(base_url, href), " ".join(node.text().split())))
     return found
 
 
-def parse_feed(body: bytes, base_url: str, limit: int) -> tuple[list[tuple[str, str]], list[str]]:
-    """Entries of an RSS/Atom feed or sitemap: ([(url, title and summary)], [child sitemaps])."""
+Entries = list[tuple[str, str]]  # (URL, context: title and summary, or the URL's path)
+Children = list[tuple[str, str]]  # (child sitemap URL, its <lastmod> or "")
+
+
+def parse_feed(body: bytes, base_url: str, limit: int) -> tuple[Entries, Children]:
+    """Entries of an RSS/Atom feed or sitemap, and a sitemap index's child sitemaps."""
     body = gunzip_if_gzipped(body, limit)
     head = body[:2048].lower()
     if b"<urlset" in head or b"<sitemapindex" in head:
@@ -91,7 +117,7 @@ def parse_feed(body: bytes, base_url: str, limit: int) -> tuple[list[tuple[str, 
         link = entry.get("link")
         if link:
             text = f"{entry.get('title', '')} {entry.get('summary', '')}"
-            entries.append((urljoin(base_url, link), _strip_tags(text)))
+            entries.append((_join(base_url, str(link)), _strip_tags(text)))
     return entries, []
 
 
@@ -99,26 +125,42 @@ def _strip_tags(text: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", text).split())
 
 
-def _parse_sitemap(body: bytes, base_url: str) -> tuple[list[tuple[str, str]], list[str]]:
+def _parse_sitemap(body: bytes, base_url: str) -> tuple[Entries, Children]:
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
         log.warning("%s: unreadable sitemap: %s", base_url, exc)
         return [], []
-    entries: list[tuple[str, str]] = []
-    children: list[str] = []
+    entries: Entries = []
+    children: Children = []
     for element in root:
         tag = element.tag.rsplit("}", 1)[-1]
         loc = next((c.text or "" for c in element if c.tag.endswith("loc")), "").strip()
         if not loc:
             continue
         if tag == "sitemap":
-            children.append(urljoin(base_url, loc))
+            lastmod = next((c.text or "" for c in element if c.tag.endswith("lastmod")), "")
+            children.append((_join(base_url, loc), lastmod.strip()))
         elif tag == "url":
             # Google News sitemaps carry the title; otherwise the URL slug is the context.
             title = " ".join(t.text or "" for t in element.iter() if t.tag.endswith("title"))
-            entries.append((urljoin(base_url, loc), title or urlsplit(loc).path))
+            entries.append((_join(base_url, loc), title or _path_of(loc)))
     return entries, children
+
+
+def _path_of(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
+def _newest_first(children: Children) -> Children:
+    """Children with a <lastmod> (W3C datetime, compared as text) newest first, then the
+    others in document order."""
+    dated = [c for c in children if c[1][:4].isdigit()]
+    undated = [c for c in children if not c[1][:4].isdigit()]
+    return sorted(dated, key=lambda c: c[1], reverse=True) + undated
 
 
 class Discovery:
@@ -132,6 +174,9 @@ class Discovery:
         self._scores: dict[str, float] = {}
         self._released: set[str] = set()
         self.budget = config.follow_budget
+        # Discovery pages (child sitemaps, listings, feeds) have a budget of their own.
+        self.discovery_budget = config.follow_budget
+        self._children: set[str] = set()  # child sitemaps released: an index among them nests
 
     @property
     def enabled(self) -> bool:
@@ -150,9 +195,9 @@ class Discovery:
             not url.startswith(("http://", "https://"))
             or url in known
             or url in self._released
-            or _SKIP_EXT.search(urlsplit(url).path)
+            or not self.in_scope(url)  # first: a URL no host can be read from is off-scope
+            or _SKIP_EXT.search(_path_of(url))
             or candidate.depth > self.config.follow_depth
-            or not self.in_scope(url)
         ):
             return
         kind = classify(url)
@@ -175,8 +220,8 @@ class Discovery:
         links: list[dict[str, str]],
         known: set[str],
     ) -> list[FrontierItem]:
-        """Take candidates from a recorded page, feed or listing; return sitemaps to fetch
-        now (a sitemap index's children are part of the feed, not a deeper level)."""
+        """Take candidates from a recorded page, feed or listing; return the child sitemaps
+        to fetch now (see :meth:`_child_sitemaps` for their scope, depth and budget)."""
         depth = item.depth + 1
         if not self.enabled:
             return []
@@ -184,11 +229,7 @@ class Discovery:
             entries, children = parse_feed(body, item.url, self.config.max_bytes)
             for url, context in entries:
                 self.add(Candidate(url, context, item.url, depth, item.seed_id), known)
-            return [
-                FrontierItem(canonicalize(u), item.url, item.depth, item.seed_id, None, "feed")
-                for u in children
-                if canonicalize(u) not in known
-            ]
+            return self._child_sitemaps(item, children, known)
         pairs = (
             links_of_listing(body, item.url)
             if item.kind == "listing" and body
@@ -199,6 +240,60 @@ class Discovery:
                 self.add(Candidate(url, text, item.url, depth, item.seed_id), known)
         return []
 
+    def _child_sitemaps(
+        self, item: FrontierItem, children: Children, known: set[str]
+    ) -> list[FrontierItem]:
+        """The child sitemaps of an index to fetch now, within scope, depth and budget."""
+        if not children:
+            return []
+        own_host = host_of(item.url)
+        fresh: dict[str, str] = {}
+        off_scope: list[str] = []
+        for url, lastmod in children:
+            url = canonicalize(url)
+            if url in known or url in fresh:
+                continue
+            if host_of(url) != own_host and not self.in_scope(url):
+                off_scope.append(url)
+                continue
+            fresh[url] = lastmod
+        if off_scope:
+            log.warning(
+                "%s: %d child sitemap(s) on other hosts not fetched (off-scope: %s%s;"
+                " add the host to crawl.follow_hosts to follow them)",
+                item.url,
+                len(off_scope),
+                _short(off_scope[0]),
+                ", …" if len(off_scope) > 1 else "",
+            )
+        if not fresh:
+            return []
+        # The index's own children are part of the feed; an index among them nests.
+        depth = item.depth + 1 if item.url in self._children else item.depth
+        if depth > self.config.follow_depth:
+            log.warning(
+                "%s: a sitemap index nested in a sitemap index beyond crawl.follow_depth = %d;"
+                " its %d child sitemap(s) not fetched",
+                item.url,
+                self.config.follow_depth,
+                len(fresh),
+            )
+            return []
+        ordered = [url for url, _ in _newest_first(list(fresh.items()))]
+        kept = ordered[: max(0, self.discovery_budget)]
+        if len(kept) < len(ordered):
+            log.warning(
+                "%s: %s of %s child sitemaps not fetched (crawl.follow_budget = %d; newest"
+                " first by lastmod)",
+                item.url,
+                f"{len(ordered) - len(kept):,}",
+                f"{len(ordered):,}",
+                self.config.follow_budget,
+            )
+        self.discovery_budget -= len(kept)
+        self._children.update(kept)
+        return [FrontierItem(url, item.url, depth, item.seed_id, None, "feed") for url in kept]
+
     def next_wave(self) -> list[FrontierItem]:
         """The next candidates to fetch: the shallowest depth first, best scores first."""
         if not self._pool:
@@ -208,11 +303,24 @@ class Discovery:
         for c in wave:
             del self._pool[c.url]
         items: list[FrontierItem] = []
-        listings = [c for c in wave if classify(c.url) in ("listing", "feed")]
-        for c in listings:  # discovery pages: only worth it when their links can be followed
-            if c.depth < self.config.follow_depth:
-                kind = "feed" if classify(c.url) == "feed" else "listing"
-                items.append(FrontierItem(c.url, c.via, c.depth, c.seed_id, None, kind))
+        listings = [
+            c
+            for c in wave  # discovery pages: only worth it when their links can be followed
+            if classify(c.url) in ("listing", "feed") and c.depth < self.config.follow_depth
+        ]
+        if len(listings) > self.discovery_budget:
+            cut = listings[max(0, self.discovery_budget) :]
+            log.warning(
+                "%d listing or feed page(s) not fetched, such as %s (crawl.follow_budget = %d)",
+                len(cut),
+                _short(cut[0].url),
+                self.config.follow_budget,
+            )
+            listings = listings[: max(0, self.discovery_budget)]
+        self.discovery_budget -= len(listings)
+        for c in listings:
+            kind = "feed" if classify(c.url) == "feed" else "listing"
+            items.append(FrontierItem(c.url, c.via, c.depth, c.seed_id, None, kind))
         articles = sorted(
             (c for c in wave if classify(c.url) == "article"), key=lambda c: -self._scores[c.url]
         )
@@ -228,3 +336,8 @@ class Discovery:
             items.append(FrontierItem(c.url, c.via, c.depth, c.seed_id, score, "page"))
         self._released.update(i.url for i in items)
         return items
+
+
+def _short(url: str, limit: int = 120) -> str:
+    """A URL for a log line: cut short."""
+    return url if len(url) <= limit else url[: limit - 1] + "…"

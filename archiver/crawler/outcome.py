@@ -4,6 +4,11 @@ Every URL ends a run in one recorded state instead of an exception escaping, as
 urlwatch does with its jobs: new, changed, unchanged, not modified, archived (kept in
 WARC, not extracted), skipped (robots.txt), irrelevant or duplicate (follow-ups), error
 (with the number of tries and the last error).
+
+A run ends ``ok``, ``partial`` (some URLs in error), ``failed`` (none fetched, or the run
+itself failed: a full disk, a catalog write), ``interrupted`` (stopped by a signal or the
+scheduler) or, marked later, ``abandoned`` (its process was killed); every outcome but
+``ok`` comes with a one-line ``reason``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class CrawlSummary:
     outcomes: list[TargetOutcome] = field(default_factory=list)
     follow_ups: list[str] = field(default_factory=list)
     interrupted: bool = False
+    stop_reason: str | None = None  # what stopped an interrupted run
+    failure: str | None = None  # why the run itself failed (not one URL): one line
     reports: list[str] = field(default_factory=list)  # this run's report files
 
     def count(self, *states: str) -> int:
@@ -59,16 +66,33 @@ class CrawlSummary:
 
     @property
     def outcome(self) -> str:
+        if self.failure is not None:
+            return "failed"
         if self.interrupted:
             return "interrupted"
         if not self.errors:
             return "ok"
         return "failed" if self.fetched == 0 else "partial"
 
+    @property
+    def reason(self) -> str | None:
+        """Why the run ended as it did, in one line; None for ``ok``."""
+        if self.failure is not None:
+            return self.failure
+        if self.interrupted:
+            return self.stop_reason or "stopped before its work was done"
+        errors = len(self.errors)
+        if not errors:
+            return None
+        if self.fetched == 0:
+            return f"none of the {errors} URLs could be fetched"
+        return f"{errors} of {errors + self.fetched} URLs in error"
+
     def as_json(self) -> dict[str, object]:
         return {
             "run_id": self.run_id,
             "outcome": self.outcome,
+            "reason": self.reason,
             "fetched": self.fetched,
             "new_versions": self.count(NEW, CHANGED),
             "unchanged": self.count(UNCHANGED),

@@ -3,17 +3,28 @@ extract → version → index, with follow-up discovery between waves.
 
 Each page is committed to the catalog as it is recorded (archiver.recorder); the index
 is committed at the end of the run and rebuilt from the catalog by :func:`reindex`.
+
+However a run ends, the catalog says how (``runs``): a stop (SIGINT, SIGTERM, the
+scheduler) is ``interrupted``, an error of the run itself (a full disk, a failed catalog
+write, a bug) is ``failed``, each with its reason; a run whose process was killed is
+marked ``abandoned`` by the next crawl or scheduler start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from archiver.config import Config
-from archiver.errors import ArchiverError
+from archiver.errors import ArchiverError, SearchIndexError
+from archiver.extractor.page import Document
 from archiver.extractor.seed import parse_seed_file
 from archiver.fulltext.rebuild import open_index, seed_doc
 from archiver.net.exchange import FetchResult
@@ -24,13 +35,73 @@ from archiver.storage.store import Store
 
 from .discover import Discovery
 from .frontier import Frontier, FrontierItem
-from .outcome import NEW, CrawlSummary, ProgressFn, TargetOutcome
-from .recorder import CrawlRun, finish_run
+from .outcome import (
+    CHANGED,
+    NEW,
+    NOT_MODIFIED,
+    UNCHANGED,
+    CrawlSummary,
+    ProgressFn,
+    TargetOutcome,
+)
+from .recorder import CrawlRun, finish_run, prepare_document
 from .relevance import SeedTerms, seed_terms
 
 log = logging.getLogger(__name__)
 
-__all__ = ["crawl", "register_seed"]
+__all__ = ["CrawlInterrupted", "crawl", "register_seed"]
+
+
+class CrawlInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a crawl; raised once its run is recorded as interrupted
+    (what it fetched is kept), so that the command line exits as for Ctrl-C."""
+
+
+_SIGNAL_NAMES: dict[int, str] = {signal.SIGINT: "SIGINT (Ctrl-C)", signal.SIGTERM: "SIGTERM"}
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM as a request to stop, while a crawl runs in the main thread.
+
+    The first signal asks the run to stop: the fetch loop abandons the fetches in flight
+    within a quarter of a second, and what was fetched is recorded, indexed and reported.
+    A second one outside the fetch loop (while the seed's terms load, or the index
+    commits) raises KeyboardInterrupt at once. Processes forked meanwhile (the index
+    workers) inherit the handler and ignore both signals, which reach them too from a
+    terminal's Ctrl-C or a service manager stopping the process group: their parent
+    ends them (commit, or SIGKILL on cancel), and they exit if it dies.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.in_loop = False
+        self._pid = os.getpid()
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only; its owner handles them
+        for sig in _SIGNAL_NAMES:
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._pid:  # a forked index worker: its parent ends it
+            return
+        if self.received is None:
+            self.received = signum
+        elif not self.in_loop:
+            raise KeyboardInterrupt
+
+    @property
+    def reason(self) -> str | None:
+        if self.received is None:
+            return None
+        return f"stopped by {_SIGNAL_NAMES.get(self.received, f'signal {self.received}')}"
 
 
 def register_seed(store: Store, path: Path) -> tuple[SeedRow, bool]:
@@ -133,14 +204,16 @@ async def _run_frontier(
         fetcher, run.crawl_config.user_agent, respect=run.crawl_config.respect_robots
     )
 
-    async def one(item: FrontierItem) -> tuple[FrontierItem, FetchResult]:
+    async def one(item: FrontierItem) -> tuple[FrontierItem, FetchResult, Document | None]:
         reason = await robots.disallowed(item.url)
         if reason:
-            return item, FetchResult(url=item.url, skipped=reason)
-        return item, await fetcher.fetch(item.url, run.conditional_for(item.url))
+            return item, FetchResult(url=item.url, skipped=reason), None
+        result = await fetcher.fetch(item.url, run.conditional_for(item.url))
+        # Extraction in a worker thread: the loop keeps fetching while a page extracts.
+        return item, result, await asyncio.to_thread(prepare_document, item, result)
 
     window = max(4, run.crawl_config.concurrency * 2)
-    pending: set[asyncio.Task[tuple[FrontierItem, FetchResult]]] = set()
+    pending: set[asyncio.Task[tuple[FrontierItem, FetchResult, Document | None]]] = set()
     while True:
         stopping = should_stop is not None and should_stop()
         while not stopping and len(pending) < window and (item := frontier.pop()) is not None:
@@ -157,14 +230,14 @@ async def _run_frontier(
             pending, timeout=0.25, return_when=asyncio.FIRST_COMPLETED
         )
         for task in done:
-            item, result = task.result()
-            outcome = run.record(item, result)
+            item, result, doc = task.result()
+            outcome = run.record(item, result, doc)
             summary.outcomes.append(outcome)
             _follow(run, discovery, frontier, item, result, outcome, summary)
     if stopping:  # stopped before the work ran out, with or without fetches in flight
         summary.interrupted = True
-    if pending:
-        log.warning("stopping: %d fetches in flight abandoned", len(pending))
+    if pending:  # the caller reports the stop itself: one line, not two
+        log.info("stopping: %d fetches in flight abandoned", len(pending))
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
@@ -179,43 +252,146 @@ def crawl(
     fetcher_factory: Callable[[], Fetcher] | None = None,
     should_stop: StopFn | None = None,
 ) -> CrawlSummary:
-    """Run one crawl: register seeds, fetch their references and the targets, record all."""
+    """Run one crawl: register seeds, fetch their references and the targets, record all.
+
+    Without ``should_stop``, in the main thread, SIGINT and SIGTERM stop the run: it is
+    recorded as interrupted, then :class:`CrawlInterrupted` is raised.
+    """
+    signals = _StopSignals()
+    if should_stop is None:
+        signals.install()
+    try:
+        return _crawl(config, store, trigger, progress, fetcher_factory, should_stop, signals)
+    finally:
+        signals.restore()
+
+
+def _crawl(
+    config: Config,
+    store: Store,
+    trigger: str,
+    progress: ProgressFn | None,
+    fetcher_factory: Callable[[], Fetcher] | None,
+    should_stop: StopFn | None,
+    signals: _StopSignals,
+) -> CrawlSummary:
+    def stop() -> bool:
+        return signals.received is not None or (should_stop is not None and should_stop())
+
     store.lock()
     try:
+        # Holding the lock, no live run is unfinished: an open one was killed.
+        for killed in store.catalog.abandon_unfinished_runs():
+            log.warning("run %d was killed before it ended; marked abandoned", killed)
         seeds = [register_seed(store, path)[0] for path in config.seeds]
         run_id = store.catalog.start_run(trigger)
         summary = CrawlSummary(run_id=run_id, seeds=[s.id for s in seeds])
-        run = CrawlRun(config.crawl, store, run_id, progress)
-        frontier = build_frontier(config, seeds, store.catalog)
-        terms = _terms(config, seeds)
-        discovery = Discovery(config.crawl, terms)
-        if terms is not None:
-            run.relevance = terms.score
-        log.info("run %d: %d URLs to fetch", run_id, len(frontier))
-
-        async def main() -> None:
-            fetcher = fetcher_factory() if fetcher_factory else Fetcher(config.crawl)
-            try:
-                await _run_frontier(run, frontier, summary, fetcher, should_stop, discovery)
-            finally:
-                await fetcher.aclose()
-
+        run: CrawlRun | None = None
+        closing = False
         try:
-            asyncio.run(main())
-        except BaseException:
-            # Record what can be recorded, but let the first error be the one reported.
+            run = CrawlRun(config.crawl, store, run_id, progress)
+            frontier = build_frontier(config, seeds, store.catalog)
+            terms = None if stop() else _terms(config, seeds)  # kiwipiepy: seconds
+            discovery = Discovery(config.crawl, terms)
+            if terms is not None:
+                run.relevance = terms.score
+            log.info("run %d: %d URLs to fetch", run_id, len(frontier))
+
+            async def main() -> None:
+                fetcher = fetcher_factory() if fetcher_factory else Fetcher(config.crawl)
+                try:
+                    await _run_frontier(run, frontier, summary, fetcher, stop, discovery)
+                finally:
+                    await fetcher.aclose()
+
+            signals.in_loop = True
             try:
-                finish_run(run, summary)
-            except ArchiverError as exc:
-                log.error("while closing the run: %s", exc)
+                asyncio.run(main())
+            finally:
+                signals.in_loop = False
+            if summary.interrupted:
+                summary.stop_reason = signals.reason or (
+                    "the scheduler is stopping" if trigger == "scheduled" else None
+                )
+            closing = True
+            finish_run(run, summary)
+        except BaseException as exc:
+            # The run ends recorded as failed or interrupted, with the reason; the error
+            # itself is the one reported. An index error raised by finish_run comes
+            # after the run was recorded.
+            if not (closing and isinstance(exc, SearchIndexError)):
+                _record_abnormal_end(store, run, summary, exc, signals, close=not closing)
+            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, CrawlInterrupted):
+                raise _interrupted(summary) from exc
             raise
-        finish_run(run, summary)
         from archiver.changes.report import (
             save_run_report,  # imported late: jinja2 only when a run ends
         )
 
         # logs a failure, never raises: a report must not fail the run it reports
         summary.reports = [str(p) for p in save_run_report(store, run_id, config)]
+        if signals.received is not None:
+            raise _interrupted(summary)
         return summary
     finally:
         store.unlock()
+
+
+def _interrupted(summary: CrawlSummary) -> CrawlInterrupted:
+    if not summary.interrupted:  # the signal came once the work was done
+        return CrawlInterrupted(f"interrupted once run {summary.run_id} had ended")
+    return CrawlInterrupted(
+        f"interrupted: run {summary.run_id} {summary.stop_reason or 'stopped'};"
+        " what it fetched is kept"
+    )
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A run-ending error in one line, as the command line shows it."""
+    if isinstance(exc, ArchiverError):
+        text = str(exc)
+    elif isinstance(exc, OSError):
+        text = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    else:
+        text = f"internal error ({type(exc).__name__}: {exc})"
+    return " ".join(text.split())
+
+
+def _record_abnormal_end(
+    store: Store,
+    run: CrawlRun | None,
+    summary: CrawlSummary,
+    exc: BaseException,
+    signals: _StopSignals,
+    *,
+    close: bool,
+) -> None:
+    """Record a run that ended with ``exc``: closing its WARC file and indexing what it
+    recorded when ``close`` (as a normal end does), and at least its outcome."""
+    if isinstance(exc, Exception):
+        summary.failure = describe_failure(exc)
+    else:  # KeyboardInterrupt (a second Ctrl-C), SystemExit
+        summary.interrupted = True
+        summary.stop_reason = signals.reason or f"stopped by {type(exc).__name__}"
+    if run is not None and close:
+        try:
+            finish_run(run, summary)
+            return
+        except SearchIndexError as err:  # recorded; `reindex` catches up
+            log.warning("run %d: %s", summary.run_id, err)
+            return
+        except BaseException as err:  # noqa: BLE001 - the run's own error is reported
+            log.debug("run %d: could not close: %s", summary.run_id, describe_failure(err))
+    try:
+        store.catalog.finish_run(
+            summary.run_id,
+            outcome=summary.outcome,
+            fetched=summary.fetched,
+            new_versions=summary.count(NEW, CHANGED),
+            unchanged=summary.count(UNCHANGED),
+            not_modified=summary.count(NOT_MODIFIED),
+            errors=summary.errors,
+            reason=summary.reason,
+        )
+    except ArchiverError as err:  # then the next start marks it abandoned
+        log.warning("run %d: its end could not be recorded: %s", summary.run_id, err)

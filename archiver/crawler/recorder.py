@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from archiver.config import CrawlConfig
 from archiver.errors import ArchiverError, StoreError
-from archiver.extractor.page import extract
+from archiver.extractor.page import Document, extract
 from archiver.fulltext.feed import IndexFeed
 from archiver.fulltext.rebuild import open_index, version_doc
 from archiver.net.exchange import Conditional, Exchange, FetchResult
@@ -54,6 +54,27 @@ def _is_html(content_type: str | None, body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html"))
 
 
+def prepare_document(item: FrontierItem, result: FetchResult) -> Document | None:
+    """The page's Document if :meth:`CrawlRun.record` will extract one, else None.
+
+    Pure (no store, no catalog): the crawl runs it in a worker thread, so that the event
+    loop keeps fetching while a big or hostile page extracts (issue 18).
+    """
+    response = result.response
+    if (
+        item.kind != "page"
+        or result.skipped
+        or result.error
+        or response is None
+        or response.status == 304
+        or response.status >= 400
+        or response.truncated
+        or not _is_html(response.content_type, response.body)
+    ):
+        return None
+    return extract(response.body, response.url, content_type=response.content_type)
+
+
 class CrawlRun:
     """State of one run: the store, the open WARC file and the documents to index."""
 
@@ -69,8 +90,13 @@ class CrawlRun:
         self.index_feed = IndexFeed(open_index(store))
         # Scores a new follow-up's (title, text) against the seed; None: no gate.
         self.relevance: Callable[[str, str], float] | None = None
+        # True for imports: a capture takes its place in the history by its time
+        # (Catalog.add_version); a crawl's capture is always the page as it is now.
+        self.by_capture_time = False
 
-    def record(self, item: FrontierItem, result: FetchResult) -> TargetOutcome:
+    def record(
+        self, item: FrontierItem, result: FetchResult, doc: Document | None = None
+    ) -> TargetOutcome:
         # One transaction per page: its captures, version and state land together (after
         # the WARC records they point at were fsynced), or not at all.
         try:
@@ -84,7 +110,7 @@ class CrawlRun:
                 )
                 try:
                     with self.catalog.transaction():
-                        outcome = self._record(target, item, result)
+                        outcome = self._record(target, item, result, doc)
                 except StoreError:
                     raise
                 except ArchiverError as exc:
@@ -98,8 +124,10 @@ class CrawlRun:
             raise
         self.index_feed.flush()
         level = logging.WARNING if outcome.state == ERROR else logging.INFO
+        # A URL can be 100,000 characters long (and is then an error): a log line stays short.
+        shown = item.url if len(item.url) <= 300 else item.url[:299] + "…"
         log.log(
-            level, "%s %s%s", outcome.state, item.url, f": {outcome.error}" if outcome.error else ""
+            level, "%s %s%s", outcome.state, shown, f": {outcome.error}" if outcome.error else ""
         )
         if self.progress:
             self.progress(outcome)
@@ -136,7 +164,9 @@ class CrawlRun:
             last_modified=exchange.header("last-modified"),
         )
 
-    def _record(self, target: TargetRow, item: FrontierItem, result: FetchResult) -> TargetOutcome:
+    def _record(
+        self, target: TargetRow, item: FrontierItem, result: FetchResult, doc: Document | None
+    ) -> TargetOutcome:
         if result.skipped:
             return TargetOutcome(item.url, SKIPPED, error=result.skipped)
         capture_id = 0
@@ -165,6 +195,7 @@ class CrawlRun:
             tries=tries,
             extract_text=item.kind == "page",
             follow_up=follow_up,
+            doc=doc,
         )
 
     def ingest(
@@ -177,6 +208,7 @@ class CrawlRun:
         tries: int = 1,
         extract_text: bool = True,
         follow_up: bool = False,
+        doc: Document | None = None,
     ) -> TargetOutcome:
         """Turn a stored final response into a target state, and a version if new.
 
@@ -199,7 +231,8 @@ class CrawlRun:
             )
         if not extract_text or not _is_html(response.content_type, response.body):
             return TargetOutcome(url, ARCHIVED, tries=tries)
-        doc = extract(response.body, response.url, content_type=response.content_type)
+        if doc is None:  # else extracted already, off the event loop (prepare_document)
+            doc = extract(response.body, response.url, content_type=response.content_type)
         score = None
         if follow_up and self.relevance is not None:
             score = self.relevance(doc.title or "", doc.text)
@@ -216,7 +249,8 @@ class CrawlRun:
                 score=score,
                 error=f"same text as {twin.url} v{twin.version}",
             )
-        previous = self.catalog.latest_version(target.id)
+        at = response.fetched_at if self.by_capture_time else None
+        previous = self.catalog.version_before(target.id, at)
         if previous is not None and previous.content_hash == content_hash:
             return TargetOutcome(url, UNCHANGED, previous.version, tries=tries)
         version = self.catalog.add_version(
@@ -243,9 +277,12 @@ class CrawlRun:
                 "tags": doc.tags,
                 "content_type": response.content_type,
             },
+            by_time=self.by_capture_time,
         )
-        self.index_feed.add(version_doc(version, latest=True))
-        if previous is not None:
+        latest = self.catalog.latest_version(target.id) if self.by_capture_time else version
+        is_latest = latest is not None and latest.id == version.id
+        self.index_feed.add(version_doc(version, latest=is_latest))
+        if previous is not None and is_latest:
             self.index_feed.add(version_doc(previous, latest=False))
         return TargetOutcome(
             url, CHANGED if previous else NEW, version.version, tries=tries, score=score
@@ -280,6 +317,7 @@ def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
         unchanged=summary.count(UNCHANGED),
         not_modified=summary.count(NOT_MODIFIED),
         errors=summary.errors,
+        reason=summary.reason,
     )
     if index_error is not None:
         raise index_error

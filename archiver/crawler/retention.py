@@ -7,14 +7,23 @@ when any of these holds:
 - it is the page's first version (the first capture of the page) or its latest;
 - a report in ``<store>/reports/`` refers to it (see :func:`report_refs`).
 
+"First", "latest" and "last N" follow the page's history order (an imported older
+capture takes its place in time; see ``Catalog.add_version``).
+
 Deleting a version deletes the captures of its *era* with it: the captures of its page
 from the fetch that produced it up to the fetch that produced the next version
 (unchanged re-fetches, 304s, errors), except a response that a kept revisit record
-points at. WARC files are never rewritten: a file is deleted when no capture refers to
-it any longer. Catalog rows go in one transaction; then the freed WARC files are
-removed, the index is rebuilt from the catalog and the run reports that mentioned a
-deleted version are rendered again, so ``verify`` stays clean and no report in the store
-points at a missing version.
+points at. When the page's history is not in capture order (an older capture was
+imported after later ones), eras cannot be told apart and a version takes only its own
+capture with it. WARC files are never rewritten: a file is deleted when no capture
+refers to it any longer, and only if every record in it is accounted for
+(:func:`archiver.storage.warc.unaccounted`): a file holding records archiver did not
+write or ingest (an imported file's resource, metadata or conversion records, records
+the import skipped, bytes that are no readable record) is kept, and the plan says why.
+Catalog rows go in one transaction; then the freed WARC files are removed, the index is
+rebuilt from the catalog and the run reports that mentioned a deleted version are
+rendered again, so ``verify`` stays clean and no report in the store points at a
+missing version.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from archiver.errors import StoreError
 from archiver.fulltext.rebuild import reindex
 from archiver.storage.catalog import CaptureRow, VersionStub
 from archiver.storage.store import Store
+from archiver.storage.warc import unaccounted
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +52,8 @@ Ref = tuple[str, int]  # (page URL, version number)
 _VERSION_KEYS = ("version", "from", "to", "from_version", "to_version")
 _URL_VERSION = re.compile(r"(https?://\S+)#v(\d+)")
 _RUN_REPORT = re.compile(r"run-(\d+)\.json")
+# The largest report gc reads; a larger one cannot be parsed (within bounds) and stops gc.
+MAX_REPORT_BYTES = 64 << 20
 
 
 @dataclass
@@ -56,6 +68,9 @@ class GcPlan:
     reports: list[int] = field(default_factory=list)  # run reports to render again
     unreferenced: list[str] = field(default_factory=list)  # WARC files nothing refers to
     kept_versions: int = 0
+    # Files no capture needs any more but that hold records archiver did not write or
+    # ingest: (name, bytes, why), kept.
+    kept_files: list[tuple[str, int, str]] = field(default_factory=list)
 
     @property
     def bytes_freed(self) -> int:
@@ -79,27 +94,45 @@ class GcPlan:
             ],
             "reports_rendered_again": self.reports,
             "unreferenced_warc_files": self.unreferenced,
+            "kept_warc_files": [
+                {"file": name, "bytes": size, "reason": reason}
+                for name, size, reason in self.kept_files
+            ],
         }
 
 
-def _collect_refs(node: Any, url: str | None, out: set[Ref]) -> None:
-    if isinstance(node, dict):
-        here = node["url"] if isinstance(node.get("url"), str) else url
-        if here:
-            for key in _VERSION_KEYS:
-                value = node.get(key)
-                if isinstance(value, int) and not isinstance(value, bool):
-                    out.add((here, value))
-            numbers = node.get("versions")
-            if isinstance(numbers, list):
-                out.update((here, n) for n in numbers if type(n) is int)
-        for value in node.values():
-            _collect_refs(value, here, out)
-    elif isinstance(node, list):
-        for item in node:
-            _collect_refs(item, url, out)
-    elif isinstance(node, str) and (match := _URL_VERSION.fullmatch(node)):
-        out.add((match.group(1), int(match.group(2))))
+def _collect_refs(data: Any, out: set[Ref]) -> None:
+    """Add the version references in a parsed report to ``out``: a walk with an explicit
+    stack, so however deep the report nests, no recursion limit is ever reached."""
+    stack: list[tuple[Any, str | None]] = [(data, None)]
+    while stack:
+        node, url = stack.pop()
+        if isinstance(node, dict):
+            here = node["url"] if isinstance(node.get("url"), str) else url
+            if here:
+                for key in _VERSION_KEYS:
+                    value = node.get(key)
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        out.add((here, value))
+                numbers = node.get("versions")
+                if isinstance(numbers, list):
+                    out.update((here, n) for n in numbers if type(n) is int)
+            stack.extend((value, here) for value in node.values())
+        elif isinstance(node, list):
+            stack.extend((item, url) for item in node)
+        elif isinstance(node, str) and (match := _URL_VERSION.fullmatch(node)):
+            out.add((match.group(1), int(match.group(2))))
+
+
+def _read_report(path: Path) -> Any:
+    """A report's JSON, parsed within bounds: ValueError when it cannot be."""
+    size = path.stat().st_size
+    if size > MAX_REPORT_BYTES:
+        raise ValueError(f"{size} bytes, more than the {MAX_REPORT_BYTES} gc reads")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:  # json's parser nests one level per bracket
+        raise ValueError("nested too deeply to parse") from None
 
 
 def report_refs(reports_dir: Path) -> tuple[dict[Ref, list[str]], dict[int, set[Ref]]]:
@@ -119,8 +152,8 @@ def report_refs(reports_dir: Path) -> tuple[dict[Ref, list[str]], dict[int, set[
     for path in sorted(reports_dir.glob("*.json")):
         run = _RUN_REPORT.fullmatch(path.name)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            data = _read_report(path)
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             if run:
                 log.warning("%s: unreadable run report (%s); it will be rendered again", path, exc)
                 runs[int(run.group(1))] = set()
@@ -130,7 +163,7 @@ def report_refs(reports_dir: Path) -> tuple[dict[Ref, list[str]], dict[int, set[
                 " which versions it must keep"
             ) from exc
         refs: set[Ref] = set()
-        _collect_refs(data, None, refs)
+        _collect_refs(data, refs)
         if run:
             runs[int(run.group(1))] = refs
         else:
@@ -149,8 +182,13 @@ def _young(stub: VersionStub, cutoff: datetime | None) -> bool:
     return (fetched if fetched.tzinfo else fetched.replace(tzinfo=UTC)) >= cutoff
 
 
-def _era_starts(versions: list[VersionStub], captures: list[CaptureRow]) -> list[int]:
-    """The first capture id of the fetch that produced each version (its redirects too)."""
+def _era_starts(versions: list[VersionStub], captures: list[CaptureRow]) -> list[int] | None:
+    """The first capture id of the fetch that produced each version (its redirects too);
+    None when the history is not in capture order (an older capture imported later), so
+    that eras cannot be told apart."""
+    ids = [stub.capture_id for stub in versions]
+    if any(a >= b for a, b in zip(ids, ids[1:], strict=False)):
+        return None
     by_id = {c.id: c for c in captures}
     starts, previous = [], 0
     for stub in versions:
@@ -203,6 +241,9 @@ def plan(store: Store, retention: RetentionConfig, *, now: datetime | None = Non
                 result.kept_versions += 1
                 continue
             result.versions.append(stub)
+            if starts is None:  # out of capture order: only the version's own capture
+                doomed_captures.add(stub.capture_id)
+                continue
             end = starts[i + 1]  # the latest version is always kept, so i + 1 exists
             doomed_captures.update(c.id for c in by_target[target_id] if starts[i] <= c.id < end)
 
@@ -220,8 +261,16 @@ def plan(store: Store, retention: RetentionConfig, *, now: datetime | None = Non
     still = {c.warc_file for c in captures if c.warc_file and c.id not in doomed_captures}
     for name in sorted(referenced - still):
         path = store.warc_dir / name
-        if path.is_file():
+        if not path.is_file():
+            continue
+        offsets = {
+            c.warc_offset for c in captures if c.warc_file == name and c.warc_offset is not None
+        }
+        why = unaccounted(path, offsets)
+        if why is None:
             result.warc_files.append((name, path.stat().st_size))
+        else:
+            result.kept_files.append((name, path.stat().st_size, why))
     if store.warc_dir.is_dir():
         result.unreferenced = sorted(
             p.name

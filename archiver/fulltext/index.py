@@ -231,8 +231,8 @@ class Index:
     def rebuild(self, docs: Iterable[IndexDoc], *, procs: int | None = None) -> int:
         """Replace the whole index with ``docs`` (built aside, then swapped in).
 
-        A rebuild is bulk work: by default it analyses and writes on two processes
-        (about 1.8× faster on two cores), as a big crawl run does.
+        A rebuild is bulk work: by default it analyses and writes on two processes, as a
+        big crawl run does.
         """
         if procs is None:
             procs = min(2, os.cpu_count() or 1)
@@ -354,9 +354,16 @@ class Index:
             dates = np.zeros(snap.size, dtype=bool)
             dates[list(DateRange("published", since, until).docs(snap.searcher))] = True
             filters &= dates
+        words = bool(positive_leaves(node))
         ranked = matching.rank(
-            snap, node, filters, soft=any_words, limit=None if all_versions else limit
+            snap,
+            node,
+            filters,
+            soft=any_words and words,
+            limit=None if all_versions or not words else limit,
         )
+        if not words:  # site:HOST alone (or with NOTs): nothing to rank by
+            ranked = _newest_first(ranked)[: None if all_versions else limit]
         if all_versions:
             ranked = _group_by_page(ranked, limit)
         pattern = highlighter(
@@ -368,6 +375,24 @@ class Index:
             stems=any_words,
         )
         return [_hit(stored, score, pattern) for _doc, score, stored in ranked]
+
+
+def _newest_first(
+    ranked: list[tuple[int, float, dict[str, Any]]],
+) -> list[tuple[int, float, dict[str, Any]]]:
+    """By publication date (the fetch time when there is none), newest first."""
+
+    def when(item: tuple[int, float, dict[str, Any]]) -> datetime:
+        for key in ("published_at", "fetched_at"):
+            try:
+                moment = _parse_time(item[2].get(key), key)
+            except QueryError:
+                moment = None
+            if moment is not None:
+                return moment
+        return datetime.min
+
+    return sorted(ranked, key=when, reverse=True)
 
 
 def _group_by_page(

@@ -9,8 +9,14 @@
 
 Operators are upper case (``and`` is a word). A word matches with its particles
 (올트먼 finds 올트먼이); a phrase matches its words in that order. ``site:HOST`` filters
-by host (``www.`` and sub-domains included). Anything that cannot be parsed raises
-:class:`QueryError` with a one-line explanation.
+by host (``www.`` and sub-domains included); alone, it lists that site's pages (the
+index orders them newest first, as there are no words to rank by). Anything that cannot
+be parsed raises :class:`QueryError` with a one-line explanation.
+
+The parser is bounded, whatever it is given: at most :data:`MAX_DEPTH` levels of
+parentheses and NOT (or ``-``) inside each other, and at most :data:`MAX_TERMS` words
+(phrases count their words) and operators; beyond either, a QueryError names the limit.
+So neither parsing nor evaluating a query can run out of stack or time.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from archiver.text.korean import PARTICLE_STARTS
 from .analysis import Span, is_hangul_word, normalize, stem_tokens, tokens
 
 FIELDS = ("title", "author", "site")
+MAX_DEPTH = 20  # levels of ( ) and NOT / - inside each other
+MAX_TERMS = 100  # words (a phrase counts its words) and operators
 _LEX = re.compile(r'\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<quote>"[^"]*"?)|(?P<word>[^\s()"]+))')
 _FIELD = re.compile(r"^(title|author|site):(.*)$", re.IGNORECASE)
 
@@ -86,6 +94,7 @@ class _Parser:
         self.query = query
         self.items: list[tuple[str, str]] = []
         pos = 0
+        terms = 0
         text = query.rstrip()
         while pos < len(text):
             match = _LEX.match(text, pos)
@@ -95,9 +104,19 @@ class _Parser:
             value = match.group(kind)
             if kind == "quote" and (len(value) < 2 or not value.endswith('"')):
                 raise QueryError('a quotation mark is not closed: phrases look like "샘 올트먼"')
+            terms += len(value.split()) if kind == "quote" else int(kind == "word")
+            if terms > MAX_TERMS:
+                raise QueryError(f"the query is too long: at most {MAX_TERMS} words and operators")
             self.items.append((kind, value))
             pos = match.end()
         self.i = 0
+        self.depth = 0
+
+    def deeper(self) -> None:
+        """Enter a ( ) or a NOT; the caller leaves with ``self.depth -= 1``."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"the query nests too deep: at most {MAX_DEPTH} levels of ( ) and NOT")
 
     def peek(self) -> tuple[str, str] | None:
         return self.items[self.i] if self.i < len(self.items) else None
@@ -161,6 +180,7 @@ class _Parser:
         if self.is_op("NOT") or (
             item[0] == "word" and item[1].startswith("-") and len(item[1]) > 1
         ):
+            self.deeper()
             if self.is_op("NOT"):
                 self.take()
                 nxt = self.peek()
@@ -171,6 +191,7 @@ class _Parser:
                 kind, value = self.take()
                 self.items.insert(self.i, (kind, value[1:]))
                 child = self.unary()
+            self.depth -= 1
             return Not(child) if child is not None else None
         return self.primary()
 
@@ -179,10 +200,12 @@ class _Parser:
         if kind == "lp":
             if self.peek() is None:
                 raise QueryError("'(' is not closed: parentheses do not match")
+            self.deeper()
             node = self.or_expr()
             if self.peek() is None or self.peek() != ("rp", ")"):
                 raise QueryError("'(' is not closed: parentheses do not match")
             self.take()
+            self.depth -= 1
             return node
         if kind == "rp":
             raise QueryError("unexpected ')' in the query: parentheses do not match")
@@ -238,8 +261,9 @@ def positive_leaves(node: Node) -> list[Leaf]:
 
 
 def has_positive(node: Node) -> bool:
-    """Whether ``node`` can match by itself (NOT and site: alone only exclude)."""
-    if isinstance(node, Leaf):
+    """Whether ``node`` can match by itself: a word, or a site (whose pages it lists);
+    NOT alone only excludes."""
+    if isinstance(node, Leaf | Site):
         return True
     if isinstance(node, And):
         return any(has_positive(c) for c in node.children)

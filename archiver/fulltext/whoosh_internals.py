@@ -142,7 +142,7 @@ class ParallelWriter(MpWriter):
     def cancel(self) -> None:
         try:
             for task in self.tasks:
-                task.terminate()
+                task.kill()  # SIGKILL: a crawl's workers ignore SIGTERM (crawler.pipeline)
             for task in self.tasks:
                 task.join()
         finally:

@@ -2,20 +2,27 @@
 
 A 4xx robots.txt allows everything; a 5xx one disallows everything for the run, as
 RFC 9309 asks; a host that cannot be reached at all is left to the page fetch, whose
-own error is then recorded. ``Crawl-delay`` raises the host's politeness delay.
+own error is then recorded. ``Crawl-delay`` raises the host's politeness delay, up to
+:data:`CRAWL_DELAY_CAP` (a larger one is capped, with one warning naming the host: a
+site asking for a day between requests would otherwise stall every URL of it). A URL
+that cannot be requested at all is left to the fetch, which records why.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from urllib.parse import urlsplit
 
 from protego import Protego
 
 from .fetch import Fetcher
+from .urls import url_problem
 
 log = logging.getLogger(__name__)
+
+CRAWL_DELAY_CAP = 30.0  # seconds: the longest Crawl-delay obeyed
 
 
 class RobotsPolicy:
@@ -32,7 +39,7 @@ class RobotsPolicy:
 
     async def disallowed(self, url: str) -> str | None:
         """A reason when robots.txt forbids ``url``; None when it may be fetched."""
-        if not self.respect:
+        if not self.respect or url_problem(url) is not None:
             return None
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
@@ -56,9 +63,18 @@ class RobotsPolicy:
             return False
         if response.status != 200:
             return None
-        rules = Protego.parse(response.body.decode("utf-8", errors="replace"))
+        rules = Protego.parse(response.body.decode("utf-8-sig", errors="replace"))
         delay = rules.crawl_delay(self.user_agent)
-        if delay:
-            self.fetcher.set_host_delay(host, float(delay))
-            log.info("%s: Crawl-delay %s s", origin, delay)
+        if delay and float(delay) > 0:
+            seconds = float(delay)
+            if not math.isfinite(seconds) or seconds > CRAWL_DELAY_CAP:
+                log.warning(
+                    "%s: robots.txt Crawl-delay %g s capped at %g s",
+                    host,
+                    seconds,
+                    CRAWL_DELAY_CAP,
+                )
+                seconds = CRAWL_DELAY_CAP
+            self.fetcher.set_host_delay(host, seconds)
+            log.info("%s: Crawl-delay %g s", origin, seconds)
         return rules

@@ -4,6 +4,12 @@ The catalog and the WARC files are the archive's source of truth (the index is d
 SQLite runs in WAL mode so searches read while a crawl writes; every page is committed
 in its own transaction, so a crash loses at most the page in flight. All SQL is
 parameterised.
+
+A page's versions are numbered in the order they were recorded, and numbers are never
+reused or renumbered (reports and ``gc`` cite them). Their order in the page's history
+is ``versions.position``: a crawl appends (its capture is the page as it is now, whatever
+the clock says), an import places an older capture by its time (:meth:`add_version`).
+Every "latest" and "previous" follows the history order.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,13 +39,23 @@ from .rows import (
     seed_row,
     version_row,
 )
-from .sqlite import Transaction, open_read_only
+from .sqlite import Transaction, add_missing_column, open_read_only
 
 __all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow", "VersionStub"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+
+def _when(text: str | None) -> datetime | None:
+    """An ISO time as an aware datetime (naive: UTC); None when it cannot be read."""
+    try:
+        parsed = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+SCHEMA_VERSION = 2  # 2: versions.position (the history order)
 SCHEMA = (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8")
 
 
@@ -52,25 +69,54 @@ class Catalog:
         try:
             if self.read_only:
                 self._db = open_read_only(path)
-                return
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                self._db.row_factory = sqlite3.Row
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._db.executescript(SCHEMA)
+                self._migrate()
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                add_missing_column(self._db, "runs", "reason", "TEXT")  # how a run ended
+            # An old catalog opened read-only has no position column: its versions were
+            # all appended, so there the numbers are the history order.
+            self._positions = self._has_position()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open catalog: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"{path}: cannot create catalog: {exc}") from exc
 
+    def _has_position(self) -> bool:
+        return any(r[1] == "position" for r in self._db.execute("PRAGMA table_info(versions)"))
+
+    def _migrate(self) -> None:
+        """Bring a schema 1 catalog up to SCHEMA_VERSION: additive, in one transaction."""
+        if self._has_position():
+            return
+        with Transaction(self._db, self.path):
+            if self._has_position():  # another process migrated it meanwhile
+                return
+            # Schema 1 only ever appended versions: their numbers are their order.
+            self._db.execute("ALTER TABLE versions ADD COLUMN position INTEGER")
+            self._db.execute("UPDATE versions SET position = version")
+            self._db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
+
     def close(self) -> None:
         self._db.close()
+
+    def _history(self, alias: str = "v", *, newest_first: bool = False) -> str:
+        """ORDER BY terms for the history order of versions (``alias`` names the table)."""
+        way = " DESC" if newest_first else ""
+        if self._positions:
+            return f"{alias}.position{way}, {alias}.version{way}"
+        return f"{alias}.version{way}"
 
     # -- low level -------------------------------------------------------------
 
@@ -156,10 +202,11 @@ class Catalog:
         unchanged: int,
         not_modified: int,
         errors: list[dict[str, str]],
+        reason: str | None = None,
     ) -> None:
         self._write(
             "UPDATE runs SET finished_at=?, outcome=?, fetched=?, new_versions=?, unchanged=?,"
-            " not_modified=?, errors=? WHERE id=?",
+            " not_modified=?, errors=?, reason=? WHERE id=?",
             (
                 now_iso(),
                 outcome,
@@ -168,6 +215,7 @@ class Catalog:
                 unchanged,
                 not_modified,
                 json.dumps(errors, ensure_ascii=False),
+                reason,
                 run_id,
             ),
         )
@@ -326,18 +374,35 @@ class Catalog:
         text: str,
         links: list[dict[str, str]],
         meta: dict[str, Any],
+        by_time: bool = False,
     ) -> VersionRow:
-        """Append the next version of a target (numbered from 1)."""
+        """Record the next version of a target: numbered from 1, never reused.
+
+        It goes last in the page's history; with ``by_time`` (an imported capture) it
+        goes before the first version captured after ``fetched_at`` instead, so an older
+        capture takes its place in the history and never becomes the latest.
+        """
         with self.transaction():
             rows = self._query(
-                "SELECT COALESCE(MAX(version), 0) AS n FROM versions WHERE target_id = ?",
+                "SELECT COALESCE(MAX(version), 0) AS n,"
+                " COALESCE(MAX(position), MAX(version), 0) AS p FROM versions"
+                " WHERE target_id = ?",
                 (target_id,),
             )
             number = int(rows[0]["n"]) + 1
-            self._db.execute(
+            position = int(rows[0]["p"]) + 1
+            later = self._first_later(target_id, fetched_at) if by_time else None
+            if later is not None:
+                position = later
+                self._write(
+                    "UPDATE versions SET position = position + 1"
+                    " WHERE target_id = ? AND position >= ?",
+                    (target_id, position),
+                )
+            self._write(
                 "INSERT INTO versions(target_id, version, capture_id, fetched_at, status,"
-                " content_hash, title, author, published_at, modified_at, text, links, meta)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " content_hash, title, author, published_at, modified_at, text, links, meta,"
+                " position) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     target_id,
                     number,
@@ -352,17 +417,55 @@ class Catalog:
                     text,
                     json.dumps(links, ensure_ascii=False),
                     json.dumps(meta, ensure_ascii=False),
+                    position,
                 ),
             )
         return self.version(target_id, number)
 
+    def _first_later(self, target_id: int, fetched_at: str) -> int | None:
+        """The position of the first version in the history captured after ``fetched_at``."""
+        when = _when(fetched_at)
+        if when is None:
+            return None
+        rows = self._query(
+            "SELECT v.position, v.fetched_at FROM versions v WHERE v.target_id = ?"
+            f" ORDER BY {self._history()}",
+            (target_id,),
+        )
+        for row in rows:
+            other = _when(row["fetched_at"])
+            if other is not None and other > when:
+                return int(row["position"])
+        return None
+
     def versions(self, target_id: int) -> list[VersionRow]:
+        """A page's versions in history order (oldest first)."""
         rows = self._query(
             "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
-            " WHERE v.target_id = ? ORDER BY v.version",
+            f" WHERE v.target_id = ? ORDER BY {self._history()}",
             (target_id,),
         )
         return [version_row(r) for r in rows]
+
+    def version_before(self, target_id: int, fetched_at: str | None) -> VersionRow | None:
+        """The version a capture made at ``fetched_at`` follows in the history: the one
+        before the first version captured later (see :meth:`add_version`); with None,
+        the latest version."""
+        if fetched_at is None or (when := _when(fetched_at)) is None:
+            return self.latest_version(target_id)
+        before = None
+        for version in self.versions(target_id):
+            other = _when(version.fetched_at)
+            if other is not None and other > when:
+                break
+            before = version
+        return before
+
+    def previous_version(self, version: VersionRow) -> VersionRow | None:
+        """The version before ``version`` in its page's history, or None for the first."""
+        history = self.versions(version.target_id)
+        index = next((i for i, v in enumerate(history) if v.id == version.id), 0)
+        return history[index - 1] if index > 0 else None
 
     def version(self, target_id: int, number: int) -> VersionRow:
         rows = self._query(
@@ -375,9 +478,10 @@ class Catalog:
         return version_row(rows[0])
 
     def latest_version(self, target_id: int) -> VersionRow | None:
+        """The last version in the page's history (not always the highest number)."""
         rows = self._query(
             "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
-            " WHERE v.target_id = ? ORDER BY v.version DESC LIMIT 1",
+            f" WHERE v.target_id = ? ORDER BY {self._history(newest_first=True)} LIMIT 1",
             (target_id,),
         )
         return version_row(rows[0]) if rows else None
@@ -395,9 +499,10 @@ class Catalog:
     def iter_versions(self) -> Iterator[tuple[VersionRow, bool]]:
         """Every version with whether it is its target's latest (for reindexing)."""
         rows = self._query(
-            "SELECT v.*, t.url AS url, v.version = (SELECT MAX(version) FROM versions w"
-            " WHERE w.target_id = v.target_id) AS is_latest FROM versions v"
-            " JOIN targets t ON t.id = v.target_id ORDER BY v.id"
+            "SELECT v.*, t.url AS url, v.id = (SELECT w.id FROM versions w"
+            " WHERE w.target_id = v.target_id"
+            f" ORDER BY {self._history('w', newest_first=True)} LIMIT 1) AS is_latest"
+            " FROM versions v JOIN targets t ON t.id = v.target_id ORDER BY v.id"
         )
         for row in rows:
             yield version_row(row), bool(row["is_latest"])
@@ -417,11 +522,12 @@ class Catalog:
     # -- retention and scheduling (issue 7) ----------------------------------------
 
     def version_stubs(self) -> list[VersionStub]:
-        """Every version without its text (for retention planning), by target and number."""
+        """Every version without its text (for retention planning), by target, in
+        history order."""
         rows = self._query(
             "SELECT v.id, v.target_id, v.version, v.capture_id, v.fetched_at, t.url"
             " FROM versions v JOIN targets t ON t.id = v.target_id"
-            " ORDER BY v.target_id, v.version"
+            f" ORDER BY v.target_id, {self._history()}"
         )
         return [VersionStub(**dict(r)) for r in rows]
 
@@ -447,7 +553,8 @@ class Catalog:
         ]
         if ids:
             self._write(
-                "UPDATE runs SET outcome = 'abandoned' WHERE finished_at IS NULL"
-                " AND outcome IS NULL"
+                "UPDATE runs SET outcome = 'abandoned', reason = ? WHERE finished_at IS NULL"
+                " AND outcome IS NULL",
+                ("its process was killed, or its end could not be recorded (a full disk)",),
             )
         return ids

@@ -92,6 +92,7 @@ class VersionRow:
     links: list[dict[str, str]]
     meta: dict[str, Any]
     url: str = ""
+    position: int | None = None  # its place in the page's history (None: by number)
 
     @property
     def paragraphs(self) -> list[str]:
@@ -132,6 +133,7 @@ class RunRow:
     unchanged: int
     not_modified: int
     errors: list[dict[str, str]]
+    reason: str | None = None  # how it ended: the stop, failure or kill (None: ok)
 
     def as_json(self) -> dict[str, Any]:
         """The `runs --json` shape."""
@@ -146,6 +148,7 @@ class RunRow:
             "unchanged": self.unchanged,
             "not_modified": self.not_modified,
             "errors": self.errors,
+            "reason": self.reason,
         }
 
 

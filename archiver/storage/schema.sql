@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS runs (
     new_versions INTEGER NOT NULL DEFAULT 0,
     unchanged INTEGER NOT NULL DEFAULT 0,
     not_modified INTEGER NOT NULL DEFAULT 0,
-    errors TEXT NOT NULL DEFAULT '[]'
+    errors TEXT NOT NULL DEFAULT '[]',
+    reason TEXT
 );
 CREATE TABLE IF NOT EXISTS targets (
     id INTEGER PRIMARY KEY,
@@ -72,5 +73,6 @@ CREATE TABLE IF NOT EXISTS versions (
     text TEXT NOT NULL,
     links TEXT NOT NULL,
     meta TEXT NOT NULL,
+    position INTEGER,  -- the history order (schema 2; Catalog._migrate adds it to older catalogs)
     UNIQUE (target_id, version)
 );

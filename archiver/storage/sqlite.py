@@ -29,9 +29,27 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     return db
 
 
+def add_missing_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> None:
+    """Add a column that a catalog made by an older version lacks (a no-op otherwise)."""
+    columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    if column in columns:
+        return
+    try:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):  # another process added it meanwhile
+            raise
+
+
 class Transaction:
     """BEGIN IMMEDIATE … COMMIT, or a SAVEPOINT when a transaction is already open, so
-    steps that group their own writes can be grouped again by their caller."""
+    steps that group their own writes can be grouped again by their caller.
+
+    When the body fails, the error it raised is the one that propagates: on a full disk
+    (and other I/O errors) SQLite may already have rolled the whole transaction back by
+    itself, and the rollback that then fails ("cannot rollback - no transaction is
+    active", "no such savepoint") must not hide the real cause.
+    """
 
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
@@ -49,12 +67,29 @@ class Transaction:
             raise StoreError(f"{self._path}: cannot start a catalog transaction: {exc}") from exc
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self._undo(exc)
+            return
         try:
             if self._savepoint is not None:
-                if exc_type:
-                    self._db.execute(f"ROLLBACK TO {self._savepoint}")
                 self._db.execute(f"RELEASE {self._savepoint}")
             else:
-                self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+                self._db.execute("COMMIT")
         except sqlite3.Error as err:
+            if self._savepoint is None:
+                self._undo(err)  # a failed COMMIT may leave the transaction open
             raise StoreError(f"{self._path}: catalog commit failed: {err}") from err
+
+    def _undo(self, cause: object) -> None:
+        """Roll back this transaction or savepoint, if SQLite has not done so already."""
+        if not self._db.in_transaction:
+            log.debug("%s: transaction already rolled back by SQLite (%s)", self._path, cause)
+            return
+        try:
+            if self._savepoint is not None:
+                self._db.execute(f"ROLLBACK TO {self._savepoint}")
+                self._db.execute(f"RELEASE {self._savepoint}")
+            else:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error as err:  # the cause is what the caller must hear about
+            log.debug("%s: rollback after %s failed: %s", self._path, cause, err)

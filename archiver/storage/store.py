@@ -40,8 +40,21 @@ class Store:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
+            self._check_root()
             self._catalog = Catalog(self.root / "catalog.sqlite3")
         return self._catalog
+
+    def _check_root(self) -> None:
+        """A clear error for a root that cannot be a folder (not "…/lock: File exists")."""
+        try:
+            is_file = self.root.exists() and not self.root.is_dir()
+        except OSError as exc:  # a loop of symbolic links, a name too long
+            raise StoreError(f"store path {self.root}: {exc.strerror or exc}") from exc
+        if is_file:
+            raise StoreError(f"store path {self.root} is a file, not a folder")
+        for parent in self.root.parents:
+            if parent.is_file():
+                raise StoreError(f"store path {self.root}: {parent} is a file, not a folder")
 
     @property
     def index_dir(self) -> Path:
@@ -58,6 +71,7 @@ class Store:
 
     def lock(self) -> None:
         """Take the store's writer lock, or raise StoreLockedError if a run holds it."""
+        self._check_root()
         if self._lock is None:
             self._lock = PidLock(
                 self.root / "lock",

@@ -1,7 +1,10 @@
 """`archiver verify`: check that the catalog and the WARC files agree.
 
-Every record a capture points at is re-read: its URI and payload digest must match the
-catalog, and a response's payload must match its own digest. Every gzip WARC file is
+Every record a capture points at is re-read: its URI must name the catalog's page (the
+two are compared in canonical form, since an imported record keeps the URI as its tool
+wrote it: a tracking parameter, a fragment, an upper-case host or a default port), its
+payload digest must match the catalog, and a response's payload must match its own
+digest (streamed, in whichever algorithm and encoding the record names). Every gzip WARC file is
 also scanned end to end: a torn tail (a record cut short by a crash or a full disk) is
 reported as a note, not a problem, since nothing in the catalog points at it.
 """
@@ -12,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archiver.errors import NotFoundError, StoreError
+from archiver.net.urls import canonicalize
 
 from .store import Store
-from .warc import complete_bytes, payload_digest, read_record
+from .warc import check_record, complete_bytes
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,12 @@ def verify_store(store: Store) -> VerifyReport:
         checked += 1
         where = f"capture {capture.id} ({capture.warc_file}@{capture.warc_offset})"
         try:
-            record = read_record(store.warc_dir, capture.warc_file, capture.warc_offset)
+            record = check_record(store.warc_dir, capture.warc_file, capture.warc_offset)
         except StoreError as exc:
             problems.append(f"{where}: {exc}")
             continue
         # One problem per capture: a damaged record usually fails several checks at once.
-        if record.uri != capture.url:
+        if canonicalize(record.uri) != canonicalize(capture.url):
             problems.append(
                 f"{where}: record is for {record.uri or '(nothing)'}, catalog says {capture.url}"
             )
@@ -71,10 +75,7 @@ def verify_store(store: Store) -> VerifyReport:
                 f"{where}: payload digest {record.payload_digest} differs from"
                 f" catalog {capture.payload_digest}"
             )
-        elif (
-            record.record_type == "response"
-            and payload_digest(record.payload) != record.payload_digest
-        ):
+        elif record.payload_ok is False:
             problems.append(f"{where}: payload does not match its digest")
     torn: list[TornTail] = []
     for path in sorted(store.warc_dir.glob("*.warc.gz")) if store.warc_dir.is_dir() else []:
