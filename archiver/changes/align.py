@@ -6,10 +6,11 @@ survive Korean particles and small rewordings: the score is the mean of the Dice
 coefficient and the share of the seed sentence's bigrams found in the candidate
 (containment, so a longer page sentence that quotes the seed whole still counts).
 Candidates come from an inverted bigram index, so only pages sentences sharing a bigram
-with the seed sentence are scored. rapidfuzz was not needed: its ratios work on
-characters or whitespace tokens, which particles (올트먼은/올트먼이) and a seed's
-rewording defeat, while bigram overlap through the index meets the time target
-(benchmarks/diff.py, align_ms).
+with the seed sentence are scored; a page is aligned by its first MAX_PAGE_CHARS
+characters (ten times a long article), so that a hostile 20 MB page costs a fraction of
+a second. rapidfuzz was not needed: its ratios work on characters or whitespace tokens,
+which particles (올트먼은/올트먼이) and a seed's rewording defeat, while bigram overlap
+through the index meets the time target (benchmarks/diff.py, align_ms).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PRESENT = 0.8
 PARAPHRASED = 0.4
 MIN_SEED_SENTENCE = 8  # letters below which a line is a label ("코드명"), not a claim
 PAIR_CANDIDATES = 5  # best single sentences whose neighbours are tried as a pair
+MAX_PAGE_CHARS = 300_000  # of a page aligned: a longer one (no article is) is cut here
 _NOT_LETTER = re.compile(r"[\W_]+")
 
 
@@ -83,7 +85,7 @@ def seed_sentences(seed_text: str) -> list[str]:
 def align_seed(seed_text: str, page_text: str, ignore: Sequence[IgnoreRule] = ()) -> SeedAlignment:
     """Align each seed sentence with its best match among the page's sentences."""
     norm = ComparisonKeys(ignore)
-    page = split_sentences(norm.strip(page_text))
+    page = split_sentences(norm.strip(page_text[:MAX_PAGE_CHARS]))
     grams = [bigrams(norm.canon(s)) for s in page]
     postings: dict[str, list[int]] = {}
     for i, g in enumerate(grams):
@@ -150,7 +152,7 @@ def alignment_changes(
     edited ("edited": still matched, by other words) or removed ("removed": now absent),
     a claim the page did not support now is ("added"), or the match moved to another
     sentence with the same status ("restated")."""
-    still_there = set(split_sentences(new_page_text))
+    still_there = set(split_sentences(new_page_text[:MAX_PAGE_CHARS]))
     changes: list[AlignmentChange] = []
     for old, new in zip(before.sentences, after.sentences, strict=True):
         if old.match == new.match and old.status == new.status:

@@ -7,11 +7,18 @@ a similar sentence on the other side) gets a word diff. What a reader gets: whic
 paragraphs moved, which sentences were added or removed, and inside an edited sentence
 exactly which words changed. Ignore rules (view counters, "3분 전") are applied to the
 comparison keys only, so the texts shown are always the archived ones.
+
+Every step is bounded, whatever the texts (issue 18): the sequences are matched by
+:func:`archiver.changes.words.opcodes` (difflib's answer when that is cheap, a linear
+patience diff otherwise), sentence pairing looks at fewer neighbours in a huge changed
+run, paragraphs and sentences over LONG_TEXT characters are compared by their common
+beginning and end rather than by bigram sets, and the similarity counts only the
+bigrams between a changed sentence's common beginning and end.
 """
 
 from __future__ import annotations
 
-import difflib
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +27,15 @@ from archiver.text.ignore import ComparisonKeys, IgnoreRule
 from archiver.text.sentences import paragraphs, split_paragraph, split_sentences
 from archiver.text.similarity import bigrams, dice
 
-from .words import WordOp, word_diff
+from .words import (
+    Opcode,
+    WordOp,
+    common_prefix,
+    common_suffix,
+    join_opcodes,
+    opcodes,
+    word_diff,
+)
 
 __all__ = ["GRANULARITIES", "Hunk", "TextDiff", "diff_texts", "unified_diff"]
 
@@ -28,7 +43,13 @@ GRANULARITIES = ("paragraph", "sentence", "word")
 PAIR_SENTENCE = 0.5  # bigram Dice above which two sentences are one sentence edited
 MOVED_PARAGRAPH = 0.7  # ... above which a deleted and an inserted paragraph are one moved
 PAIR_WINDOW = 40  # new sentences looked at per old one: keeps pairing linear
+PAIR_BUDGET = 100_000  # sentence comparisons per changed run (a huge run looks at fewer)
 MIN_MOVE_CHARS = 20  # shorter paragraphs ("사진", "정정") are not worth calling moved
+LONG_TEXT = 20_000  # characters from which a paragraph/sentence is not cut into bigrams
+# Characters (both texts) from which the lines the texts share at their beginning and end
+# are set aside unread, and the plain unified diff has a line per paragraph.
+BIG_TEXT = 500_000
+_MOVE_SCAN = 64  # same-text paragraphs looked at for an exact move
 
 
 @dataclass(frozen=True)
@@ -129,11 +150,8 @@ def _units(diff: TextDiff, granularity: str, *, old: bool) -> list[str]:
 def diff_texts(old: str, new: str, ignore: Sequence[IgnoreRule] = ()) -> TextDiff:
     """Paragraph, sentence and word changes from ``old`` to ``new``."""
     norm = ComparisonKeys(ignore)
-    pa = [p for p in paragraphs(old) if norm.key(p)]
-    pb = [p for p in paragraphs(new) if norm.key(p)]
-    ka, kb = [norm.key(p) for p in pa], [norm.key(p) for p in pb]
-    matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
-    blocks = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    pa, ka, pb, kb, found = _paragraph_opcodes(old, new, norm)
+    blocks = [op for op in found if op[0] != "equal"]
     moves = _find_moves(pa, pb, ka, kb, blocks)
     moved_old = {i for i, _ in moves}
     moved_new = {j: i for i, j in moves}
@@ -158,34 +176,107 @@ def diff_texts(old: str, new: str, ignore: Sequence[IgnoreRule] = ()) -> TextDif
     return TextDiff(hunks, round(_similarity(ka, kb, hunks, norm), 4), pa, pb)
 
 
+def _paragraph_opcodes(
+    old: str, new: str, norm: ComparisonKeys
+) -> tuple[list[str], list[str], list[str], list[str], list[Opcode]]:
+    """Paragraphs and keys of both texts, and the opcodes between the keys. Past BIG_TEXT,
+    the lines both texts begin and end with are split and keyed once and matched unread,
+    so that a one-word change in a huge text costs little more than reading it."""
+    if len(old) + len(new) <= BIG_TEXT:
+        pa, ka = _keyed(paragraphs(old), norm)
+        pb, kb = _keyed(paragraphs(new), norm)
+        return pa, ka, pb, kb, opcodes(ka, kb)
+    old, new = unicodedata.normalize("NFC", old), unicodedata.normalize("NFC", new)
+    start, end_old, end_new = _changed_lines(old, new)
+    ph, kh = _keyed(paragraphs(old[:start]), norm)
+    pt, kt = _keyed(paragraphs(old[end_old:]), norm)
+    ma, mka = _keyed(paragraphs(old[start:end_old]), norm)
+    mb, mkb = _keyed(paragraphs(new[start:end_new]), norm)
+    head, na, nb = len(ph), len(ma), len(mb)
+    found: list[Opcode] = [("equal", 0, head, 0, head)]
+    found += [
+        (t, head + i1, head + i2, head + j1, head + j2) for t, i1, i2, j1, j2 in opcodes(mka, mkb)
+    ]
+    found.append(("equal", head + na, head + na + len(pt), head + nb, head + nb + len(pt)))
+    return ph + ma + pt, kh + mka + kt, ph + mb + pt, kh + mkb + kt, join_opcodes(found)
+
+
+def _changed_lines(old: str, new: str) -> tuple[int, int, int]:
+    """(start, end in old, end in new) of the lines that differ: the text before start and
+    after the ends is the same in both and made of whole lines."""
+    prefix = common_prefix(old, new)
+    suffix = common_suffix(old, new, min(len(old), len(new)) - prefix)
+    start = old.rfind("\n", 0, prefix) + 1
+    newline = old.find("\n", len(old) - suffix) if suffix else -1
+    end = newline + 1 if newline >= 0 else len(old)
+    return start, end, end + len(new) - len(old)
+
+
+def _plain(norm: ComparisonKeys) -> bool:
+    """No ignore rule: a paragraph's (or sentence's) key is the text itself."""
+    return not norm.patterns and not norm.whitespace
+
+
+def _key(norm: ComparisonKeys, text: str) -> str:
+    return text if _plain(norm) else norm.key(text)
+
+
+def _keyed(texts: list[str], norm: ComparisonKeys) -> tuple[list[str], list[str]]:
+    """The texts whose comparison key is not empty, and their keys."""
+    if _plain(norm):  # paragraphs and sentences come whitespace-folded, never empty
+        return texts, texts
+    kept: list[str] = []
+    keys: list[str] = []
+    for text in texts:
+        key = norm.key(text)
+        if key:
+            kept.append(text)
+            keys.append(key)
+    return kept, keys
+
+
 def _similarity(ka: list[str], kb: list[str], hunks: list[Hunk], norm: ComparisonKeys) -> float:
     """Dice coefficient of the two texts' character-bigram multisets (spaces left out,
     bigrams taken inside paragraphs). Everything outside the hunks is shared, so only the
     changed sentences are cut into bigrams and the cost follows the change, not the text;
-    a moved paragraph counts as kept."""
+    a moved paragraph counts as kept. An edited sentence's common beginning and end are
+    shared too, so only the bigrams between them are counted one by one."""
     if not hunks:
         return 1.0
-    total_a, total_b = sum(map(_size, ka)), sum(map(_size, kb))
+    total_a, total_b = _size(ka), _size(kb)
     if not total_a + total_b:
         return 0.0
     gone: Counter[str] = Counter()
     came: Counter[str] = Counter()
+    gone_total = common = 0
     for h in hunks:
-        if h.op != "move":
-            gone.update(_bigram_list(norm.key(h.old or "")))
-            came.update(_bigram_list(norm.key(h.new or "")))
-    overlap = sum(min(count, came[g]) for g, count in gone.items())
-    shared = max(total_a - sum(gone.values()), 0) + overlap
+        if h.op == "move":
+            continue
+        old = _key(norm, h.old or "").replace(" ", "")
+        new = _key(norm, h.new or "").replace(" ", "")
+        gone_total += max(len(old) - 1, 0)
+        if old and new:  # the bigrams inside a common beginning and end are in both
+            prefix = common_prefix(old, new)
+            suffix = common_suffix(old, new, min(len(old), len(new)) - prefix)
+            common += max(prefix - 1, 0) + max(suffix - 1, 0)
+            start = max(prefix - 1, 0)
+            old = old[start : len(old) - suffix + 1 if suffix else len(old)]
+            new = new[start : len(new) - suffix + 1 if suffix else len(new)]
+        gone.update(_bigram_list(old))
+        came.update(_bigram_list(new))
+    overlap = common + sum(min(count, came[g]) for g, count in gone.items())
+    shared = max(total_a - gone_total, 0) + overlap
     return min(2 * shared / (total_a + total_b), 1.0)
 
 
-def _size(key: str) -> int:
-    """Number of bigrams in a comparison key, spaces left out."""
-    return max(len(key) - key.count(" ") - 1, 0)
+def _size(keys: list[str]) -> int:
+    """Number of bigrams in comparison keys, spaces left out (a key is never empty nor
+    all spaces, so each has its length less its spaces less one)."""
+    joined = "".join(keys)
+    return len(joined) - joined.count(" ") - len(keys)
 
 
-def _bigram_list(key: str) -> list[str]:
-    compact = key.replace(" ", "")
+def _bigram_list(compact: str) -> list[str]:
     return [compact[i : i + 2] for i in range(len(compact) - 1)]
 
 
@@ -205,13 +296,21 @@ def _find_moves(
     by_key: dict[str, list[tuple[int, int]]] = {}
     for b, j in inserted:
         by_key.setdefault(kb[j], []).append((b, j))
+    first: dict[str, int] = {}  # per key, the first entry not yet taken
     fuzzy: list[tuple[int, int]] = []
     for b, i in deleted:
-        exact = next((j for bj, j in by_key.get(ka[i], []) if bj != b and j not in taken), None)
+        same = by_key.get(ka[i], [])
+        start = first.get(ka[i], 0)
+        while start < len(same) and same[start][1] in taken:
+            start += 1
+        first[ka[i]] = start
+        exact = next(
+            (j for bj, j in same[start : start + _MOVE_SCAN] if bj != b and j not in taken), None
+        )
         if exact is not None:
             moves.append((i, exact))
             taken.add(exact)
-        elif len(ka[i]) >= MIN_MOVE_CHARS:
+        elif MIN_MOVE_CHARS <= len(ka[i]) <= LONG_TEXT:
             fuzzy.append((b, i))
     if not fuzzy:
         return moves
@@ -220,7 +319,7 @@ def _find_moves(
     grams_b = {
         j: bigrams(kb[j])
         for b, j in inserted
-        if b in unbalanced and j not in taken and len(kb[j]) >= MIN_MOVE_CHARS
+        if b in unbalanced and j not in taken and MIN_MOVE_CHARS <= len(kb[j]) <= LONG_TEXT
     }
     # A paragraph edited where it stands (paired with its counterpart in the same block)
     # is not a move candidate: this keeps the quadratic search below to the few leftovers.
@@ -255,14 +354,13 @@ def _paragraph_run(
 ) -> list[Hunk]:
     """Hunks for a run of changed paragraphs: sentence changes where the paragraphs
     still share sentences, whole-paragraph inserts and deletes where they do not."""
-    sa = [(i, s) for i in olds for s in split_paragraph(pa[i]) if norm.key(s)]
-    sb = [(j, s) for j in news for s in split_paragraph(pb[j]) if norm.key(s)]
-    ka, kb = [norm.key(s) for _, s in sa], [norm.key(s) for _, s in sb]
-    matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
-    opcodes = matcher.get_opcodes()
+    sa = [(i, s) for i in olds for s in split_paragraph(pa[i]) if _key(norm, s)]
+    sb = [(j, s) for j in news for s in split_paragraph(pb[j]) if _key(norm, s)]
+    ka, kb = [_key(norm, s) for _, s in sa], [_key(norm, s) for _, s in sb]
+    found = opcodes(ka, kb)
     hunks: list[Hunk] = []
-    kept = any(tag == "equal" for tag, *_ in opcodes)
-    for tag, i1, i2, j1, j2 in opcodes:
+    kept = any(tag == "equal" for tag, *_ in found)
+    for tag, i1, i2, j1, j2 in found:
         if tag == "equal":
             continue
         pairs = _pair(ka[i1:i2], kb[j1:j2]) if tag == "replace" else []
@@ -280,18 +378,33 @@ def _pair(old: list[str], new: list[str]) -> list[tuple[int, int]]:
     """Monotonic pairs of similar sentences (an edit) inside a replaced run."""
     pairs: list[tuple[int, int]] = []
     start = 0
-    new_grams = [bigrams(s) for s in new]
+    window = max(1, min(PAIR_WINDOW, PAIR_BUDGET // max(len(old), 1)))
+    new_grams: dict[int, set[str]] = {}
     for i, sentence in enumerate(old):
-        mine = bigrams(sentence)
+        mine = bigrams(sentence) if len(sentence) <= LONG_TEXT else None
         best, best_j = PAIR_SENTENCE, None
-        for j in range(start, min(len(new), start + PAIR_WINDOW)):
-            score = dice(mine, new_grams[j])
+        for j in range(start, min(len(new), start + window)):
+            if mine is None or len(new[j]) > LONG_TEXT:
+                score = _ends_alike(sentence, new[j])
+            else:
+                grams = new_grams.get(j)
+                if grams is None:
+                    grams = new_grams[j] = bigrams(new[j])
+                score = dice(mine, grams)
             if score >= best:
                 best, best_j = score, j
         if best_j is not None:
             pairs.append((i, best_j))
             start = best_j + 1
     return pairs
+
+
+def _ends_alike(old: str, new: str) -> float:
+    """How alike two long texts are, cheaply: the share of both in a common beginning
+    and end (a sentence edited in one place scores high)."""
+    prefix = common_prefix(old, new)
+    suffix = common_suffix(old, new, min(len(old), len(new)) - prefix)
+    return 2 * (prefix + suffix) / (len(old) + len(new) or 1)
 
 
 def _sentence_hunks(
@@ -318,16 +431,16 @@ def unified_diff(
     granularity: str = "sentence",
 ) -> str:
     """A plain unified diff, one sentence (or paragraph) per line; lines that differ only
-    by ignored text count as equal."""
+    by ignored text count as equal. Past BIG_TEXT, one paragraph per line."""
     norm = ComparisonKeys(ignore)
-    split = paragraphs if granularity == "paragraph" else split_sentences
-    a = [s for s in split(old) if norm.key(s)]
-    b = [s for s in split(new) if norm.key(s)]
-    matcher = difflib.SequenceMatcher(
-        None, [norm.key(s) for s in a], [norm.key(s) for s in b], autojunk=False
-    )
+    if granularity == "paragraph" or len(old) + len(new) > BIG_TEXT:
+        a, _ka, b, _kb, found = _paragraph_opcodes(old, new, norm)
+    else:
+        a, ka = _keyed(split_sentences(old), norm)
+        b, kb = _keyed(split_sentences(new), norm)
+        found = opcodes(ka, kb)
     lines: list[str] = []
-    for group in matcher.get_grouped_opcodes(3):
+    for group in _grouped(found, 3):
         if not lines:
             lines += [f"--- {from_label}", f"+++ {to_label}"]
         first, last = group[0], group[-1]
@@ -339,6 +452,30 @@ def unified_diff(
             lines += ["-" + s for s in a[i1:i2]]
             lines += ["+" + s for s in b[j1:j2]]
     return "\n".join(lines)
+
+
+def _grouped(found: list[Opcode], context: int) -> list[list[Opcode]]:
+    """Opcodes in hunks with ``context`` unchanged lines around each change (as
+    difflib's ``get_grouped_opcodes``)."""
+    codes = list(found) or [("equal", 0, 1, 0, 1)]
+    if codes[0][0] == "equal":
+        _tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = ("equal", max(i1, i2 - context), i2, max(j1, j2 - context), j2)
+    if codes[-1][0] == "equal":
+        _tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = ("equal", i1, min(i2, i1 + context), j1, min(j2, j1 + context))
+    groups: list[list[Opcode]] = []
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > 2 * context:
+            group.append((tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)))
+            groups.append(group)
+            group = []
+            i1, j1 = max(i1, i2 - context), max(j1, j2 - context)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        groups.append(group)
+    return groups
 
 
 def _range(start: int, stop: int) -> str:

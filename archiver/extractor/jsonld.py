@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 __all__ = ["article_node", "author_names", "json_ld_nodes", "keywords", "site_name", "text_value"]
@@ -24,10 +25,16 @@ def _tidy(value: str) -> str:
     return " ".join(value.split())
 
 
+MAX_NODES = 1_000  # objects kept from a page's JSON-LD (a real page has a few dozen)
+
+
 def json_ld_nodes(scripts: Iterable[str]) -> list[dict[str, Any]]:
-    """Every JSON object found in JSON-LD script bodies, @graph members flattened."""
+    """JSON objects found in JSON-LD script bodies, @graph members flattened (the first
+    MAX_NODES of them)."""
     nodes: list[dict[str, Any]] = []
     for raw in scripts:
+        if len(nodes) >= MAX_NODES:
+            break
         raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip()
         if not raw:
             continue
@@ -35,7 +42,7 @@ def json_ld_nodes(scripts: Iterable[str]) -> list[dict[str, Any]]:
             data = json.loads(raw, strict=False)
         except (ValueError, RecursionError):
             continue
-        nodes.extend(_walk(data, 0))
+        nodes.extend(islice(_walk(data, 0), MAX_NODES - len(nodes)))
     return nodes
 
 

@@ -51,6 +51,11 @@ _SITE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " : ", " · ", " ｜
 _CHROME = re.compile(r"logo|brand|masthead|site-title|gnb|site-header", re.IGNORECASE)
 _CHROME_TAGS = ("nav", "footer", "aside")
 _KR_HOST = re.compile(r"(^|\.)(kr|xn--3e0b707e)$")
+# How many of a kind are looked at: a hostile page has thousands (each with its ancestors).
+_MAX_HEADINGS = 16
+_MAX_AUTHOR_NODES = 32
+_MAX_TIMES = 64
+_MAX_ANCESTORS = 128
 
 
 def collapse(text: str | None) -> str:
@@ -178,9 +183,9 @@ def _scan(scanned: Iterable[LexborNode]) -> _Page:
             if key and value:
                 page.metas.setdefault(key, value)
                 if key == "article:tag":
-                    page.tags.extend(t for t in keywords(value) if t not in page.tags)
+                    page.tags.extend(keywords(value))
             prop = attrs.get("itemprop")
-            if prop in ("datePublished", "dateModified"):
+            if prop in ("datePublished", "dateModified") and len(page.times) < _MAX_TIMES:
                 page.times.append((prop, attrs.get("content") or ""))
         elif tag == "link":
             if page.canonical is None and "canonical" in (attrs.get("rel") or "").lower().split():
@@ -192,7 +197,10 @@ def _scan(scanned: Iterable[LexborNode]) -> _Page:
         elif tag == "title":
             page.title = page.title or node.text(deep=True)
         elif tag == "h1":
-            page.h1s.append(node)
+            if len(page.h1s) < _MAX_HEADINGS:
+                page.h1s.append(node)
+        elif len(page.times) >= _MAX_TIMES:
+            continue
         elif tag == "time" or attrs.get("itemprop") in ("datePublished", "dateModified"):
             kind = attrs.get("itemprop") or ""
             if tag == "time":
@@ -200,6 +208,7 @@ def _scan(scanned: Iterable[LexborNode]) -> _Page:
                 kind = kind or ("published" if "published" in label else "")
                 kind = kind or ("updated" if "updated" in label else "time")
             page.times.append((kind, attrs.get("datetime") or attrs.get("content") or ""))
+    page.tags = list(dict.fromkeys(page.tags))
     return page
 
 
@@ -275,12 +284,14 @@ def _tags(page: _Page) -> list[str]:
 def _in_chrome(node: LexborNode) -> bool:
     """Whether node sits in page chrome: nav/footer/aside, a logo, a site header."""
     current: LexborNode | None = node
-    while current is not None and current.tag not in ("body", "html"):
+    steps = _MAX_ANCESTORS
+    while current is not None and current.tag not in ("body", "html") and steps:
         attrs = current.attributes
         label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
         if current.tag in _CHROME_TAGS or _CHROME.search(label):
             return True
         current = current.parent
+        steps -= 1
     return False
 
 
@@ -305,7 +316,7 @@ def _authors(tree: LexborHTMLParser, page: _Page, selectors: tuple[str, ...]) ->
         if name:
             return [name]
     selectors = (*selectors, "a[rel=author]", "[itemprop=author] [itemprop=name]")
-    found = tree.css(", ".join(selectors))  # one pass; then the selectors' own order
+    found = tree.css(", ".join(selectors))[:_MAX_AUTHOR_NODES]  # one pass; then in order
     for selector in selectors if found else ():
         for node in (n for n in found if matches(n, selector)):
             text = collapse(node.text(deep=True, separator=" "))

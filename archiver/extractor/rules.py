@@ -56,6 +56,7 @@ RULES: tuple[SiteRule, ...] = (
     ),
 )
 
+MAX_ANCESTORS = 128
 _COMPOUND = re.compile(r"([#.]?)([\w-]+)|\[([\w-]+)=[\"']?([^\"'\]]+)[\"']?\]")
 
 
@@ -64,16 +65,20 @@ def matches(node: LexborNode, selector: str) -> bool:
 
     Rules stay plain CSS, but lexbor's ``css_matches`` also looks at descendants, and a
     second pass over the tree per rule would cost as much as the extraction's own walk.
+    Ancestors are looked at up to MAX_ANCESTORS levels up (a hostile page nests
+    thousands deep; real pages, 51 at most).
     """
     compounds = selector.split()
     if not compounds or not _compound(node, compounds[-1]):
         return False
     wanted = len(compounds) - 2
     current = node.parent
-    while wanted >= 0 and current is not None:
+    steps = MAX_ANCESTORS
+    while wanted >= 0 and current is not None and steps:
         if _compound(current, compounds[wanted]):
             wanted -= 1
         current = current.parent
+        steps -= 1
     return wanted < 0
 
 

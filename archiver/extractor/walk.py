@@ -34,7 +34,7 @@ from .rules import (
     noise_label,
 )
 
-__all__ = ["Block", "Walk", "main_blocks", "walk"]
+__all__ = ["Block", "OverBudget", "Walk", "main_blocks", "walk"]
 
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
@@ -42,8 +42,18 @@ _PARA = frozenset(("p", "pre", "blockquote", "li", "dd", "dt", "td", "th", "addr
                    *_HEADINGS))  # fmt: skip
 _CELLS = frozenset(("td", "th"))
 _SMALL_NOISE = 500  # characters of text below which labelled chrome is skipped unseen
+# Class/id labels are read word by word (about half a microsecond a character): the first
+# _MAX_LABEL characters of each, and _LABEL_BUDGET characters a walk; past that budget
+# (a hostile page: megabytes of class names) labels are not read.
+_MAX_LABEL = 512
+_LABEL_BUDGET = 500_000
 _BLOCK_SELECTOR = "p, div, section, article, ul, ol, table, blockquote, h1, h2, h3, h4, h5, h6"
 _SENTENCE_END = tuple(".!?…\"'”’)»:;다요죠음함됨임")
+
+
+class OverBudget(Exception):
+    """The walk entered more elements than its budget (a tree too big, or one the parser
+    inflated by copying formatting elements into every paragraph)."""
 
 
 @dataclass(slots=True)
@@ -103,7 +113,11 @@ class _Open:
 class _Walker:
     """The state of one walk; each kind of node has a step of its own."""
 
-    def __init__(self, root: LexborNode, marked: frozenset[int], thorough: bool) -> None:
+    def __init__(
+        self, root: LexborNode, marked: frozenset[int], thorough: bool, budget: int | None
+    ) -> None:
+        self.budget = budget
+        self.label_budget = _LABEL_BUDGET
         self.out = Walk()
         self.marked = marked
         self.thorough = thorough
@@ -119,6 +133,7 @@ class _Walker:
         stack: list[_Open] = []
         buf = self.buf
         node = root.child
+        left = self.budget if self.budget is not None else -1
         while node is not None:
             tag = node.tag or "-"
             if tag == "-text":  # the commonest node, so handled here rather than in a step
@@ -134,6 +149,9 @@ class _Walker:
             else:
                 opened = self.element(node, tag)
                 if opened is not None:
+                    left -= 1
+                    if left == 0:  # a tree too big, or one the parser inflated
+                        raise OverBudget(f"more than {self.budget} elements")
                     stack.append(opened)
                     node = node.child
                     continue
@@ -179,7 +197,7 @@ class _Walker:
 
     def element(self, node: LexborNode, tag: str) -> _Open | None:
         """Enter an element; None when it is skipped (hidden, or chrome left unseen)."""
-        noisy, why, hidden = _label(node, tag)
+        noisy, why, hidden = self.label(node, tag)
         child = None if hidden else node.child  # display:none is skipped outright
         inline = tag in INLINE
         if noisy and child is not None and self.skip_unseen(node, tag, inline):
@@ -205,14 +223,16 @@ class _Walker:
         a byline: its text is kept for the metadata) and a <nav> are skipped; C-level
         text() and css_first() cost far less than walking them. Large labelled elements
         are walked: the label may be wrong (a wrapper called "content has-sidebar"), and
-        main_blocks decides. Sizes are checked three levels deep at most, or nested labels
-        would make them quadratic.
+        main_blocks decides. Sizes (and blocks inside inline chrome) are checked three
+        levels deep at most, or nested labels would make the checks quadratic.
         """
+        if self.open_noisy >= 3:
+            return tag == "nav" and not self.thorough
         if inline and node.css_first(_BLOCK_SELECTOR) is None:
             return True
         if self.thorough:
             return False
-        return tag == "nav" or (self.open_noisy < 3 and len(node.text(deep=True)) < _SMALL_NOISE)
+        return tag == "nav" or len(node.text(deep=True)) < _SMALL_NOISE
 
     def enter_inline(self, node: LexborNode, tag: str) -> _Open:
         if tag == "a":
@@ -265,39 +285,48 @@ class _Walker:
             self.open_noisy -= 1
             out.labelled.append((opened.noisy_from, len(out.blocks), opened.why))
 
+    def label(self, node: LexborNode, tag: str) -> tuple[bool, str, bool]:
+        """(labelled as boilerplate, why, hidden by its style) for one element."""
+        noisy = tag in NOISE_TAGS
+        why = ("byline " if tag == "header" else "") + tag if noisy else ""
+        attrs = node.attributes
+        if not attrs:
+            return noisy, why, False
+        label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+        if len(label) > _MAX_LABEL:
+            label = label[:_MAX_LABEL].rpartition(" ")[0]
+        self.label_budget -= len(label)
+        style = attrs.get("style")
+        hidden = bool(style and "none" in style and _hidden_style(style))
+        role = attrs.get("role")
+        kind = noise_label(label) if len(label) > 1 and self.label_budget >= 0 else NOT_NOISE
+        if (
+            kind
+            or (role and role.lower() in NOISE_ROLES)
+            or "hidden" in attrs
+            or attrs.get("aria-hidden") == "true"
+        ):
+            noisy = True
+            why = f"{tag} {role or ''} {label}"
+            if kind == BYLINE:
+                why = "byline " + why
+        return noisy, why, hidden
 
-def _label(node: LexborNode, tag: str) -> tuple[bool, str, bool]:
-    """(labelled as boilerplate, why, hidden by its style) for one element."""
-    noisy = tag in NOISE_TAGS
-    why = ("byline " if tag == "header" else "") + tag if noisy else ""
-    attrs = node.attributes
-    if not attrs:
-        return noisy, why, False
-    style = attrs.get("style")
-    hidden = bool(style and "none" in style and _hidden_style(style))
-    label = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-    role = attrs.get("role")
-    kind = noise_label(label) if len(label) > 1 else NOT_NOISE
-    if (
-        kind
-        or (role and role.lower() in NOISE_ROLES)
-        or "hidden" in attrs
-        or attrs.get("aria-hidden") == "true"
-    ):
-        noisy = True
-        why = f"{tag} {role or ''} {label}"
-        if kind == BYLINE:
-            why = "byline " + why
-    return noisy, why, hidden
 
-
-def walk(root: LexborNode, marked: frozenset[int] = frozenset(), *, thorough: bool = False) -> Walk:
+def walk(
+    root: LexborNode,
+    marked: frozenset[int] = frozenset(),
+    *,
+    thorough: bool = False,
+    budget: int | None = None,
+) -> Walk:
     """Blocks and element spans below ``root``; ``marked`` mem_ids are noted in ``marks``.
 
     Small labelled chrome is skipped unseen unless ``thorough`` (for pages where that
-    left no article: its wrapper may carry a boilerplate-sounding label).
+    left no article: its wrapper may carry a boilerplate-sounding label). Entering more
+    than ``budget`` elements raises :class:`OverBudget`.
     """
-    return _Walker(root, marked, thorough).run(root)
+    return _Walker(root, marked, thorough, budget).run(root)
 
 
 def _hidden_style(style: str) -> bool:

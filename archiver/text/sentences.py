@@ -30,7 +30,9 @@ _ENUMERATOR = re.compile(r"^(?:\d{1,3}|[가-하]|[A-Za-z]|[ivxIVX]{1,4})[.)]$")
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]\.|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Co|Corp|Inc|Ltd|vs|No|Vol|pp?)\.)$"
 )
+_ABBREVIATION_TAIL = 8  # characters that decide _ABBREVIATION: "Prof." and the one before
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_ODD_SPACE = re.compile(r"[^\S\n ]")  # whitespace other than a space or a newline
 _WHITESPACE = re.compile(r"\s+")
 # Characters that never continue the one before them (fast path of ``words``).
 _SAFE = frozenset(
@@ -41,8 +43,18 @@ _SAFE = frozenset(
 def paragraphs(text: str) -> list[str]:
     """Non-empty lines of ``text`` (the extractor writes one paragraph per line), NFC,
     whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text)
+    if not (
+        "  " in text
+        or "\n " in text
+        or " \n" in text
+        or text.startswith(" ")
+        or text.endswith(" ")
+        or _ODD_SPACE.search(text)
+    ):  # already tidy, as extracted text is: no line to collapse, checked in C
+        return [line for line in text.split("\n") if line]
     out = []
-    for line in unicodedata.normalize("NFC", text).split("\n"):
+    for line in text.split("\n"):
         line = " ".join(line.split())
         if line:
             out.append(line)
@@ -52,6 +64,9 @@ def paragraphs(text: str) -> list[str]:
 def split_paragraph(line: str) -> list[str]:
     """The sentences of one paragraph line (already whitespace-collapsed)."""
     cuts = [m.end() for m in _END.finditer(line)] + [m.end() for m in _GLUED_END.finditer(line)]
+    if not cuts:  # one sentence (most lines of a long list or table)
+        whole = line.strip()
+        return [whole] if whole else []
     pieces: list[str] = []
     start = 0
     for cut in sorted(set(cuts)):
@@ -65,7 +80,8 @@ def split_paragraph(line: str) -> list[str]:
             continue
         piece = f"{carry} {piece}" if carry else piece
         carry = ""
-        if _ENUMERATOR.match(piece) or _ABBREVIATION.search(piece):
+        # (only a piece's end can be an abbreviation: a 20 MB piece is not searched whole)
+        if _ENUMERATOR.match(piece) or _ABBREVIATION.search(piece[-_ABBREVIATION_TAIL:]):
             carry = piece  # "1." or "U.S." belongs to the words after it
             continue
         merged.append(piece)
