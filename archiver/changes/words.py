@@ -34,6 +34,9 @@ MIN_STEM = 2  # characters a replaced word must share to be shown as stem + endi
 MAX_EXACT_ITEMS = 4_000
 MAX_EXACT_COST = 400_000
 _MAX_DEPTH = 12  # patience recursion levels; deeper gaps are replaced runs
+CHUNKED_FROM = 50_000  # items (both sides) from which runs of them are matched first
+_ITEM_MASK = 15  # a run of items ends after one whose hash ends in 4 zero bits ...
+_CHUNK_ITEMS = 64  # ... or after this many
 LONG_SENTENCE = 4_000  # characters (both sides) from which a sentence is cut to its changes
 MAX_CHANGED_CHARS = 400_000  # a changed span longer than this is not split into words
 _CHUNK_MASK = 7  # a chunk of words ends after a word whose hash ends in 3 zero bits ...
@@ -57,8 +60,34 @@ def opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
     if _cheap(a, b, 0, len(a), 0, len(b)):
         return _exact(a, b)
     found: list[Opcode] = []
-    _patience(a, b, 0, len(a), 0, len(b), found, 0)
+    if len(a) + len(b) > CHUNKED_FROM:  # by runs of items first (a fraction as many)
+        cuts_a, cuts_b = _item_chunks(a), _item_chunks(b)
+        runs_a = ["\n".join(a[s:e]) for s, e in zip(cuts_a, cuts_a[1:], strict=False)]
+        runs_b = ["\n".join(b[s:e]) for s, e in zip(cuts_b, cuts_b[1:], strict=False)]
+        for tag, i1, i2, j1, j2 in opcodes(runs_a, runs_b):
+            alo, ahi, blo, bhi = cuts_a[i1], cuts_a[i2], cuts_b[j1], cuts_b[j2]
+            if tag == "equal" or alo == ahi or blo == bhi:
+                found.append((tag, alo, ahi, blo, bhi))
+            else:
+                _patience(a, b, alo, ahi, blo, bhi, found, 1)
+    else:
+        _patience(a, b, 0, len(a), 0, len(b), found, 0)
     return join_opcodes(found)
+
+
+def _item_chunks(items: Sequence[str]) -> list[int]:
+    """Boundaries (indexes from 0 to len) of runs of items, cut after an item whose hash
+    says so (so that an insertion does not shift every later run) or after _CHUNK_ITEMS."""
+    cuts = [0]
+    for k, item in enumerate(items, 1):
+        if (
+            k - cuts[-1] >= _CHUNK_ITEMS
+            or zlib.crc32(item.encode("utf-8", "surrogatepass")) & _ITEM_MASK == 0
+        ):
+            cuts.append(k)
+    if cuts[-1] != len(items):
+        cuts.append(len(items))
+    return cuts
 
 
 def _exact(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
@@ -85,36 +114,57 @@ def _patience(
     out: list[Opcode],
     depth: int,
 ) -> None:
-    """Opcodes for a[alo:ahi] → b[blo:bhi]: common ends, then anchors on the items found
-    once on each side (their longest increasing run), the gaps between them recursively."""
+    """Opcodes for a[alo:ahi] → b[blo:bhi]: common ends; items replaced in place when
+    both sides are as long and mostly equal; else anchors on the items found once on each
+    side (their longest increasing run) and the gaps between them, recursively."""
+    start_a, start_b = alo, blo
     while alo < ahi and blo < bhi and a[alo] == b[blo]:
-        out.append(("equal", alo, alo + 1, blo, blo + 1))
         alo, blo = alo + 1, blo + 1
-    tail: list[Opcode] = []
+    out.append(("equal", start_a, alo, start_b, blo))
+    end_a, end_b = ahi, bhi
     while alo < ahi and blo < bhi and a[ahi - 1] == b[bhi - 1]:
         ahi, bhi = ahi - 1, bhi - 1
-        tail.append(("equal", ahi, ahi + 1, bhi, bhi + 1))
+    tail = ("equal", ahi, end_a, bhi, end_b)
     if alo == ahi or blo == bhi or depth >= _MAX_DEPTH:
         out.append(_change(alo, ahi, blo, bhi))
     elif _cheap(a, b, alo, ahi, blo, bhi):
         matcher = difflib.SequenceMatcher(None, a[alo:ahi], b[blo:bhi], autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             out.append((tag, alo + i1, alo + i2, blo + j1, blo + j2))
+    elif ahi - alo == bhi - blo and _mostly_equal(a, b, alo, ahi, blo):
+        out += _in_place(a, b, alo, ahi, blo)
     else:
         anchors = _anchors(a, b, alo, ahi, blo, bhi)
-        if not anchors and ahi - alo == bhi - blo:  # (the same item repeated, say): item by
-            for i, j in zip(range(alo, ahi), range(blo, bhi), strict=True):  # item
-                out.append(("equal" if a[i] == b[j] else "replace", i, i + 1, j, j + 1))
+        if not anchors and ahi - alo == bhi - blo:  # (the same item repeated, say)
+            out += _in_place(a, b, alo, ahi, blo)
         elif not anchors:
             out.append(_change(alo, ahi, blo, bhi))
         else:
-            i, j = alo, blo
+            i, j = alo, blo  # the end of the last run of anchors
+            run_a, run_b = alo, blo  # its start
             for ai, bj in anchors:
-                _patience(a, b, i, ai, j, bj, out, depth + 1)
-                out.append(("equal", ai, ai + 1, bj, bj + 1))
+                if ai == i and bj == j:  # the run goes on
+                    i, j = ai + 1, bj + 1
+                    continue
+                out.append(("equal", run_a, i, run_b, j))
+                if ai > i and bj > j:
+                    _patience(a, b, i, ai, j, bj, out, depth + 1)
+                else:
+                    out.append(_change(i, ai, j, bj))
+                run_a, run_b = ai, bj
                 i, j = ai + 1, bj + 1
-            _patience(a, b, i, ahi, j, bhi, out, depth + 1)
-    out.extend(reversed(tail))
+            out.append(("equal", run_a, i, run_b, j))
+            if i < ahi and j < bhi:
+                _patience(a, b, i, ahi, j, bhi, out, depth + 1)
+            else:
+                out.append(_change(i, ahi, j, bhi))
+    out.append(tail)
+
+
+def _mostly_equal(a: Sequence[str], b: Sequence[str], alo: int, ahi: int, blo: int) -> bool:
+    """Whether at most a tenth of a[alo:ahi] differs from b, item for item."""
+    differ = sum(x != y for x, y in zip(a[alo:ahi], b[blo : blo + ahi - alo], strict=True))
+    return 10 * differ <= ahi - alo
 
 
 def _change(alo: int, ahi: int, blo: int, bhi: int) -> Opcode:
@@ -135,6 +185,8 @@ def _anchors(
         for i, item in enumerate(a[alo:ahi], alo)
         if in_a[item] == 1 and item in where
     ]
+    if all(p[1] < q[1] for p, q in zip(pairs, pairs[1:], strict=False)):
+        return pairs  # in order already (nothing moved): all of them
     # longest increasing subsequence of the j's (patience sorting)
     tops: list[int] = []  # smallest last j of a run of each length
     ends: list[int] = []  # index into pairs of that run's last pair
@@ -255,7 +307,7 @@ def _word_opcodes(a: list[str], b: list[str]) -> list[Opcode]:
     changed run of chunks then diffed word by word when that is cheap."""
     if _cheap(a, b, 0, len(a), 0, len(b)):
         return _exact(a, b)
-    if len(a) == len(b) and 10 * sum(x != y for x, y in zip(a, b, strict=True)) <= len(a):
+    if len(a) == len(b) and _mostly_equal(a, b, 0, len(a), 0):
         return _in_place(a, b, 0, len(a), 0)  # a few words replaced, none added or removed
     cuts_a, cuts_b = _chunks(a), _chunks(b)
     chunks_a = ["".join(a[s:e]) for s, e in zip(cuts_a, cuts_a[1:], strict=False)]
@@ -274,7 +326,7 @@ def _word_opcodes(a: list[str], b: list[str]) -> list[Opcode]:
     return join_opcodes(found)
 
 
-def _in_place(a: list[str], b: list[str], alo: int, ahi: int, blo: int) -> list[Opcode]:
+def _in_place(a: Sequence[str], b: Sequence[str], alo: int, ahi: int, blo: int) -> list[Opcode]:
     """Opcodes for a[alo:ahi] against as many items of b from blo, item by item."""
     return join_opcodes(
         [

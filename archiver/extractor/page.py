@@ -463,6 +463,17 @@ def _long_runs(text: str) -> Iterator[tuple[int, int]]:
             pos += _RUN_STEP
 
 
+def _first_tag(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The first tag (a "<" and a letter) between ``start`` and ``end``: "<" is looked
+    for in C, most stretches (text, script) have few or none."""
+    while (start := text.find("<", start, end)) >= 0:
+        found = _TAG_START.match(text, start, end)
+        if found is not None:
+            return found
+        start += 1
+    return None
+
+
 def _cut_long_tags(text: str) -> tuple[str, int]:
     """``text`` with its long tags cut to MAX_ATTRIBUTES attributes; how many were cut.
 
@@ -475,7 +486,7 @@ def _cut_long_tags(text: str) -> tuple[str, int]:
     raw: list[tuple[int, int]] | None = None
     for run_start, run_end in _long_runs(text):
         # the first tag to start in the stretch runs to its end; any later "<" is inside
-        tag = _TAG_START.search(text, max(run_start, last), run_end)
+        tag = _first_tag(text, max(run_start, last), run_end)
         if tag is None:  # (or inside the tag cut before: its quoted values held a ">")
             continue
         start = tag.start()
@@ -681,11 +692,12 @@ _INVISIBLE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _BREAK = re.compile(
-    r"</?(?:p|div|br|li|h[1-6]|tr|td|th|table|thead|tbody|tfoot|caption|ul|ol|dl|dt|dd"
+    r"</?(?:p|div|br|li|h[1-6]|tr|table|thead|tbody|tfoot|caption|ul|ol|dl|dt|dd"
     r"|section|article|header|footer|nav|aside|main|blockquote|pre|figure|figcaption|form"
     r"|fieldset|legend|hr|address|details|summary|center|option)\b[^>]*>?",
     re.IGNORECASE,
 )
+_CELL = re.compile(r"</?t[dh]\b[^>]*>?", re.IGNORECASE)  # a table row stays one line
 _TAG = re.compile(r"<[a-zA-Z/!?][^>]*>?")
 _TITLE = re.compile(r"<title\b[^>]*>(.*?)(?:</title|\Z)", re.IGNORECASE | re.DOTALL)
 _ODD_SPACE = re.compile(r"[^\S\n ]|[\u200b\u200c\u200d\u2060\ufeff]")  # spaces and ZWSPs
@@ -709,7 +721,7 @@ def _plain_markup(markup: str, charset: str | None) -> Document:
     found = _TITLE.search(markup)
     title = meta.collapse(_unescape(found.group(1)[:2000])) if found else ""
     text = _INVISIBLE.sub(" ", markup.replace("\x00", ""))
-    text = _TAG.sub("", _BREAK.sub("\n", text))
+    text = _TAG.sub("", _CELL.sub(" ", _BREAK.sub("\n", text)))
     text = _SPACES.sub(" ", _ODD_SPACE.sub(" ", _unescape(text)))
     paragraphs = [line for line in (part.strip() for part in text.split("\n")) if line]
     return Document(title or None, None, None, None, paragraphs, [], charset=charset)
