@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 # Target states, as shown by `history` and the crawl summary.
 NEW, CHANGED, UNCHANGED, NOT_MODIFIED, ARCHIVED, SKIPPED, IRRELEVANT, DUPLICATE, ERROR = (
@@ -87,6 +88,18 @@ class CrawlSummary:
         if self.fetched == 0:
             return f"none of the {errors} URLs could be fetched"
         return f"{errors} of {errors + self.fetched} URLs in error"
+
+    def run_record(self) -> dict[str, Any]:
+        """What the catalog keeps of the finished run: ``Catalog.finish_run``'s keywords."""
+        return {
+            "outcome": self.outcome,
+            "fetched": self.fetched,
+            "new_versions": self.count(NEW, CHANGED),
+            "unchanged": self.count(UNCHANGED),
+            "not_modified": self.count(NOT_MODIFIED),
+            "errors": self.errors,
+            "reason": self.reason,
+        }
 
     def as_json(self) -> dict[str, object]:
         return {

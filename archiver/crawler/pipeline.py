@@ -36,10 +36,7 @@ from archiver.storage.store import Store
 from .discover import Discovery
 from .frontier import Frontier, FrontierItem
 from .outcome import (
-    CHANGED,
     NEW,
-    NOT_MODIFIED,
-    UNCHANGED,
     CrawlSummary,
     ProgressFn,
     TargetOutcome,
@@ -383,15 +380,6 @@ def _record_abnormal_end(
         except BaseException as err:  # noqa: BLE001 - the run's own error is reported
             log.debug("run %d: could not close: %s", summary.run_id, describe_failure(err))
     try:
-        store.catalog.finish_run(
-            summary.run_id,
-            outcome=summary.outcome,
-            fetched=summary.fetched,
-            new_versions=summary.count(NEW, CHANGED),
-            unchanged=summary.count(UNCHANGED),
-            not_modified=summary.count(NOT_MODIFIED),
-            errors=summary.errors,
-            reason=summary.reason,
-        )
+        store.catalog.finish_run(summary.run_id, **summary.run_record())
     except ArchiverError as err:  # then the next start marks it abandoned
         log.warning("run %d: its end could not be recorded: %s", summary.run_id, err)

@@ -309,15 +309,6 @@ def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
         run.index_feed.commit()
     except ArchiverError as exc:  # the catalog holds everything; reindex catches up
         index_error = exc
-    run.catalog.finish_run(
-        run.run_id,
-        outcome=summary.outcome,
-        fetched=summary.fetched,
-        new_versions=summary.count(NEW, CHANGED),
-        unchanged=summary.count(UNCHANGED),
-        not_modified=summary.count(NOT_MODIFIED),
-        errors=summary.errors,
-        reason=summary.reason,
-    )
+    run.catalog.finish_run(run.run_id, **summary.run_record())
     if index_error is not None:
         raise index_error
