@@ -30,9 +30,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from archiver.net.urls import canonicalize
 from archiver.text.charset import decode_html, looks_binary
+from archiver.text.dates import parse_date
 
 from . import meta
 from .bounds import MAX_DEPTH, MAX_LINKS, MAX_NODES, MAX_TAGS, bounded_markup, plain_text
+from .edges import trim_edges
+from .payload import payload_article
 from .rules import RULES, SiteRule, matches
 from .walk import Block, OverBudget, Walk, main_blocks, walk
 
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 
 _HEAD_TAGS = frozenset(("meta", "link", "script", "base", "title", "time", "h1"))
 _MAX_CANDIDATES = 32  # rule containers looked at
+_SCRIPT_ARTICLE = 500  # characters of main text below which script payloads are read
 
 
 @dataclass(frozen=True)
@@ -139,23 +143,43 @@ def _parsed_document(
         closer, more = _main_text(root, marked, content, thorough=True)
         if sum(len(block.text) for block in more) > found:
             walked, blocks = closer, more
+            found = sum(len(block.text) for block in blocks)
     short = [block.text for block in walked.blocks if len(block.text) <= 120]
     info = meta.page_metadata(
         tree, url, rule.author if rule else (), walked.bylines(), short, scanned
     )
     blocks = _after_headline(blocks, info.title)
     paragraphs = [block.text for block in blocks]
+    kept = {id(block) for block in blocks}
+    published = info.published_at
+    after = ""  # what followed a payload's article: often its byline
+    if found < _SCRIPT_ARTICLE:  # the DOM holds no article: is it in a script payload?
+        scripts = (node.text(deep=True) for node in tree.css("script"))
+        payload = payload_article(scripts, info.title, info.description)
+        if payload is not None and sum(map(len, payload.paragraphs)) > 2 * found:
+            log.debug("%s: article read from a script payload (%s)", url, payload.source)
+            paragraphs, kept, after = payload.paragraphs, set(), payload.after
+            published = published or parse_date(payload.published_at, meta.page_tz(info))
+    trimmed = trim_edges(paragraphs, info.title)
+    paragraphs = trimmed.paragraphs
+    if trimmed.removed and kept:  # links of the paragraphs cut at the edges go too
+        left = set(paragraphs)
+        kept = {id(block) for block in blocks if block.text in left}
     authors = info.authors
-    if not authors and paragraphs:  # "홍길동 기자 hong@example.com" closing the story
-        name = meta.byline_author(" ".join(paragraphs[-3:])[-300:])
-        authors = [name] if name else []
+    if not authors:  # "홍길동 기자 hong@example.com" closing the story
+        bylines = (" ".join([*trimmed.removed, after]), " ".join(paragraphs[-3:])[-300:])
+        for text in bylines:
+            names = meta.reporter_names(text)
+            authors = [n for n in names if not meta.publication_like(n, info.publications)]
+            if authors:
+                break
     return Document(
         title=info.title,
         author=", ".join(authors) or None,
-        published_at=info.published_at,
+        published_at=published,
         modified_at=info.modified_at,
         paragraphs=paragraphs,
-        links=_links(walked, {id(block) for block in blocks}, info.base)
+        links=_links(walked, kept, info.base)
         if body is not None
         else _frame_links(tree, info.base),
         site_name=info.site_name,
