@@ -355,7 +355,7 @@ def test_unknown_korean_layout_uses_the_generic_method(local: Document) -> None:
     assert local.paragraphs[1].startswith("강변 산책로의 낡은 야간 조명이")
     assert local.paragraphs[-1].endswith('"공사가 늦어지지 않았으면 좋겠다"고 말했다.')
     assert "doyun@purunriver.example" not in local.text  # the byline closing the body
-    assert len(local.paragraphs) == 6
+    assert len(local.paragraphs) == 5
     for phrase in LOCAL_BOILERPLATE:
         assert phrase in visible("news/local.html"), phrase
         assert phrase not in local.text, phrase

@@ -254,3 +254,59 @@ def test_title_loses_its_site_and_section_suffix(
         f"<h1>{h1}</h1>" if h1 else ""
     ) + "<p>본문 문장이 여기에 길게 이어진다고 가정한다.</p>" * 5
     assert extract(page(body, head), URL).title == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "kept"),
+    [
+        ("[부산=스포츠조선 선수민 기자] 롯데가 연장 끝에 이겼다.", "롯데가 연장 끝에 이겼다."),
+        ("(서울=연합뉴스) 홍길동 기자 = 정부가 대책을 내놨다.", "정부가 대책을 내놨다."),
+        ("[앵커] 오늘의 소식입니다.", "[앵커] 오늘의 소식입니다."),  # a marker, not a dateline
+    ],
+)
+def test_a_dateline_opening_the_body_goes(first: str, kept: str) -> None:
+    assert trim_edges([first, STORY[1]], None).paragraphs[0] == kept
+
+
+def test_a_sign_off_glued_to_the_last_sentence_goes() -> None:
+    last = "경기는 연장 끝에 끝났다.부산=선수민 기자 sunsoo@sports.example"
+    assert trim_edges([last], None).paragraphs == ["경기는 연장 끝에 끝났다."]
+
+
+def test_portal_metadata_exact_time_outlet_prefix_and_publication_names() -> None:
+    head = (
+        '<meta property="og:title" content="대전일보 모바일 :: 성금 기탁 줄 잇는다">'
+        '<meta property="og:site_name" content="대전일보">'
+        '<meta name="dable:author" content="스포츠조선=선수민 기자">'
+    )
+    body = (
+        '<span class="_ARTICLE_DATE_TIME" data-date-time="2023-11-02 20:06:13">오후 8:06</span>'
+        '<span class="_ARTICLE_MODIFY_DATE_TIME" data-date-time="2023-11-03 09:00:00">9:00</span>'
+        + "<p>코로나19 극복을 위한 특별모금이 이어지고 있다는 소식이 전해졌다.</p>"
+        * 4
+    )
+    doc = extract(page(body, head), URL)
+    assert doc.title == "성금 기탁 줄 잇는다"  # the site's name and "모바일 ::" before it
+    assert doc.authors == ["선수민"]  # not "스포츠조선=선수민"
+    assert (doc.published_at, doc.modified_at) == (
+        "2023-11-02T20:06:13+09:00",
+        "2023-11-03T09:00:00+09:00",
+    )
+    byline = page("<p>뉴스타파 webmaster@newstapa.example</p>" + body.split("</span>", 2)[2])
+    assert extract(byline, URL).authors == []  # an outlet with an e-mail is no author
+
+
+def test_an_unlabelled_date_in_a_head_byline_is_the_publication_time() -> None:
+    body = (
+        "<h2>성금 기탁 줄 잇는다</h2><div>이용민 기자 | 2020-03-04 16:52:59</div>"
+        + "<div class=m_cont>"
+        + "코로나19 극복을 위한 특별모금이 이어지고 있다는 소식이 전해졌다.<BR><BR>" * 4
+        + "이용민 기자<BR><BR>&lt;저작권자ⓒ대전일보사. 무단전재-재배포 금지&gt;</div>"
+    )
+    head = "<title>대전일보 모바일 :: 성금 기탁 줄 잇는다</title>"
+    head += '<meta name="application-name" content="대전일보">'
+    doc = extract(page(body, head), URL)
+    assert doc.title == "성금 기탁 줄 잇는다"
+    assert doc.published_at == "2020-03-04T16:52:59+09:00"
+    assert doc.authors == ["이용민"]
+    assert len(doc.paragraphs) == 4 and "무단전재" not in doc.text

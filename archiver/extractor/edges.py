@@ -27,10 +27,11 @@ _EDGE = re.compile(
         (
             rf"^[^.!?。]{{0,40}}{_EMAIL}[^.!?。]{{0,20}}$",  # a byline with an e-mail
             rf"^(?:글·사진|사진·글|글|취재|영상|촬영|편집)?\s*{_NAME}(?:\s*[·,/]\s*{_NAME})*\s*{_ROLE}"
-            r"(?:\s*[=(/].{0,40})?$",  # 홍길동 기자, 홍길동·김철수 기자 (…)
+            r"(?:\s*[=(/|].{0,40})?$",  # 홍길동 기자, 홍길동·김철수 기자 (…), 홍길동 기자 | 날짜
             rf"^(?:[A-Za-z0-9가-힣]+\s+){{1,3}}{_NAME}(?:\s?기자)?입니다\.?"  # YTN 홍길동입니다.
             rf"(?:\s*[(<\[]?\s*{_EMAIL}\s*[)>\]]?)?$",
             r"^\(끝\)$",
+            r"^\[[^\]]{0,30}=[^\]]{0,30}(?:기자|특파원|통신원)\]$",  # [부산=스포츠조선 홍길동 기자]
             r"[ⓒ©]|copyright\b.{0,80}(?:reserved|\d{4})|무단\s*[전복]재|재배포\s*금지|"
             r"AI\s*학습.{0,12}금지|저작권자\s*[(\[]?[ⓒ©c]",
             r"^(?:#[^\s#]+\s*)+$",  # hashtag line
@@ -48,8 +49,15 @@ _EDGE = re.compile(
 )
 # A sign-off closing the last paragraph: "… 전했습니다. 연합뉴스TV 홍길동입니다. (id@yna.co.kr)"
 _TAIL = re.compile(
-    rf"\s*(?:(?:[A-Za-z0-9가-힣]+\s+){{1,3}}{_NAME}(?:\s?기자)?입니다\.?|{_NAME}\s?{_ROLE})?"
+    rf"\s*(?:(?:[A-Za-z0-9가-힣]+\s+){{1,3}}{_NAME}(?:\s?기자)?입니다\.?|"
+    rf"(?:[가-힣]{{1,6}}=)?{_NAME}\s?{_ROLE})?"
     rf"\s*[(<\[]?\s*{_EMAIL}\s*[)>\]]?\s*$|\s*\(끝\)\s*$"
+)
+# A dateline opening the first paragraph: "[부산=스포츠조선 홍길동 기자] …",
+# "(서울=연합뉴스) 홍길동 기자 = …".
+_HEAD = re.compile(
+    rf"^\s*(?:\[[^\]]{{1,40}}(?:기자|특파원|통신원)\]|\([^)]{{1,20}}=[^)]{{1,20}}\)\s*"
+    rf"(?:{_NAME}(?:\s*·\s*{_NAME})*\s?(?:기자|특파원)\s*=)?)\s*"
 )
 _MARKER = re.compile(r"^\[(?:앵커|기자|리포트|인터뷰|녹취|앵커\s*멘트|기자\s*멘트)\]")
 _RELATED_BOX = re.compile(r"^관련\s*(?:뉴스|기사)")
@@ -94,6 +102,10 @@ def trim_edges(paragraphs: list[str], title: str | None) -> Trimmed:
         end = box
     kept = paragraphs[start:end]
     if kept:
+        lead = _HEAD.match(kept[0])
+        if lead and lead.end() < len(kept[0]) and not _MARKER.match(kept[0]):
+            removed.append(kept[0][: lead.end()].strip())
+            kept[0] = kept[0][lead.end() :]
         cut = _TAIL.search(kept[-1])
         if cut and cut.start() > 0:
             tail.append(kept[-1][cut.start() :].strip())

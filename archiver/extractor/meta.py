@@ -50,12 +50,15 @@ _REPORTERS = re.compile(
     r"(?:선임|수석|객원|전문|인턴|대)?\s?(?:기자|특파원)(?![가-힣])"
 )
 _PUBLICATION = re.compile(
-    r"(?:일보|신문|뉴스|방송|미디어|닷컴|타임스|저널|매거진|통신|TV|티비|\.com|\.co\.kr|"
-    r"News|Times|Post|Media|Daily|Journal|Press)\s*$",
+    # Korean person names never hold these; English names end with none of the others.
+    r"뉴스|일보|신문|방송|미디어|닷컴|타임스|저널|매거진|통신|TV|티비|"
+    r"(?:\.com|\.co\.kr|News|Times|Post|Media|Daily|Journal|Press)\s*$",
     re.IGNORECASE,
 )
 # A separator ending what is left once the site name is cut: ' - ', '|', 'ㅣ', ':', '·'.
 _SEPARATOR_END = re.compile(r"\s*(?:[-–—|｜ㅣ:·:>»]|::)\s*$")
+# The site's name, a word or two ("모바일"), then a separator: a prefix to cut.
+_SITE_LEAD = re.compile(r"^\S+(?:\s\S+){0,2}?\s*(?:\||｜|ㅣ|::|-|–|—|:|·)\s")
 _SEPARATOR_START = re.compile(r"^\s*(?:[-–—|｜ㅣ:·>»]|::)")
 _SECTION_END = re.compile(r"\s*[-–—|｜ㅣ:·>»]\s*(?P<section>[^\s\-–—|｜ㅣ:·>»]{1,8})$")
 _SECTIONS = frozenset((
@@ -97,6 +100,7 @@ def clean_author(value: str | None) -> str | None:
         return None
     text = _EMAIL.sub("", text)
     text = re.sub(r"^(?:by|글쓴이|글|작성자|기자)\s*[:：]?\s+", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^[^=\s]{1,20}=\s*", "", text)  # "스포츠조선=선수민 기자": the outlet goes
     text = re.sub(r"\s*(?:선임|수석|객원)?\s*기자$", "", text.strip(" /|·,"))
     text = collapse(text.strip(" /|·,()[]"))
     return text if 0 < len(text) <= 100 else None
@@ -146,9 +150,9 @@ def strip_site_suffix(
     title = collapse(title)
     if site_name:
         site = collapse(site_name)
-        for sep in _SITE_SEPARATORS:
-            if title.startswith(site + sep) and len(title) > len(site + sep):
-                return title[len(site + sep) :].strip()
+        lead = _SITE_LEAD.match(title) if title.startswith(site) else None
+        if lead and len(title) > lead.end():  # "대전일보 모바일 :: 제목"
+            return title[lead.end() :].strip()
         if title.endswith(site) and len(title) > len(site):
             head = title[: -len(site)]
             if _SEPARATOR_END.search(head):
@@ -223,7 +227,7 @@ class _Page:
 
 SCAN = (
     "meta[content], link[rel][href], script[type='application/ld+json'], base[href], title, "
-    "h1, time[datetime], [itemprop=datePublished], [itemprop=dateModified]"
+    "h1, time[datetime], [itemprop=datePublished], [itemprop=dateModified], [data-date-time]"
 )
 
 
@@ -256,6 +260,10 @@ def _scan(scanned: Iterable[LexborNode]) -> _Page:
                 page.h1s.append(node)
         elif len(page.times) >= _MAX_TIMES:
             continue
+        elif "data-date-time" in attrs and tag != "time":  # portal pages: the exact time
+            label = (attrs.get("class") or "").lower()
+            kind = "updated" if "modif" in label or "update" in label else "published"
+            page.times.append((kind, attrs.get("data-date-time") or ""))
         elif tag == "time" or attrs.get("itemprop") in ("datePublished", "dateModified"):
             kind = attrs.get("itemprop") or ""
             if tag == "time":
@@ -444,4 +452,9 @@ def _dates(page: _Page, tz: tzinfo) -> tuple[str | None, str | None]:
     for text in page.lines if published is None else ():
         found_published, found_modified = byline_dates(text, tz)
         published, modified = published or found_published, modified or found_modified
+    for text in page.lines if published is None else ():  # "홍길동 기자 | 2020-03-04 16:52"
+        if _REPORTER.search(text):
+            published = byline_dates(text, tz, unlabelled=True)[0]
+            if published:
+                break
     return published, modified
