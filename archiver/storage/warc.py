@@ -62,6 +62,7 @@ class WarcLocation:
     length: int
     record_type: str
     payload_digest: str
+    record_id: str = ""  # WARC-Record-ID, for records that refer to this one
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,31 @@ class WarcWriter:
             length=len(response_bytes),
             record_type="revisit" if revisit_of else "response",
             payload_digest=digest,
+            record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
         )
+
+    def write_conversion(
+        self, url: str, fetched_at: str, html: str, *, refers_to: str
+    ) -> WarcLocation:
+        """Write a page's rendered DOM as a ``conversion`` record of the response record
+        ``refers_to`` (its WARC-Record-ID): what the browser built from the archived bytes."""
+        if self._file is None or self._size >= self.max_size:
+            self._open()
+        assert self._name is not None
+        body = html.encode("utf-8")
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+        headers = {"WARC-Date": _warc_date(fetched_at), "Content-Type": "text/html; charset=utf-8"}
+        if refers_to:
+            headers["WARC-Refers-To"] = refers_to
+        record = writer.create_warc_record(
+            url, "conversion", payload=io.BytesIO(body), length=len(body),
+            warc_content_type="text/html; charset=utf-8", warc_headers_dict=headers,
+        )  # fmt: skip
+        writer.write_record(record)
+        data = buf.getvalue()
+        offset = self._append(data)
+        return WarcLocation(self._name, offset, len(data), "conversion", payload_digest(body))
 
 
 def read_record(directory: Path, file: str, offset: int) -> StoredRecord:
