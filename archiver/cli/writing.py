@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -232,7 +233,7 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @pass_context
 @handle_errors()
 def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
-    """Ingest WARC files made by other tools (wget, Browsertrix) as a crawl would."""
+    """Ingest WARC and ARC files made by other tools (wget, Browsertrix, Heritrix)."""
     from archiver.crawler.importer import (
         import_warcs,  # keeps warcio's reader off other commands' start-up
     )
@@ -244,15 +245,27 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     data = summary.as_json()
     if as_json:
         _json(data)
-        if not summary.complete:  # a file cut short: its warning names the byte offset
+        if not summary.ok:  # cut short (its warning names the byte offset), or no capture
             sys.exit(1)
         return
     for entry in summary.files:
-        note = f" ({entry['skipped']})" if entry.get("skipped") else ""
-        out.print(f"{entry['file']}: {entry['records']} records{note}")
+        if entry.get("skipped"):
+            out.print(f"{entry['file']}: 0 captures ({entry['skipped']})")
+            continue
+        kept = cast(dict[str, int], entry.get("kept") or {})
+        parts = [f"{entry['records_read']} records read", f"{entry['captures']} captures"]
+        if kept:
+            parts.append("kept " + ", ".join(f"{n} {kind}" for kind, n in kept.items()))
+        if entry.get("skipped_records"):
+            parts.append(f"{len(cast(list[object], entry['skipped_records']))} skipped")
+        if entry.get("original"):
+            parts.append(f"recompressed; original kept as {entry['original']}")
+        out.print(f"{entry['file']} ({entry['format']}): {'; '.join(parts)}")
+        if entry.get("error"):
+            out.print(f"{entry['file']}: {entry['error']}")
     crawl = summary.crawl
     new = crawl.count("new", "changed") if crawl else 0
     errors = len(crawl.errors) if crawl else 0
     out.print(f"run {summary.run_id}: new versions {new}, errors {errors}")
-    if not summary.complete:
+    if not summary.ok:
         sys.exit(1)

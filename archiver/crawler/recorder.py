@@ -292,6 +292,11 @@ class CrawlRun:
         previous = self.catalog.version_before(target.id, at)
         if previous is not None and previous.content_hash == content_hash:
             return TargetOutcome(url, UNCHANGED, previous.version, tries=tries)
+        # An older capture of the text the next version holds (the same page from an ARC
+        # imported after a WARC) is no version of its own; its capture is kept.
+        later = self.catalog.version_after(target.id, at) if at is not None else None
+        if later is not None and later.content_hash == content_hash:
+            return TargetOutcome(url, UNCHANGED, later.version, tries=tries)
         version = self.catalog.add_version(
             target_id=target.id,
             capture_id=capture_id,

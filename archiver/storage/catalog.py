@@ -461,6 +461,18 @@ class Catalog:
             before = version
         return before
 
+    def version_after(self, target_id: int, fetched_at: str) -> VersionRow | None:
+        """The first version in the history captured after ``fetched_at`` (the one an
+        older imported capture would be placed before), or None."""
+        when = _when(fetched_at)
+        if when is None:
+            return None
+        for version in self.versions(target_id):
+            other = _when(version.fetched_at)
+            if other is not None and other > when:
+                return version
+        return None
+
     def previous_version(self, version: VersionRow) -> VersionRow | None:
         """The version before ``version`` in its page's history, or None for the first."""
         history = self.versions(version.target_id)

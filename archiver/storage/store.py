@@ -34,6 +34,12 @@ class Store:
         return self.root / "warc"
 
     @property
+    def originals_dir(self) -> Path:
+        """Imported files kept as they were when the store reads a recompressed copy
+        (a WARC or ARC gzipped whole; see ``archiver.storage.regzip``)."""
+        return self.root / "originals"
+
+    @property
     def reports_dir(self) -> Path:
         return self.root / "reports"
 
