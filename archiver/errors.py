@@ -10,7 +10,8 @@ exit status without ever showing a traceback::
     │   ├── ConfigError       unreadable or invalid config file
     │   ├── SeedError         empty, binary or unreadable seed post
     │   ├── QueryError        a search query that cannot be parsed
-    │   └── NotFoundError     unknown URL, version, run or seed
+    │   ├── NotFoundError     unknown URL, version, run or seed
+    │   └── CatalogAccessError a cluster catalog that cannot be reached or logged into
     ├── FetchError            one URL could not be fetched (recorded, never escapes a crawl)
     │   └── BlockedError      refused before any request (SSRF guard, scheme, robots)
     ├── StoreError            catalog or WARC storage failed (exit 1)
@@ -49,6 +50,11 @@ class QueryError(UsageError):
 
 class NotFoundError(UsageError):
     """An unknown URL, version, run or seed."""
+
+
+class CatalogAccessError(UsageError):
+    """A PostgreSQL catalog refused the connection: a bad DSN, an unreachable server,
+    a wrong password. Its message never carries the password."""
 
 
 class FetchError(ArchiverError):
