@@ -15,7 +15,8 @@ exit status without ever showing a traceback::
     ├── FetchError            one URL could not be fetched (recorded, never escapes a crawl)
     │   └── BlockedError      refused before any request (SSRF guard, scheme, robots)
     ├── StoreError            catalog or WARC storage failed (exit 1)
-    │   └── StoreLockedError  another run holds the store lock
+    │   ├── StoreLockedError  another run holds the store lock
+    │   └── CatalogConnectionLost  the server dropped a transaction (it was rolled back)
     └── IndexError_           the full-text index is missing or corrupt (run `reindex`)
 """
 
@@ -75,6 +76,11 @@ class StoreError(ArchiverError):
 
 class StoreLockedError(StoreError):
     """Another crawl run holds the store's lock."""
+
+
+class CatalogConnectionLost(StoreError):
+    """A cluster catalog's connection dropped inside a transaction before its COMMIT:
+    the server rolled all of it back, so the caller may run it again."""
 
 
 class SearchIndexError(ArchiverError):

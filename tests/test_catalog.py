@@ -217,7 +217,9 @@ def test_a_failed_statement_is_a_store_error(catalog: Catalog) -> None:
 
 
 def _open(location: Path | str) -> SqlDb:
-    return PostgresDb(location) if isinstance(location, str) else SqliteDb(location, read_only=False)
+    return (
+        PostgresDb(location) if isinstance(location, str) else SqliteDb(location, read_only=False)
+    )
 
 
 def test_two_processes_opening_a_new_catalog_at_once_create_it_once(

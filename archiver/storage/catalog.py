@@ -40,7 +40,7 @@ from .rows import (
     seed_row,
     version_row,
 )
-from .sqldb import Row, SqlDb, is_dsn
+from .sqldb import Row, SqlDb, is_dsn, open_postgres
 from .sqlite import SqliteDb
 
 __all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow", "VersionStub"]
@@ -70,10 +70,8 @@ class Catalog:
         self._sql: SqlDb
         self.read_only = False
         if isinstance(location, str) and is_dsn(location):
-            from .postgres import PostgresDb  # psycopg loads only for a cluster catalog
-
             self.path: Path | None = None
-            self._sql = PostgresDb(location)
+            self._sql = open_postgres(location)
             migrate(self._sql)
             self._positions = True
             return

@@ -23,7 +23,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
-from archiver.errors import CatalogAccessError, StoreError
+from archiver.errors import CatalogAccessError, CatalogConnectionLost, StoreError
 
 from .sqldb import Params, Row
 
@@ -101,7 +101,7 @@ class PostgresDb:
         if not (self._conn.closed or self._conn.broken):
             return self._conn
         if self._depth:
-            raise StoreError(f"{self.label}: lost the catalog connection in a transaction")
+            raise CatalogConnectionLost(f"{self.label}: lost the catalog connection")
         deadline = time.monotonic() + self.reconnect_seconds
         while True:
             try:
@@ -133,6 +133,10 @@ class PostgresDb:
                     log.warning("%s: connection lost (%s)", self.label, scrub(exc, self._dsn))
                     retry = False
                     continue
+                if conn.broken and self._depth and replay:  # rolled back by the server
+                    raise CatalogConnectionLost(
+                        f"{self.label}: catalog {what} failed: {scrub(exc, self._dsn)}"
+                    ) from None
                 raise StoreError(
                     f"{self.label}: catalog {what} failed: {scrub(exc, self._dsn)}"
                 ) from None

@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager
 from importlib import resources
 from typing import Any, Protocol
 
+from archiver.errors import CatalogAccessError
+
 Params = Sequence[Any]
 Row = dict[str, Any]
 
@@ -72,3 +74,15 @@ def schema_for(dialect: str, ddl: str = SCHEMA) -> str:
         for pattern, replacement in _PG_TYPES:
             ddl = pattern.sub(replacement, ddl)
     return ddl
+
+
+def open_postgres(dsn: str) -> SqlDb:
+    """A PostgreSQL catalog connection; psycopg loads only here, for cluster mode."""
+    try:
+        from .postgres import PostgresDb
+    except ImportError as exc:
+        raise CatalogAccessError(
+            f"a postgresql:// catalog needs psycopg ({exc.name} is not installed):"
+            " pip install 'archiver[cluster]'"
+        ) from None
+    return PostgresDb(dsn)

@@ -17,8 +17,7 @@ from typing import Any
 from archiver.errors import NotFoundError, StoreError, UsageError
 
 from .migrations import migrate
-from .postgres import PostgresDb, copy_rows
-from .sqldb import Params, SqlDb
+from .sqldb import Params, SqlDb, open_postgres
 from .sqlite import SqliteDb
 
 TABLES = ("seeds", "runs", "targets", "captures", "versions")  # foreign keys point back
@@ -69,10 +68,13 @@ def copy_catalog(source: Path, store_root: Path, dsn: str) -> MigrateReport:
         raise NotFoundError(f"no embedded catalog at {source}; nothing to migrate")
     origin = str(store_root.resolve())
     src = SqliteDb(source, read_only=False)
-    dst: PostgresDb | None = None
+    dst: SqlDb | None = None
     try:
         migrate(src)  # an old store comes up to the schema the target gets
-        dst = PostgresDb(dsn)
+        dst = open_postgres(dsn)
+        from .postgres import PostgresDb, copy_rows  # loadable now: the connection opened
+
+        assert isinstance(dst, PostgresDb)
         migrate(dst)
         wanted = _counts(src)
         with dst.transaction():
