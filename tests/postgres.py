@@ -45,7 +45,8 @@ def _as_postgres(*args: str) -> subprocess.CompletedProcess[str]:
 class PgCluster:
     """initdb + pg_ctl start; :meth:`stop` removes everything."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fsync: bool = False) -> None:
+        self.fsync = fsync  # off for tests (nothing here must survive a power cut)
         self.root = Path(tempfile.mkdtemp(prefix="archiver-pg-"))
         self.root.chmod(0o755)
         shutil.chown(self.root, "postgres", "postgres")
@@ -81,7 +82,7 @@ class PgCluster:
             str(self.log),
             "-w",
             "-o",
-            f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off",
+            f"-k {self.socket_dir} -c listen_addresses='' -c fsync={'on' if self.fsync else 'off'}",
             "start",
         )
 

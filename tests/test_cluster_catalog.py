@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from archiver.errors import StoreLockedError
 from archiver.storage.catalog import Catalog
+from archiver.storage.store import Store
 
 from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json, write_config
 from .postgres import PASSWORD, PASSWORD_ROLE, PgCluster
@@ -302,3 +304,17 @@ def test_a_cluster_catalog_without_psycopg_installed_is_one_line(
         last, stderr = _probe(config, block, env, *command)
         assert last.startswith("exit 2 ") and "Traceback" not in stderr, stderr
         assert "pip install 'archiver[cluster]'" in stderr and PASSWORD not in stderr
+
+
+def test_one_writer_per_cluster_catalog_across_store_folders(tmp_path: Path, pg_dsn: str) -> None:
+    """Two machines (two store folders) on one catalog: the second crawl is refused
+    while the first writes, and may write once it is done."""
+    first = Store(tmp_path / "a", pg_dsn)
+    second = Store(tmp_path / "b", pg_dsn)
+    first.lock()
+    with pytest.raises(StoreLockedError, match="writing to the catalog at postgresql://"):
+        second.lock()
+    first.unlock()
+    second.lock()  # released: the other machine's turn
+    second.close()
+    first.close()

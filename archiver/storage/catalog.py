@@ -57,6 +57,9 @@ def _when(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+WRITER_LOCK = 0x77726974  # "writ": the advisory lock of the catalog's one writer
+
+
 class Catalog:
     """A connection to the catalog; one per process and thread.
 
@@ -102,6 +105,15 @@ class Catalog:
 
     def close(self) -> None:
         self._sql.close()
+
+    def claim_writer(self) -> bool:
+        """Become the catalog's one writer (crawl, import, gc): False if another process
+        is. A cluster catalog is shared by store folders on several machines, which the
+        store's pid lock cannot see; an embedded one has only its folder's lock."""
+        return self._sql.try_lock(WRITER_LOCK)
+
+    def release_writer(self) -> None:
+        self._sql.unlock(WRITER_LOCK)
 
     def _history(self, alias: str = "v", *, newest_first: bool = False) -> str:
         """ORDER BY terms for the history order of versions (``alias`` names the table)."""

@@ -195,6 +195,15 @@ class PostgresDb:
     def lock(self, key: int) -> None:
         self.run("SELECT pg_advisory_xact_lock(?)", (key,))
 
+    def try_lock(self, key: int) -> bool:
+        # A session lock: the server drops it when the process dies, like an flock (and
+        # also when the connection is lost: a reconnected writer no longer holds it).
+        return bool(self.rows("SELECT pg_try_advisory_lock(?) AS ok", (key,))[0]["ok"])
+
+    def unlock(self, key: int) -> None:
+        if not (self._conn.closed or self._conn.broken):
+            self.run("SELECT pg_advisory_unlock(?)", (key,))
+
     def tables(self) -> set[str]:
         rows = self.rows(
             "SELECT table_name AS name FROM information_schema.tables"

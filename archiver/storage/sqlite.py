@@ -67,6 +67,12 @@ class SqliteDb:
     def lock(self, key: int) -> None:
         pass  # BEGIN IMMEDIATE already holds the only write lock
 
+    def try_lock(self, key: int) -> bool:
+        return True  # one catalog file, one store folder: its pid lock is enough
+
+    def unlock(self, key: int) -> None:
+        pass
+
     def tables(self) -> set[str]:
         rows = self.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {r["name"] for r in rows}

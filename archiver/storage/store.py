@@ -31,6 +31,7 @@ class Store:
         self.catalog_dsn = catalog  # None: the embedded <root>/catalog.sqlite3
         self._catalog: Catalog | None = None
         self._lock: PidLock | None = None
+        self._claimed = False  # the cluster catalog's writer lock (see Catalog.claim_writer)
 
     @classmethod
     def from_config(cls, config: Config) -> Store:
@@ -80,10 +81,10 @@ class Store:
         return self.catalog_path.is_file()
 
     def close(self) -> None:
+        self.unlock()
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
-        self.unlock()
 
     def lock(self) -> None:
         """Take the store's writer lock, or raise StoreLockedError if a run holds it."""
@@ -94,8 +95,24 @@ class Store:
                 busy="another crawl run (pid {pid}) is writing to {where}; try again later",
             )
         self._lock.acquire()
+        if self.catalog_dsn is not None and not self._claimed:
+            try:
+                claimed = self.catalog.claim_writer()
+            except BaseException:
+                self._lock.release()
+                raise
+            if not claimed:
+                self._lock.release()
+                raise StoreLockedError(
+                    f"another crawl run is writing to the catalog at {self.catalog.label};"
+                    " try again later"
+                )
+            self._claimed = True
 
     def unlock(self) -> None:
+        if self._claimed and self._catalog is not None:
+            self._catalog.release_writer()
+        self._claimed = False
         if self._lock is not None:
             self._lock.release()
 
