@@ -5,8 +5,8 @@
 
 Starts a throwaway PostgreSQL 15 cluster (``tests/postgres.py``: Debian's initdb and
 pg_ctl as the postgres user, Unix socket; fsync on, as a real server, unless
-``--no-fsync``: that separates the commits' disk flushes from the statements' cost). For each engine,
-records ``--pages`` pages the way the crawl's recorder does, one transaction per page
+``--no-fsync``: that separates the commits' disk flushes from the statements' cost). For
+each engine, records ``--pages`` pages the way the crawl's recorder does, one transaction per page
 (target upsert, the 304 and revisit look-ups, capture, version with 3 KB of Korean text,
 target state), and reports pages/s. Then times cold CLI runs on the embedded store
 (`archiver --help`, `archiver search` after `reindex`) and the same search on the

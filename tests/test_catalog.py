@@ -167,7 +167,11 @@ def test_deleting_versions_deletes_them_with_their_captures(catalog: Catalog) ->
     target = catalog.upsert_target("https://example.org/a", via="seed")
     for day in (1, 2, 3):
         _version(catalog, target.id, f"2024-01-0{day}T00:00:00Z", f"v{day}")
-    old = catalog.version(target.id, 1)
+    old, middle, last = catalog.versions(target.id)
+    # A capture a kept version still points at cannot go: the whole deletion fails.
+    with pytest.raises(StoreError):
+        catalog.delete_versions([middle.id], [last.capture_id])
+    assert [v.version for v in catalog.versions(target.id)] == [1, 2, 3]
     catalog.delete_versions([old.id], [old.capture_id])
     assert [v.version for v in catalog.versions(target.id)] == [2, 3]
     assert old.capture_id not in {c.id for c in catalog.captures()}

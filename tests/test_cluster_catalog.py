@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -318,3 +319,52 @@ def test_one_writer_per_cluster_catalog_across_store_folders(tmp_path: Path, pg_
     second.lock()  # released: the other machine's turn
     second.close()
     first.close()
+
+
+@pytest.mark.parametrize(
+    ("dsn", "secret"),
+    [
+        ("postgresql://u:p%40ss%3Aw%2Frd@db.example:5433/archive", "p@ss:w/rd"),
+        ("postgresql://u:plain-secret@/archive?host=/run/pg", "plain-secret"),
+        ("postgres://u:s3cret@db.example/archive?sslmod=bad", "s3cret"),  # unparseable
+        ("postgresql://u@db.example/archive?password=qs-secret", "qs-secret"),
+    ],
+)
+def test_a_dsn_is_shown_without_its_password_in_any_spelling(dsn: str, secret: str) -> None:
+    from archiver.storage.postgres import redact, scrub
+
+    shown = redact(dsn)
+    assert shown.startswith("postgresql://u@") or shown.startswith("postgres://u@"), shown
+    message = f"bad {dsn} and {secret} and {quote(secret, safe='')}"
+    for text in (shown, scrub(message, dsn)):
+        assert secret not in text and "secret" not in text and "p%40ss" not in text, text
+
+
+def test_a_page_whose_transaction_a_restart_cut_is_recorded_again_once(
+    config_dir: Path,
+    site: FixtureSite,
+    pg_cluster: PgCluster,
+    pg_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server restarts in the middle of a page's transaction (after its target row,
+    before its capture): the server rolled the page back, it is recorded again, once."""
+    config = with_catalog(write_config(config_dir, site, targets=["/99700"], seed=False), pg_dsn)
+    original = Catalog.add_capture
+    cut: list[str] = []
+
+    def add_capture(self: Catalog, **fields: Any) -> int:
+        if not cut:
+            cut.append(fields["url"])
+            pg_cluster.restart()
+        return original(self, **fields)
+
+    monkeypatch.setattr(Catalog, "add_capture", add_capture)
+    summary = cli_json(config, "crawl")
+    assert cut == [site.url("/99700")]
+    assert summary["errors"] == [] and summary["new_versions"] == 1
+    catalog = Catalog(pg_dsn)
+    [target] = catalog.targets()
+    assert len(catalog.captures(target.id)) == 1 and len(catalog.versions(target.id)) == 1
+    catalog.close()
+    verify(config)
