@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
+if TYPE_CHECKING:
+    import psycopg
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PASSWORD_ROLE = "archivist"
@@ -106,6 +108,8 @@ class PgCluster:
         return f"postgresql://{user}{secret}@/{database}?host={self.socket_dir}"
 
     def admin(self) -> psycopg.Connection[tuple[object, ...]]:
+        import psycopg  # here: the embedded-mode tests run without it
+
         return psycopg.connect(self.dsn(), autocommit=True)
 
     def new_database(self) -> str:
