@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,8 @@ from archiver.storage.store import Store
 
 from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json, write_config
 from .postgres import PASSWORD, PASSWORD_ROLE, PgCluster
+from .test_retention import FLOWERS, make_config
+from .test_retention import page as orchard_page
 
 PAGES = ("/99663", "/99700", "/99710")
 
@@ -360,4 +363,22 @@ def test_a_page_whose_transaction_a_restart_cut_is_recorded_again_once(
     [target] = catalog.targets()
     assert len(catalog.captures(target.id)) == 1 and len(catalog.versions(target.id)) == 1
     catalog.close()
+    verify(config)
+
+
+def test_gc_and_reindex_work_on_a_cluster_catalog(
+    config_dir: Path, site: FixtureSite, pg_dsn: str
+) -> None:
+    config = with_catalog(make_config(config_dir, site, "keep_last = 1"), pg_dsn)
+    for flower in FLOWERS[:4]:
+        site.routes["/orchard"] = Route(body=orchard_page(flower))
+        assert cli_json(config, "crawl")["new_versions"] == 1
+    shutil.rmtree(config_dir / "store" / "reports")  # reports would pin what they cite
+    gone = cli_json(config, "gc")
+    assert [v["version"] for v in gone["versions"]] == [2, 3] and gone["warc_files"]
+    assert [v["version"] for v in cli_json(config, "history", site.url("/orchard"))] == [1, 4]
+    assert cli(config, "reindex").exit_code == 0
+    for flower, found in zip(FLOWERS[:4], ([1], [], [], [4]), strict=True):
+        hits = cli_json(config, "search", flower, "--all-versions")
+        assert [h["version"] for h in hits] == found
     verify(config)
