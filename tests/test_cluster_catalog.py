@@ -238,7 +238,11 @@ def test_a_crawl_survives_a_postgresql_restart(
     starts on a new connection, and every page of the run is recorded."""
     config = with_catalog(
         write_config(
-            config_dir, site, targets=["/99700", "/99710", "/99720"], extra="concurrency = 1"
+            config_dir,
+            site,
+            targets=["/99700", "/99710", "/99720"],
+            # The restart holds the page's response: on a busy machine it takes seconds.
+            extra="concurrency = 1\ntimeout = 120",
         ),
         pg_dsn,
     )
