@@ -63,6 +63,7 @@ class RetentionConfig:
 class Config:
     path: Path | None
     store: Path
+    catalog: str | None = None  # a postgresql:// DSN (cluster mode); None: <store>/catalog.sqlite3
     seeds: tuple[Path, ...] = ()
     targets: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
@@ -369,9 +370,10 @@ def config_from_dict(
         if key not in _TOP_KEYS:
             raise ConfigError(f"{where}: unknown key '{key}'")
     store_table = _table(where, data.get("store"), "store")
-    unknown = set(store_table) - {"path"}
+    unknown = set(store_table) - {"path", "catalog"}
     if unknown:
         raise ConfigError(f"{where}: unknown key 'store.{sorted(unknown)[0]}'")
+    catalog = catalog_setting(f"{where}: key 'store.catalog'", store_table.get("catalog"))
     store_path = store_table.get("path", "store")
     _check_type(where, "store.path", store_path, str)
     if store_override is not None:
@@ -402,6 +404,7 @@ def config_from_dict(
     return Config(
         path=source,
         store=store,
+        catalog=catalog,
         seeds=tuple(seeds),
         targets=tuple(url for url, _ in targets),
         feeds=_url_list(where, data.get("feeds"), "feeds"),
@@ -411,6 +414,23 @@ def config_from_dict(
         ignore=_ignore_rules(where, data.get("ignore")) + _aliases(where, data.get("aliases")),
         target_render=tuple((url, mode) for url, mode in targets if mode is not None),
     )
+
+
+CATALOG_ENV = "ARCHIVER_CATALOG"
+
+
+def catalog_setting(what: str, value: object, *, env: bool = True) -> str | None:
+    """The cluster catalog's DSN: ``$ARCHIVER_CATALOG`` when set (so that no password
+    sits in a file), else the config's ``store.catalog``; None for the embedded SQLite
+    catalog. The value is never quoted in an error: it may hold a password."""
+    given = os.environ.get(CATALOG_ENV, "").strip() if env else ""
+    if given:
+        what, value = f"${CATALOG_ENV}", given
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{what} must be a postgresql:// URL (the cluster catalog)")
+    return value
 
 
 def _resolved(what: str, base: Path, text: str) -> Path:

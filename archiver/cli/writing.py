@@ -1,4 +1,4 @@
-"""Commands that write the archive: crawl, seeds, reindex, schedule, gc, import."""
+"""Commands that write the archive: crawl, seeds, reindex, schedule, gc, import, migrate."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from archiver import api
+from archiver.config import catalog_setting
 from archiver.errors import ConfigError
 from archiver.storage.store import Store
 
@@ -29,7 +30,7 @@ def crawl(ctx: Context, as_json: bool) -> None:
     )
 
     config = ctx.config()
-    with Store(config.store) as store:
+    with Store.from_config(config) as store:
         if err.is_terminal and not as_json:
             with Progress(
                 TextColumn("crawling"),
@@ -201,7 +202,7 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
     from archiver.crawler.retention import collect
 
     config = ctx.config()
-    with Store(config.store) as store:
+    with Store.from_config(config) as store:
         result = collect(store, config, dry_run=dry_run)
     if as_json:
         _json(result.as_json(dry_run))
@@ -269,3 +270,36 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     out.print(f"run {summary.run_id}: new versions {new}, errors {errors}")
     if not summary.ok:
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--to",
+    "dsn",
+    metavar="POSTGRESQL_URL",
+    help="The cluster catalog to fill (default: $ARCHIVER_CATALOG, then [store] catalog).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def migrate(ctx: Context, dsn: str | None, as_json: bool) -> None:
+    """Copy the embedded catalog into an empty PostgreSQL catalog, ids and all."""
+    from archiver.storage.transfer import copy_catalog  # psycopg loads for this command only
+
+    with ctx.store() as store:
+        target = catalog_setting("--to", dsn, env=False) if dsn else store.catalog_dsn
+        if target is None:
+            raise ConfigError(
+                "migrate needs a cluster catalog: --to postgresql://…, $ARCHIVER_CATALOG"
+                " or [store] catalog"
+            )
+        store.lock()  # no crawl writes the embedded catalog while it is copied
+        report = copy_catalog(store.catalog_path, store.root, target)
+    if as_json:
+        _json(report.as_json())
+        return
+    rows = ", ".join(f"{n} {table}" for table, n in report.rows.items())
+    if report.already:
+        out.print(f"{report.target} already holds this store's catalog ({rows}); nothing copied")
+    else:
+        out.print(f"copied {rows} into {report.target}")

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from archiver.config import CrawlConfig
-from archiver.errors import ArchiverError, StoreError
+from archiver.errors import ArchiverError, CatalogConnectionLost, StoreError
 from archiver.extractor.page import Document, extract
 from archiver.fulltext.feed import IndexFeed
 from archiver.fulltext.rebuild import open_index, version_doc
@@ -103,6 +103,18 @@ class CrawlRun:
         result: FetchResult,
         doc: Document | None = None,
         rendered: Rendered | None = None,
+    ) -> TargetOutcome:
+        try:
+            return self._record_page(item, result, doc)
+        except CatalogConnectionLost as exc:
+            # A cluster catalog restarted mid-page: the server rolled the page's
+            # transaction back whole, so it is recorded once more on a new connection
+            # (its first WARC records stay behind, referenced by nothing).
+            log.warning("%s: recording again: %s", item.url, exc)
+            return self._record_page(item, result, doc)
+
+    def _record_page(
+        self, item: FrontierItem, result: FetchResult, doc: Document | None
     ) -> TargetOutcome:
         # One transaction per page: its captures, version and state land together (after
         # the WARC records they point at were fsynced), or not at all.
