@@ -149,6 +149,13 @@ HOSTILE: dict[str, tuple[Callable[[], str], bool, bool]] = {
     ),
     # over MAX_TAGS: plain text at once, every paragraph kept [no warning]
     "160k-tags": (lambda: _around("<p>줄</p>" * 80_000), True, True),
+    # a 400 KB paragraph of letters and digits ending in an e-mail: the sign-off pattern
+    # (issue 13) backtracked over it for minutes before it looked at the end only [hung]
+    "400k-letters-one-paragraph": (
+        lambda: _around("<p>" + "a1" * 200_000 + " hong@example.com</p>"),
+        False,
+        False,
+    ),
 }
 
 

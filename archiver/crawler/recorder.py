@@ -105,16 +105,20 @@ class CrawlRun:
         rendered: Rendered | None = None,
     ) -> TargetOutcome:
         try:
-            return self._record_page(item, result, doc)
+            return self._record_page(item, result, doc, rendered)
         except CatalogConnectionLost as exc:
             # A cluster catalog restarted mid-page: the server rolled the page's
             # transaction back whole, so it is recorded once more on a new connection
             # (its first WARC records stay behind, referenced by nothing).
             log.warning("%s: recording again: %s", item.url, exc)
-            return self._record_page(item, result, doc)
+            return self._record_page(item, result, doc, rendered)
 
     def _record_page(
-        self, item: FrontierItem, result: FetchResult, doc: Document | None
+        self,
+        item: FrontierItem,
+        result: FetchResult,
+        doc: Document | None,
+        rendered: Rendered | None,
     ) -> TargetOutcome:
         # One transaction per page: its captures, version and state land together (after
         # the WARC records they point at were fsynced), or not at all.

@@ -62,6 +62,7 @@ _HEAD = re.compile(
 _MARKER = re.compile(r"^\[(?:앵커|기자|리포트|인터뷰|녹취|앵커\s*멘트|기자\s*멘트)\]")
 _RELATED_BOX = re.compile(r"^관련\s*(?:뉴스|기사)")
 _MAX_BOX = 12  # link lines after a 관련뉴스 heading
+_SIGN_OFF = 200  # characters at the end of the last paragraph searched for a sign-off
 
 
 @dataclass
@@ -106,7 +107,9 @@ def trim_edges(paragraphs: list[str], title: str | None) -> Trimmed:
         if lead and lead.end() < len(kept[0]) and not _MARKER.match(kept[0]):
             removed.append(kept[0][: lead.end()].strip())
             kept[0] = kept[0][lead.end() :]
-        cut = _TAIL.search(kept[-1])
+        # Only the paragraph's end is searched: the pattern backtracks over a long run of
+        # letters, and a 400 KB paragraph would cost minutes.
+        cut = _TAIL.search(kept[-1], max(0, len(kept[-1]) - _SIGN_OFF))
         if cut and cut.start() > 0:
             tail.append(kept[-1][cut.start() :].strip())
             kept[-1] = kept[-1][: cut.start()].rstrip()
