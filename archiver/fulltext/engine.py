@@ -228,6 +228,50 @@ def score(snap: Snapshot, leaves: list[Leaf], within: np.ndarray | None = None) 
     return acc
 
 
+def score_top(snap: Snapshot, leaves: list[Leaf], allowed: np.ndarray, k: int) -> np.ndarray:
+    """Like :func:`score`, but exact only where it matters for the ``k`` best of
+    ``allowed`` (MaxScore): terms go from the highest possible contribution (the rarest)
+    down; once the kth best score so far exceeds what the remaining terms could add to
+    any document, those terms are read only for documents that can still reach it.
+    Every other document's score stays below the kth best, so the k best and their
+    order are those of :func:`score`.
+    """
+    terms = [
+        (group, token, FIELD_WEIGHT[group])
+        for leaf in leaves
+        for group in groups(leaf)
+        for token in leaf.bigrams
+    ] + [
+        (group + "_stem", token, FIELD_WEIGHT[group] * STEM_WEIGHT)
+        for leaf in leaves
+        for group in groups(leaf)
+        for token in leaf.stems
+    ]
+    # tf / (tf + norm) < 1: a term adds less than weight * idf * (k1 + 1) to any document
+    # (with a margin for float32 rounding).
+    bounds = [
+        weight * snap.idf(field, token) * (K1 + 1.0) * 1.001 for field, token, weight in terms
+    ]
+    order = sorted(range(len(terms)), key=lambda i: -bounds[i])
+    remaining = float(sum(bounds))
+    acc = np.zeros(snap.size, dtype=np.float32)
+    pool = np.flatnonzero(allowed)
+    within: np.ndarray | None = None
+    for i in order:
+        field, token, weight = terms[i]
+        snap.add_bm25(field, token, weight, acc, within)
+        remaining -= bounds[i]
+        if within is not None or remaining <= 0 or len(pool) <= k:
+            continue
+        if float(acc.max()) <= remaining:
+            continue  # no document can be ruled out yet
+        values = acc[pool]
+        theta = float(np.partition(values, len(values) - k)[len(values) - k])
+        if remaining < theta:
+            within = pool[values + remaining >= theta]
+    return acc
+
+
 def _window(hits: list[tuple[int, str]], idf: dict[str, float]) -> float:
     """The largest idf sum of distinct query stems within WINDOW consecutive words."""
     best = current = 0.0

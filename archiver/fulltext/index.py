@@ -16,6 +16,7 @@ import re
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -157,6 +158,23 @@ class Index:
         self._ix: Any = None
         self._snap: engine.Snapshot | None = None
         self._inode: int | None = None
+
+    @classmethod
+    def shared(cls, directory: Path) -> Index:
+        """The process's one open Index of ``directory``, kept warm between calls.
+
+        A server or scheduler searching repeatedly reuses its searcher, term statistics
+        and cached postings (an updated or rebuilt index is noticed and reopened); the
+        least recently used beyond WARM_INDEXES are closed. Safe across threads: an Index
+        runs one search at a time.
+        """
+        with _warm_lock:
+            index = _warm.pop(directory, None) or cls(directory)
+            _warm[directory] = index
+            while len(_warm) > WARM_INDEXES:
+                _old_dir, old = _warm.popitem(last=False)
+                old.close()
+            return index
 
     def exists(self) -> bool:
         return self.directory.is_dir() and whoosh_index.exists_in(str(self.directory))
@@ -403,6 +421,11 @@ class Index:
             stems=any_words,
         )
         return [_hit(stored, score, pattern) for _doc, score, stored in ranked]
+
+
+WARM_INDEXES = 4  # indexes whose searchers a long-running process keeps open
+_warm: OrderedDict[Path, Index] = OrderedDict()
+_warm_lock = threading.Lock()
 
 
 def _newest_first(

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import RERANK_DEPTH, Snapshot, groups, proximity, score, site_mask
+from .engine import RERANK_DEPTH, Snapshot, groups, proximity, score, score_top, site_mask
 from .query import And, Leaf, Node, Not, Site, positive_leaves
 from .snippets import surface_pattern
 
@@ -141,8 +141,11 @@ def rank(
     leaves = positive_leaves(node)
     candidates = filters & snap.live
     if soft:
-        scores = score(snap, leaves)
         required = _required_parts(node)
+        if required is None and limit is not None:
+            scores = score_top(snap, leaves, candidates, max(limit, RERANK_DEPTH))
+        else:
+            scores = score(snap, leaves)
         if required is not None:
             candidates = approximate(snap, required, candidates)
         candidates &= scores > 0

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from archiver.net.urls import host_of
 from archiver.storage.rows import SeedRow, VersionRow
@@ -72,26 +69,6 @@ def reindex(store: Store, progress: Callable[[int, int], None] | None = None) ->
     return open_index(store).rebuild(docs())
 
 
-WARM_INDEXES = 4  # stores whose searchers a long-running process keeps open
-
-
-_warm: OrderedDict[Path, Index] = OrderedDict()
-_warm_lock = threading.Lock()
-
-
 def shared_index(store: Store) -> Index:
-    """The process's one open :class:`Index` of a store, kept warm between calls.
-
-    A server or scheduler searching repeatedly reuses its searcher, term statistics and
-    cached postings (a rebuilt or updated index is noticed and reopened by the Index
-    itself); the least recently used beyond WARM_INDEXES are closed. Safe across threads:
-    an Index runs one search at a time.
-    """
-    directory = store.index_dir
-    with _warm_lock:
-        index = _warm.pop(directory, None) or Index(directory)
-        _warm[directory] = index
-        while len(_warm) > WARM_INDEXES:
-            _old_dir, old = _warm.popitem(last=False)
-            old.close()
-        return index
+    """The process's one warm :class:`Index` of a store (see :meth:`Index.shared`)."""
+    return Index.shared(store.index_dir)
