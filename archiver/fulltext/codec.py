@@ -110,6 +110,18 @@ class Block:
     body: int  # offset of the id deltas
     end: int
 
+    def fits(self) -> bool:
+        """Whether the header is one this codec writes, within the block's bytes (a
+        damaged file must not make a reader allocate what the header claims)."""
+        return (
+            self.count >= 1
+            and self.idw in (1, 2, 4)
+            and self.tfw in (0, 1, 2, 4)
+            and self.kind in (NO_VALUES, TF_VALUES, FIXED_VALUES, VAR_VALUES)
+            and self.first <= self.last
+            and self.body + (self.count - 1) * self.idw + self.count * self.tfw <= self.end
+        )
+
     def ids(self, raw: bytes | memoryview) -> np.ndarray:
         out = np.empty(self.count, dtype=np.int64)
         out[0] = self.first
@@ -157,8 +169,10 @@ def blocks(raw: bytes | memoryview) -> Iterator[Block]:
         (length,) = LENGTH.unpack_from(raw, pos)
         start = pos + LENGTH.size
         end = start + abs(length)
-        fields = HEADER.unpack_from(raw, start)
-        yield _block(fields, start + HEADER.size, end)
+        block = _block(HEADER.unpack_from(raw, start), start + HEADER.size, end)
+        if not block.fits():
+            raise ValueError(f"damaged posting block at byte {pos}")
+        yield block
         if length < 0:
             return
         pos = end
@@ -306,6 +320,8 @@ class NumpyLeafMatcher(W3LeafMatcher):  # type: ignore[misc]
         fields = HEADER.unpack_from(raw, LENGTH.size)
         self._dataoffset = position + LENGTH.size
         self._block = _block(fields, HEADER.size, abs(length))
+        if not self._block.fits():
+            raise ValueError(f"damaged posting block at byte {position}")
         self._blocklength = self._block.count
         self._maxid = self._block.last
         self._maxweight = self._block.max_weight
