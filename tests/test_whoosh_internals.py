@@ -5,19 +5,16 @@ wrong. Each internal reader is compared with what Whoosh's public API answers.""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
 from whoosh.multiproc import MpWriter
 
-from archiver.fulltext import index as index_module
 from archiver.fulltext import whoosh_internals as internals
-from archiver.fulltext.analysis import TermPositions
 from archiver.fulltext.index import Index, IndexDoc
+from tests.test_search_formats import written_before_the_numpy_codec
 
 CHANGED = (
     "whoosh-reloaded {installed} is installed, but archiver.fulltext.whoosh_internals was"
@@ -48,19 +45,10 @@ DOCS = [
 ]
 
 
-@contextlib.contextmanager
-def _before_the_numpy_codec() -> Iterator[None]:
-    """Index as archiver did before codec.py: W3 blocks, pickled positions."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(index_module, "_codec", lambda: W3Codec(compression=0, blocklimit=512))
-        patch.setattr(index_module, "CompactPositions", TermPositions)
-        yield
-
-
 @pytest.fixture(scope="module", params=["numpy", "w3"])
 def reader(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     directory: Path = tmp_path_factory.mktemp(f"index-{request.param}")
-    with _before_the_numpy_codec() if request.param == "w3" else contextlib.nullcontext():
+    with written_before_the_numpy_codec() if request.param == "w3" else contextlib.nullcontext():
         index = Index(directory)
         index.add(DOCS)
         index.close()
@@ -128,7 +116,7 @@ def test_the_numpy_codec_stores_what_the_w3_codec_stores(tmp_path: Path) -> None
     # positions included; and the numpy index is the smaller one.
     numpy_dir, w3_dir = tmp_path / "numpy", tmp_path / "w3"
     Index(numpy_dir).add(DOCS)
-    with _before_the_numpy_codec():
+    with written_before_the_numpy_codec():
         Index(w3_dir).add(DOCS)
     numpy_ix, w3_ix = whoosh_index.open_dir(str(numpy_dir)), whoosh_index.open_dir(str(w3_dir))
     try:
