@@ -31,6 +31,9 @@ WINDOW = 20  # words
 WINDOW_WEIGHT = 1.0
 PAIR_WEIGHT = 0.5
 CACHE_POSTINGS = 4_000_000  # postings kept in memory between searches of one snapshot
+# Partial reads (only the blocks holding candidates) pay off on long lists only.
+PARTIAL_MIN = 4096  # postings
+PARTIAL_SHARE = 8  # candidates under 1/8 of the term's documents
 CACHE_RAW_BYTES = 256 << 20  # raw posting lists kept likewise (a warm server reads no file)
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -99,6 +102,10 @@ class Snapshot:
         cached = self._postings.get(key)
         if cached is not None:
             return cached
+        if within is not None:
+            df = self.doc_frequency(field, token)
+            if df <= PARTIAL_MIN or len(within) * PARTIAL_SHARE > df:
+                within = None  # short, or most blocks needed: read it whole, and cache it
         id_parts: list[np.ndarray] = []
         tf_parts: list[np.ndarray] = []
         for reader, offset, _df, raw in self._term(field, token):

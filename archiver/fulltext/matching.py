@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from .engine import RERANK_DEPTH, Snapshot, groups, proximity, score, score_top, site_mask
+from .engine import (
+    PARTIAL_SHARE,
+    RERANK_DEPTH,
+    Snapshot,
+    groups,
+    proximity,
+    score,
+    score_top,
+    site_mask,
+)
 from .query import And, Leaf, Node, Not, Site, positive_leaves
 from .snippets import surface_pattern
 
@@ -90,7 +99,6 @@ class Checker:
         return any(self.matches(stored, part) for part in node.children)
 
 
-PARTIAL_SHARE = 8  # below 1/8 of the index, candidates are read block by block
 HEAD = 64  # documents sorted first; the rest only if the checks reject too many
 
 
