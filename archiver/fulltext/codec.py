@@ -228,6 +228,8 @@ class PostingList:
 
         All chosen blocks at once: one frombuffer and one cumsum per width, not per block.
         """
+        if len(self.blocks) == 1 and within is None:  # most terms: no gathering needed
+            return self.blocks[0].ids(self.raw), self.blocks[0].tf(self.raw)
         chosen = np.arange(len(self.blocks)) if within is None else self._holding(within)
         if not len(chosen):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
