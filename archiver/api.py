@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from archiver.errors import NotFoundError
 from archiver.fulltext.index import Hit
-from archiver.fulltext.rebuild import open_index
+from archiver.fulltext.rebuild import shared_index
 from archiver.storage.rows import RunRow, SeedRow, TargetRow, VersionRow
 from archiver.storage.store import Store
 
@@ -168,21 +168,18 @@ def search(
     Words are ANDed; ``any_words`` ranks pages holding any of them, best first.
     """
     _require_store(store)
-    index = open_index(store)
-    try:
-        hits = index.search(
-            query,
-            limit=limit,
-            site=site,
-            since=since,
-            until=until,
-            all_versions=all_versions,
-            any_words=any_words,
-        )
-        expected = len(store.catalog.seeds()) + store.catalog.count_versions()
-        indexed = index.doc_count()
-    finally:
-        index.close()
+    index = shared_index(store)  # warm across calls in a long-running process
+    hits = index.search(
+        query,
+        limit=limit,
+        site=site,
+        since=since,
+        until=until,
+        all_versions=all_versions,
+        any_words=any_words,
+    )
+    expected = len(store.catalog.seeds()) + store.catalog.count_versions()
+    indexed = index.doc_count()
     if indexed < expected:
         log.warning(
             "the index is behind the catalog (%d of %d documents); run `archiver reindex`",

@@ -10,9 +10,14 @@ then runs 1-, 2- and 5-word queries (words drawn like a reader would: frequent w
 often) through ``Index.search`` (default AND mode, 10 hits with snippets), and 5-word
 ``--any`` queries, and reports p50/p95 per kind. Last line:
 
-    docs=… docs_per_s=… size_mb=… p95_1w_ms=… p95_2w_ms=… p95_5w_ms=… p95_5w_any_ms=…
+    docs=… docs_per_s=… text_mb=… size_mb=… p95_1w_ms=… p95_2w_ms=… p95_5w_ms=… p95_5w_any_ms=…
 
-Usage: python benchmarks/search_scale.py [--docs 20000] [--queries 300]
+``--peer tantivy`` also builds the same articles in tantivy-py (a 2-gram tokenizer on
+title and text, frequencies only: no positions, no snippets, no stems, so not the same
+work), runs the same queries (AND of each word's bigrams; ``--any``: OR), prints its row
+and the last line gains ``peer_…`` figures and ratios (archiver over tantivy).
+
+Usage: python benchmarks/search_scale.py [--docs 20000] [--queries 300] [--peer tantivy]
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
+from archiver.fulltext.analysis import tokens
 from archiver.fulltext.index import Index, IndexDoc
 
 
@@ -130,6 +137,88 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * len(ordered))) - 1)]
 
 
+Kinds = dict[str, list[str]]
+
+
+def run_queries(
+    search: Callable[[str, bool], int],
+    kinds: Kinds,
+    label: str,
+    reset: Callable[[], None] | None = None,
+) -> dict[str, float]:
+    """p95 per kind of ``search(query, any_words)`` (it returns the number of hits);
+    ``reset`` runs before each kind."""
+    p95: dict[str, float] = {}
+    for kind, queries in kinds.items():
+        if reset is not None:
+            reset()
+        latencies: list[float] = []
+        found = 0
+        for query in queries:
+            started = time.perf_counter()
+            found += bool(search(query, kind.endswith("any")))
+            latencies.append((time.perf_counter() - started) * 1000)
+        p95[kind] = percentile(latencies, 0.95)
+        print(
+            f"{label}{kind:>6}: p50 {statistics.median(latencies):6.2f} ms  p95 {p95[kind]:6.2f} ms"
+            f"  max {max(latencies):6.1f} ms  ({found}/{len(queries)} with hits,"
+            f" e.g. {queries[0]!r})"
+        )
+    return p95
+
+
+def tantivy_peer(
+    docs: Iterable[IndexDoc], workdir: Path, kinds: Kinds
+) -> tuple[float, int, dict[str, float]]:
+    """Build the articles in tantivy-py with a 2-gram tokenizer; (docs/s, bytes, p95s)."""
+    import tantivy  # a benchmark dependency only (the `bench` extra)
+
+    builder = tantivy.SchemaBuilder()
+    for name in ("title", "text"):
+        builder.add_text_field(name, tokenizer_name="bigram", index_option="freq")
+    builder.add_text_field("url", stored=True, tokenizer_name="raw")
+    schema = builder.build()
+    path = workdir / "tantivy"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir()
+    index = tantivy.Index(schema, path=str(path))
+    bigrams = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(2, 2)).build()
+    index.register_tokenizer("bigram", bigrams)
+    started = time.perf_counter()
+    writer = index.writer(heap_size=256_000_000, num_threads=2)
+    count = 0
+    for doc in docs:
+        writer.add_document(tantivy.Document(title=doc.title, text=doc.text, url=doc.url))
+        count += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    build_s = time.perf_counter() - started
+    index.reload()
+    searcher = index.searcher()
+    must, should = tantivy.Occur.Must, tantivy.Occur.Should
+
+    def word_query(word: str) -> Any:
+        # The same tokens archiver's bigram fields hold, so both answer the same words.
+        grams = [span.text for span in tokens(word)] or [word]
+        per_field = [
+            tantivy.Query.boolean_query(
+                [(must, tantivy.Query.term_query(schema, field, gram)) for gram in grams]
+            )
+            for field in ("title", "text")
+        ]
+        return tantivy.Query.boolean_query([(should, q) for q in per_field])
+
+    def search(query: str, any_words: bool) -> int:
+        occur = should if any_words else must
+        combined = tantivy.Query.boolean_query(
+            [(occur, word_query(word)) for word in query.split()]
+        )
+        return len(searcher.search(combined, 10, count=False).hits)
+
+    p95 = run_queries(search, kinds, "tantivy ")
+    return count / build_s, directory_size(path), p95
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=20000)
@@ -137,6 +226,7 @@ def main() -> int:
     parser.add_argument(
         "--procs", type=int, default=None, help="writer processes (default: Index.rebuild's choice)"
     )
+    parser.add_argument("--peer", choices=["tantivy"], default=None, help="also measure a peer")
     parser.add_argument(
         "--keep",
         type=Path,
@@ -181,31 +271,40 @@ def main() -> int:
         kinds["5w_any"] = [
             " ".join(rng.sample(rng.choice(samples), 5)) for _ in range(args.queries)
         ]
-        p95: dict[str, float] = {}
-        for kind, queries in kinds.items():
+
+        def search(query: str, any_words: bool) -> int:
+            return len(index.search(query, limit=10, any_words=any_words))
+
+        def reset() -> None:
             index.close()  # each kind starts without the postings cached by the others
             index.search("정부")  # open the searcher once
-            latencies: list[float] = []
-            found = 0
-            for query in queries:
-                started = time.perf_counter()
-                hits = index.search(query, limit=10, any_words=kind.endswith("any"))
-                latencies.append((time.perf_counter() - started) * 1000)
-                found += bool(hits)
-            p95[kind] = percentile(latencies, 0.95)
+
+        p95 = run_queries(search, kinds, "", reset)
+        peer = ""
+        if args.peer == "tantivy":
+            again = Corpus()
+            peer_rate, peer_size, peer_p95 = tantivy_peer(
+                (again.article(n)[0] for n in range(args.docs)), workdir, kinds
+            )
             print(
-                f"{kind:>6}: p50 {statistics.median(latencies):6.2f} ms  p95 {p95[kind]:6.2f} ms"
-                f"  max {max(latencies):6.1f} ms  ({found}/{len(queries)} with hits,"
-                f" e.g. {queries[0]!r})"
+                f"tantivy: {peer_rate:.0f} docs/s; index {peer_size / 1e6:.0f} MB"
+                " (2-gram title and text, frequencies only)"
+            )
+            peer = (
+                f" peer=tantivy peer_docs_per_s={peer_rate:.0f} peer_size_mb={peer_size / 1e6:.0f} "
+                + " ".join(f"peer_p95_{k}_ms={v:.1f}" for k, v in peer_p95.items())
+                + " "
+                + " ".join(f"ratio_{k}={p95[k] / max(v, 1e-3):.1f}" for k, v in peer_p95.items())
             )
         index.close()
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print(
-        f"docs={count} docs_per_s={count / build_s:.0f} size_mb={size / 1e6:.0f} "
+        f"docs={count} docs_per_s={count / build_s:.0f} text_mb={text_bytes / 1e6:.0f} "
+        f"size_mb={size / 1e6:.0f} "
         f"p95_1w_ms={p95['1w']:.1f} p95_2w_ms={p95['2w']:.1f} p95_5w_ms={p95['5w']:.1f} "
-        f"p95_5w_any_ms={p95['5w_any']:.1f}"
+        f"p95_5w_any_ms={p95['5w_any']:.1f}{peer}"
     )
     return 0
 

@@ -350,3 +350,17 @@ def test_failed_parallel_add_ends_its_workers_and_changes_nothing(index: Index) 
     assert index.doc_count() == 3
     assert index.add(_many_docs(250), procs=2) == 250  # the write lock was released
     assert Index(index.directory).doc_count() == 253
+
+
+def test_damaged_posting_block_headers_say_reindex(index: Index) -> None:
+    # Garbage in a block header (a count of billions, say) is a one-line error, not a
+    # huge allocation or a wrong answer.
+    [postings] = index.directory.glob("*.pst")
+    data = bytearray(postings.read_bytes())
+    start = 0
+    while (start := data.find(b"ANp1", start)) != -1:
+        data[start + 8 : start + 12] = b"\xff\xff\xff\x7f"  # the first block's count
+        start += 4
+    postings.write_bytes(bytes(data))
+    with pytest.raises(SearchIndexError, match="reindex"):
+        Index(index.directory).search("올트먼")

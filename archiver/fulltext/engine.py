@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from .codec import PostingList
 from .query import Leaf
-from .whoosh_internals import BYTE_LENGTH, length_codes, read_postings
+from .whoosh_internals import BYTE_LENGTH, length_codes, raw_postings, read_postings, value_at
 
 K1 = 0.3
 B = 0.75
@@ -30,6 +31,10 @@ WINDOW = 20  # words
 WINDOW_WEIGHT = 1.0
 PAIR_WEIGHT = 0.5
 CACHE_POSTINGS = 4_000_000  # postings kept in memory between searches of one snapshot
+# Partial reads (only the blocks holding candidates) pay off on long lists only.
+PARTIAL_MIN = 4096  # postings
+PARTIAL_SHARE = 8  # candidates under 1/8 of the term's documents
+CACHE_RAW_BYTES = 256 << 20  # raw posting lists kept likewise (a warm server reads no file)
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 
@@ -40,14 +45,6 @@ class Postings:
 
     ids: np.ndarray
     tf: np.ndarray
-    values: list[Any]
-    decode: Any  # the field format's decode_positions
-
-    def positions(self, doc: int) -> list[int]:
-        i = int(np.searchsorted(self.ids, doc))
-        if i >= len(self.ids) or self.ids[i] != doc:
-            return []
-        return list(self.decode(self.values[i]))
 
 
 class Snapshot:
@@ -71,36 +68,96 @@ class Snapshot:
         self._cached = 0
         self._lengths: dict[str, np.ndarray] = {}
         self._avg: dict[str, float] = {}
+        self._df: dict[tuple[str, Any], int] = {}
+        self._terms: dict[tuple[str, Any], list[tuple[Any, int, int, PostingList | None]]] = {}
+        self._raw_bytes = 0
 
     def close(self) -> None:
         self.searcher.close()
 
-    def postings(self, field: str, token: Any) -> Postings:
+    def _term(self, field: str, token: Any) -> list[tuple[Any, int, int, PostingList | None]]:
+        """(segment reader, offset, document frequency, raw numpy postings or None) of
+        each segment holding ``token``: a term is looked up and read once per snapshot
+        (within a memory bound), so a warm process reads no file for it again."""
+        key = (field, token)
+        cached = self._terms.get(key)
+        if cached is None:
+            cached = []
+            for reader, offset in self.leaves:
+                found = raw_postings(reader, field, token)
+                if found is not None:
+                    df, raw = found
+                    cached.append((reader, offset, df, raw))
+                    self._raw_bytes += len(raw) if raw is not None else 0
+            if self._raw_bytes > CACHE_RAW_BYTES:  # a long-lived process: bound the memory
+                self._terms.clear()
+                self._raw_bytes = sum(len(r) for _, _, _, r in cached if r is not None)
+            self._terms[key] = cached
+        return cached
+
+    def postings(self, field: str, token: Any, within: np.ndarray | None = None) -> Postings:
+        """The postings of ``token``; with ``within`` (sorted global document numbers)
+        at least those of the documents in it, decoding only the blocks that hold them."""
         key = (field, token)
         cached = self._postings.get(key)
         if cached is not None:
             return cached
-        decode = getattr(self.searcher.schema[field].format, "decode_positions", None)
+        if within is not None:
+            df = self.doc_frequency(field, token)
+            if df <= PARTIAL_MIN or len(within) * PARTIAL_SHARE > df:
+                within = None  # short, or most blocks needed: read it whole, and cache it
         id_parts: list[np.ndarray] = []
         tf_parts: list[np.ndarray] = []
-        values: list[Any] = []
-        for reader, offset in self.leaves:
-            if (field, token) not in reader:
-                continue
-            ids, tfs, vals = read_postings(reader.postings(field, token), decode is not None)
+        for reader, offset, _df, raw in self._term(field, token):
+            local = None
+            if within is not None:
+                end = offset + reader.doc_count_all()
+                lo, hi = np.searchsorted(within, (offset, end))
+                if lo == hi:
+                    continue
+                local = within[lo:hi] - offset
+            if raw is not None:
+                ids, tfs = raw.read(local)
+            else:
+                ids, tfs = read_postings(reader.postings(field, token), local)
             id_parts.append(ids + offset)
             tf_parts.append(tfs)
-            values.extend(vals)
         if id_parts:
-            result = Postings(np.concatenate(id_parts), np.concatenate(tf_parts), values, decode)
+            result = Postings(np.concatenate(id_parts), np.concatenate(tf_parts))
         else:
-            result = Postings(_EMPTY_IDS, np.zeros(0, dtype=np.float32), [], decode)
+            result = Postings(_EMPTY_IDS, np.zeros(0, dtype=np.float32))
+        if within is not None:
+            return result  # a partial list: not cached
         self._cached += len(result.ids)
         if self._cached > CACHE_POSTINGS:  # a long-lived process: bound the memory
             self._postings.clear()
             self._cached = len(result.ids)
         self._postings[key] = result
         return result
+
+    def doc_frequency(self, field: str, token: Any) -> int:
+        """How many documents hold ``token``, from the term dictionaries alone."""
+        key = (field, token)
+        cached = self._df.get(key)
+        if cached is None:
+            cached = sum(df for _reader, _offset, df, _raw in self._term(field, token))
+            self._df[key] = cached
+        return cached
+
+    def positions(self, field: str, token: Any, docs: list[int]) -> dict[int, list[int]]:
+        """Where ``token`` stands in each of ``docs`` (only their blocks are decoded)."""
+        fmt = self.searcher.schema[field].format
+        out: dict[int, list[int]] = {}
+        for reader, offset, _df, raw in self._term(field, token):
+            local = [d - offset for d in docs if offset <= d < offset + reader.doc_count_all()]
+            if not local:
+                continue
+            if raw is not None:
+                found = raw.values_of(fmt.fixed_value_size(), local)
+            else:
+                found = {d: v for d in local if (v := value_at(reader, field, token, d))}
+            out.update((d + offset, list(fmt.decode_positions(v))) for d, v in found.items())
+        return out
 
     def mask(self, field: str, token: Any) -> np.ndarray:
         out = np.zeros(self.size, dtype=bool)
@@ -125,11 +182,19 @@ class Snapshot:
         return out
 
     def idf(self, field: str, token: Any) -> float:
-        df = len(self.postings(field, token).ids)
+        df = self.doc_frequency(field, token)
         return math.log(1.0 + (self.count - df + 0.5) / (df + 0.5)) if df else 0.0
 
-    def add_bm25(self, field: str, token: Any, weight: float, acc: np.ndarray) -> None:
-        postings = self.postings(field, token)
+    def add_bm25(
+        self,
+        field: str,
+        token: Any,
+        weight: float,
+        acc: np.ndarray,
+        within: np.ndarray | None = None,
+    ) -> None:
+        """Add ``token``'s BM25 to ``acc`` (only correct for ``within`` if given)."""
+        postings = self.postings(field, token, within)
         if not len(postings.ids):
             return
         lengths = self.lengths(field)[postings.ids]
@@ -156,16 +221,61 @@ def site_mask(snap: Snapshot, host: str) -> np.ndarray:
     return out
 
 
-def score(snap: Snapshot, leaves: list[Leaf]) -> np.ndarray:
-    """BM25 of every document over the bigrams and stems of the ranking leaves."""
+def score(snap: Snapshot, leaves: list[Leaf], within: np.ndarray | None = None) -> np.ndarray:
+    """BM25 over the bigrams and stems of the ranking leaves: of every document, or
+    (``within``, sorted document numbers) of those only, reading only their blocks."""
     acc = np.zeros(snap.size, dtype=np.float32)
     for leaf in leaves:
         for group in groups(leaf):
             weight = FIELD_WEIGHT[group]
             for token in leaf.bigrams:
-                snap.add_bm25(group, token, weight, acc)
+                snap.add_bm25(group, token, weight, acc, within)
             for token in leaf.stems:
-                snap.add_bm25(group + "_stem", token, weight * STEM_WEIGHT, acc)
+                snap.add_bm25(group + "_stem", token, weight * STEM_WEIGHT, acc, within)
+    return acc
+
+
+def score_top(snap: Snapshot, leaves: list[Leaf], allowed: np.ndarray, k: int) -> np.ndarray:
+    """Like :func:`score`, but exact only where it matters for the ``k`` best of
+    ``allowed`` (MaxScore): terms go from the highest possible contribution (the rarest)
+    down; once the kth best score so far exceeds what the remaining terms could add to
+    any document, those terms are read only for documents that can still reach it.
+    Every other document's score stays below the kth best, so the k best and their
+    order are those of :func:`score`.
+    """
+    terms = [
+        (group, token, FIELD_WEIGHT[group])
+        for leaf in leaves
+        for group in groups(leaf)
+        for token in leaf.bigrams
+    ] + [
+        (group + "_stem", token, FIELD_WEIGHT[group] * STEM_WEIGHT)
+        for leaf in leaves
+        for group in groups(leaf)
+        for token in leaf.stems
+    ]
+    # tf / (tf + norm) < 1: a term adds less than weight * idf * (k1 + 1) to any document
+    # (with a margin for float32 rounding).
+    bounds = [
+        weight * snap.idf(field, token) * (K1 + 1.0) * 1.001 for field, token, weight in terms
+    ]
+    order = sorted(range(len(terms)), key=lambda i: -bounds[i])
+    remaining = float(sum(bounds))
+    acc = np.zeros(snap.size, dtype=np.float32)
+    pool = np.flatnonzero(allowed)
+    within: np.ndarray | None = None
+    for i in order:
+        field, token, weight = terms[i]
+        snap.add_bm25(field, token, weight, acc, within)
+        remaining -= bounds[i]
+        if within is not None or remaining <= 0 or len(pool) <= k:
+            continue
+        if float(acc.max()) <= remaining:
+            continue  # no document can be ruled out yet
+        values = acc[pool]
+        theta = float(np.partition(values, len(values) - k)[len(values) - k])
+        if remaining < theta:
+            within = pool[values + remaining >= theta]
     return acc
 
 
@@ -195,9 +305,10 @@ def proximity(snap: Snapshot, docs: list[int], stems: list[str]) -> list[float]:
         return [0.0] * len(docs)
     idf = {t: snap.idf("text_stem", t) for t in distinct}
     pairs = [(a, b) for a, b in zip(stems, stems[1:], strict=False) if a != b]
+    found = {t: snap.positions("text_stem", t, docs) for t in distinct}
     bonuses = []
     for doc in docs:
-        where = {t: snap.postings("text_stem", t).positions(doc) for t in distinct}
+        where = {t: found[t].get(doc, []) for t in distinct}
         hits = sorted((p, t) for t, ps in where.items() for p in ps)
         bonus = WINDOW_WEIGHT * _window(hits, idf) if hits else 0.0
         for a, b in pairs:

@@ -14,7 +14,9 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +25,6 @@ from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import BOOLEAN, DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.query import DateRange
 
@@ -32,11 +33,11 @@ from archiver.errors import ArchiverError, IndexDamagedError, QueryError, Search
 from . import engine, matching
 from .analysis import (
     TermFrequency,
-    TermPositions,
     korean_analyzer,
     normalize,
     stem_analyzer,
 )
+from .codec import CompactPositions, NumpyCodec
 from .query import Leaf, has_positive, parse, positive_leaves
 from .snippets import highlighter, make_snippet
 from .whoosh_internals import ParallelWriter
@@ -45,13 +46,15 @@ log = logging.getLogger(__name__)
 
 # Bumped when the schema changes: an index without these fields must be rebuilt.
 REQUIRED_FIELDS = ("text_stem", "title_stem", "author_stem")
+BLOCK_POSTINGS = 128
 WRITE_LOCK_WAIT = 60.0  # seconds add() waits for another writer (a reindex) to finish
 
 
 def _text(analyzer: Any, *, stored: bool = False, positions: bool = False) -> TEXT:
     field = TEXT(analyzer=analyzer, stored=stored, phrase=positions)
-    # The same postings as Whoosh's formats, counted from the analyzer's term lists.
-    field.format = TermPositions() if positions else TermFrequency()
+    # The same postings as Whoosh's formats, counted from the analyzer's term lists
+    # (indexes written before CompactPositions keep TermPositions in their schema).
+    field.format = CompactPositions() if positions else TermFrequency()
     return field
 
 
@@ -80,9 +83,9 @@ def _schema() -> Schema:
 
 
 def _codec() -> Any:
-    # Uncompressed posting blocks build ~20% faster (the index is derived data); larger
-    # blocks mean fewer block headers to read, as the engine reads whole posting lists.
-    return W3Codec(compression=0, blocklimit=512)
+    # Numpy-readable blocks (codec.py); 128 postings a block, so that a search reading
+    # only its candidates' blocks skips most of a frequent term's list.
+    return NumpyCodec(blocklimit=BLOCK_POSTINGS)
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,29 @@ class Index:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # One search at a time per Index: Whoosh's files seek and read in place, and the
+        # snapshot's caches are plain dicts (a server's threads share one warm Index).
+        self._lock = threading.RLock()
         self._ix: Any = None
         self._snap: engine.Snapshot | None = None
         self._inode: int | None = None
+
+    @classmethod
+    def shared(cls, directory: Path) -> Index:
+        """The process's one open Index of ``directory``, kept warm between calls.
+
+        A server or scheduler searching repeatedly reuses its searcher, term statistics
+        and cached postings (an updated or rebuilt index is noticed and reopened); the
+        least recently used beyond WARM_INDEXES are closed. Safe across threads: an Index
+        runs one search at a time.
+        """
+        with _warm_lock:
+            index = _warm.pop(directory, None) or cls(directory)
+            _warm[directory] = index
+            while len(_warm) > WARM_INDEXES:
+                _old_dir, old = _warm.popitem(last=False)
+                old.close()
+            return index
 
     def exists(self) -> bool:
         return self.directory.is_dir() and whoosh_index.exists_in(str(self.directory))
@@ -184,6 +207,10 @@ class Index:
         return self._ix
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._snap is not None:
             self._snap.close()
             self._snap = None
@@ -253,6 +280,10 @@ class Index:
         return count
 
     def doc_count(self) -> int:
+        with self._lock:
+            return self._doc_count()
+
+    def _doc_count(self) -> int:
         for attempt in range(3):
             try:
                 return int(self._open().doc_count())
@@ -264,7 +295,7 @@ class Index:
             except Exception as exc:
                 if attempt == 2:
                     raise IndexDamagedError.at(self.directory, exc) from exc
-            self.close()  # changed under us by a concurrent commit: look again
+            self._close()  # changed under us by a concurrent commit: look again
             time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -283,7 +314,7 @@ class Index:
         # A rebuilt index swapped in may restart at the same generation: compare folders.
         if snap is not None and inode == self._inode and snap.searcher.up_to_date():
             return snap
-        self.close()
+        self._close()
         self._inode = inode
         self._snap = engine.Snapshot(self._open().searcher())
         return self._snap
@@ -314,6 +345,21 @@ class Index:
         until_dt = _parse_time(until, "--until")
         if since_dt and until_dt and since_dt > until_dt:
             raise QueryError("--since is after --until")
+        with self._lock:
+            return self._search_retrying(
+                node, limit, site, since_dt, until_dt, all_versions, any_words
+            )
+
+    def _search_retrying(
+        self,
+        node: Any,
+        limit: int,
+        site: str | None,
+        since_dt: datetime | None,
+        until_dt: datetime | None,
+        all_versions: bool,
+        any_words: bool,
+    ) -> list[Hit]:
         for attempt in range(3):
             try:
                 return self._search(node, limit, site, since_dt, until_dt, all_versions, any_words)
@@ -330,7 +376,7 @@ class Index:
                     log.info("search failed", exc_info=True)  # the traceback with -v
                     raise IndexDamagedError.at(self.directory, exc) from exc
                 log.info("search retry after %s: %s", type(exc).__name__, exc)
-            self.close()
+            self._close()
             time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -375,6 +421,11 @@ class Index:
             stems=any_words,
         )
         return [_hit(stored, score, pattern) for _doc, score, stored in ranked]
+
+
+WARM_INDEXES = 4  # indexes whose searchers a long-running process keeps open
+_warm: OrderedDict[Path, Index] = OrderedDict()
+_warm_lock = threading.Lock()
 
 
 def _newest_first(

@@ -10,11 +10,21 @@ enough are found. So a search costs a few checks, however common its words.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .engine import RERANK_DEPTH, Snapshot, groups, proximity, score, site_mask
+from .engine import (
+    PARTIAL_SHARE,
+    RERANK_DEPTH,
+    Snapshot,
+    groups,
+    proximity,
+    score,
+    score_top,
+    site_mask,
+)
 from .query import And, Leaf, Node, Not, Site, positive_leaves
 from .snippets import surface_pattern
 
@@ -25,10 +35,17 @@ def approximate(snap: Snapshot, node: Node, candidates: np.ndarray) -> np.ndarra
         out = np.zeros(snap.size, dtype=bool)
         for group in groups(node):
             found = candidates & ~out
-            for alternatives in node.match:
+            # Rarest token first: the others then read only the blocks of its documents.
+            rarest_first = sorted(
+                node.match, key=lambda alts: sum(snap.doc_frequency(group, t) for t in alts)
+            )
+            for alternatives in rarest_first:
+                within = _within(found)
+                if within is not None and not len(within):
+                    break
                 present = np.zeros(snap.size, dtype=bool)
                 for token in alternatives:
-                    present[snap.postings(group, token).ids] = True
+                    present[snap.postings(group, token, within).ids] = True
                 found &= present
             out |= found
         return out
@@ -82,9 +99,33 @@ class Checker:
         return any(self.matches(stored, part) for part in node.children)
 
 
-def _order(docs: np.ndarray, scores: np.ndarray) -> list[int]:
-    """``docs`` best first; ties: older (lower-numbered) documents first."""
-    return [int(d) for d in docs[np.lexsort((docs, -scores[docs]))]]
+HEAD = 64  # documents sorted first; the rest only if the checks reject too many
+
+
+def _within(mask: np.ndarray) -> np.ndarray | None:
+    """The documents of ``mask`` for a partial posting read, or None when so many that
+    whole lists (cached between searches) are cheaper."""
+    count = int(np.count_nonzero(mask))
+    if count * PARTIAL_SHARE > len(mask):
+        return None
+    within: np.ndarray = np.flatnonzero(mask)
+    return within
+
+
+def _order(docs: np.ndarray, scores: np.ndarray) -> Iterator[int]:
+    """``docs`` best first; ties: older (lower-numbered) documents first.
+
+    Only the best HEAD are sorted up front: a search usually stops within them.
+    """
+    values = scores[docs]
+    if len(docs) > HEAD:
+        bound = np.partition(values, len(values) - HEAD)[len(values) - HEAD]
+        top = values >= bound
+        head, rest = docs[top], docs[~top]
+        yield from (int(d) for d in head[np.lexsort((head, -values[top]))])
+        yield from (int(d) for d in rest[np.lexsort((rest, -values[~top]))])
+        return
+    yield from (int(d) for d in docs[np.lexsort((docs, -values))])
 
 
 def _required_parts(node: Node) -> Node | None:
@@ -106,16 +147,20 @@ def rank(
     query's other parts must still match.
     """
     leaves = positive_leaves(node)
-    scores = score(snap, leaves)
     candidates = filters & snap.live
     if soft:
         required = _required_parts(node)
+        if required is None and limit is not None:
+            scores = score_top(snap, leaves, candidates, max(limit, RERANK_DEPTH))
+        else:
+            scores = score(snap, leaves)
         if required is not None:
             candidates = approximate(snap, required, candidates)
         candidates &= scores > 0
     else:
         required = node
         candidates = approximate(snap, node, candidates)
+        scores = score(snap, leaves, _within(candidates))
     checker = Checker(required) if required is not None else None
     wanted = None if limit is None else max(limit, RERANK_DEPTH)
     found: list[tuple[int, float, dict[str, Any]]] = []

@@ -67,3 +67,8 @@ def reindex(store: Store, progress: Callable[[int, int], None] | None = None) ->
                 progress(done, total)
 
     return open_index(store).rebuild(docs())
+
+
+def shared_index(store: Store) -> Index:
+    """The process's one warm :class:`Index` of a store (see :meth:`Index.shared`)."""
+    return Index.shared(store.index_dir)

@@ -3,9 +3,11 @@
 whoosh-reloaded is pinned to exactly 2.7.5 (pyproject.toml) because of this module, and
 ``tests/test_whoosh_internals.py`` fails with a clear message if any of it changes:
 
-* :func:`read_postings` decodes a term's posting blocks whole with numpy (the W3 codec's
-  pickled ``(deltas, weights, values)`` blocks in ``_postfile``) instead of one
-  Matcher call per posting;
+* :func:`read_postings` and :func:`raw_postings` read a term's posting list whole from
+  ``_postfile`` and decode it with numpy (the :mod:`~archiver.fulltext.codec` blocks,
+  or the W3 codec's pickled ``(deltas, weights, values)`` blocks of indexes written
+  before it) instead of one Matcher call per posting;
+* :mod:`archiver.fulltext.codec` subclasses W3's postings writer and leaf matcher;
 * :func:`length_codes` reads a segment's field-length column as bytes;
 * :class:`ParallelWriter` is Whoosh's ``MpWriter`` with worker processes that never
   outlive their run.
@@ -39,7 +41,10 @@ import whoosh
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+from .codec import NumpyCodec, NumpyLeafMatcher, PostingList
 
 PINNED_VERSION = (2, 7, 5)
 INSTALLED_VERSION = tuple(whoosh.__version__)
@@ -48,13 +53,19 @@ INSTALLED_VERSION = tuple(whoosh.__version__)
 BYTE_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
 
 
-def read_postings(matcher: Any, want_values: bool) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+def read_postings(matcher: Any, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A term's (ids, weights) in one segment, ids ascending.
+
+    With ``within`` (sorted segment document numbers), blocks holding none of them may be
+    left out: the answer is then a superset of the postings of ``within``.
+    """
     while isinstance(matcher, FilterMatcher):  # deletions are masked by the caller
         matcher = matcher.child
-    values: list[Any] = []
+    if isinstance(matcher, NumpyLeafMatcher):
+        return PostingList(_raw(matcher)).read(within)
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
-        # Whole blocks at a time, decoded with numpy: the per-posting Matcher API is far
-        # slower.
+        # The W3 codec's blocks (indexes written before codec.py), whole blocks at a
+        # time, decoded with numpy: the per-posting Matcher API is far slower.
         id_parts: list[np.ndarray] = []
         tf_parts: list[np.ndarray] = []
         while True:
@@ -63,7 +74,7 @@ def read_postings(matcher: Any, want_values: bool) -> tuple[np.ndarray, np.ndarr
             )
             if matcher._compression:
                 raw = zlib.decompress(raw)
-            deltas, weights, block_values = pickle.loads(raw)
+            deltas, weights, _values = pickle.loads(raw)
             ids = np.cumsum(np.asarray(deltas, dtype=np.int64))  # deltas restart per block
             id_parts.append(ids)
             if weights is None:
@@ -72,21 +83,58 @@ def read_postings(matcher: Any, want_values: bool) -> tuple[np.ndarray, np.ndarr
                 tf_parts.append(np.full(len(ids), weights, dtype=np.float32))
             else:
                 tf_parts.append(np.asarray(weights, dtype=np.float32))
-            if want_values:
-                values.extend(block_values)
             if matcher._lastblock:
                 break
             matcher._goto(matcher._nextoffset)
-        return np.concatenate(id_parts), np.concatenate(tf_parts), values
+        return np.concatenate(id_parts), np.concatenate(tf_parts)
     ids_list: list[int] = []
     tfs: list[float] = []
     while matcher.is_active():
         ids_list.append(matcher.id())
         tfs.append(matcher.weight())
-        if want_values:
-            values.append(matcher.value())
         matcher.next()
-    return np.asarray(ids_list, dtype=np.int64), np.asarray(tfs, dtype=np.float32), values
+    return np.asarray(ids_list, dtype=np.int64), np.asarray(tfs, dtype=np.float32)
+
+
+def _raw(matcher: Any) -> bytes:
+    length = matcher._length
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack's tuple
+        length = length[0]
+    raw: bytes = matcher._postfile.get(matcher._startoffset, length)
+    return raw
+
+
+def raw_postings(reader: Any, field: str, token: Any) -> tuple[int, PostingList | None] | None:
+    """A term's document frequency and :mod:`~archiver.fulltext.codec` posting list in
+    one segment, read whole with one term lookup (the list None when the segment has
+    another codec); None when the segment lacks the term."""
+    try:
+        info = reader.term_info(field, token)
+    except TermNotFound:
+        return None
+    df = int(info.doc_frequency())
+    if not isinstance(reader.codec(), NumpyCodec) or info.is_inlined():
+        return df, None
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it as unpack's tuple
+        length = length[0]
+    return df, PostingList(reader._terms._postfile.get(offset, length))
+
+
+def value_at(reader: Any, field: str, token: Any, doc: int) -> Any:
+    """The posting value of ``token`` in segment document ``doc`` (None if absent),
+    through the public matcher: its skip_to reads block headers, not bodies."""
+    if (field, token) not in reader:
+        return None
+    matcher = reader.postings(field, token)
+    while isinstance(matcher, FilterMatcher):
+        matcher = matcher.child
+    if not matcher.is_active():
+        return None
+    matcher.skip_to(doc)
+    if matcher.is_active() and matcher.id() == doc:
+        return matcher.value()
+    return None
 
 
 def length_codes(reader: Any, field: str, n: int) -> np.ndarray | None:
