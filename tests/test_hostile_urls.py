@@ -118,6 +118,32 @@ def test_a_redirect_to_a_raw_utf8_location_is_followed(
     no_traceback_logged(caplog)
 
 
+@pytest.mark.parametrize(
+    "value", [";\x8f=\xe9", 'attachment; filename="\xea\xb8\xb0\xec\x82\xac.html"', "\xff"]
+)
+def test_header_values_with_raw_bytes_are_archived_percent_encoded(
+    config_dir: Path, site: FixtureSite, caplog: pytest.LogCaptureFixture, value: str
+) -> None:
+    # Found by the URL fuzz test: warcio refused a header value holding ";" and a byte
+    # past ASCII, and the whole run ended in an internal error.
+    site.routes["/odd"] = Route("slownews/99700.html", headers={"X-Odd": value})
+    config = write_config(config_dir, site, targets=["/odd"])
+    result, summary = crawl(config)
+    assert result.exit_code == 0, result.output
+    assert states(summary)[site.url("/odd")]["state"] == "new"
+    from warcio.archiveiterator import ArchiveIterator
+
+    headers = []
+    for path in (config_dir / "store" / "warc").glob("*.warc.gz"):
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type == "response" and record.http_headers.get_header("X-Odd"):
+                    headers.append(record.http_headers.get_header("X-Odd"))
+    assert headers and all(h.isascii() and "%" in h for h in headers), headers
+    assert_clean(config)
+    no_traceback_logged(caplog)
+
+
 # Targets the config accepts (it refuses a broken IPv6 literal or a port out of range
 # when it loads: see test_targets_the_config_cannot_hold) but no request can be made to.
 BAD_TARGETS = [

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import quote_from_bytes, urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
@@ -86,6 +86,22 @@ class StoredRecord:
     payload: bytes
     payload_digest: str | None
     block_digest: str | None
+
+
+_HEADER_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def _ascii(text: str) -> str:
+    """A header name or value as WARC headers must be: ASCII, with any other byte
+    percent-encoded (RFC 8187 style). warcio does this itself, but not for every value
+    (one holding ';' can still fail), and an exchange must never fail to be archived."""
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("latin-1")  # HTTP header bytes, as the client decoded them
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "replace")
+    return quote_from_bytes(raw, safe=_HEADER_SAFE)
 
 
 def _warc_date(iso: str) -> str:
@@ -178,7 +194,11 @@ class WarcWriter:
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True, warc_version="1.1")
         date = _warc_date(exchange.fetched_at)
-        headers = [(k, v) for k, v in exchange.response_headers if k.lower() not in _HOP_HEADERS]
+        headers = [
+            (_ascii(k), _ascii(v))
+            for k, v in exchange.response_headers
+            if k.lower() not in _HOP_HEADERS
+        ]
         http = StatusAndHeaders(
             f"{exchange.status} {exchange.reason}".strip(),
             headers,
