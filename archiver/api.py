@@ -432,7 +432,7 @@ class Story:
 
 
 def _story_targets(store: Store, seed_id: int) -> tuple[list[TargetRow], list[TargetRow]]:
-    mine = [t for t in store.catalog.targets() if t.seed_id == seed_id]
+    mine = store.catalog.seed_targets(seed_id)
     return [t for t in mine if t.depth == 0], [t for t in mine if t.depth > 0]
 
 

@@ -336,3 +336,4 @@ def test_serve_refuses_a_missing_store_in_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "no archive at" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "none").exists()

@@ -271,6 +271,11 @@ class Catalog:
     def targets(self) -> list[TargetRow]:
         return [TargetRow(**dict(r)) for r in self._query("SELECT * FROM targets ORDER BY id")]
 
+    def seed_targets(self, seed_id: int) -> list[TargetRow]:
+        """The pages a seed post led to: its references (depth 0) and their follow-ups."""
+        rows = self._query("SELECT * FROM targets WHERE seed_id = ? ORDER BY id", (seed_id,))
+        return [TargetRow(**dict(r)) for r in rows]
+
     def set_target_score(self, target_id: int, score: float) -> None:
         self._write("UPDATE targets SET score=? WHERE id=?", (score, target_id))
 
