@@ -633,3 +633,33 @@ def run_errors(store: Store, run_id: int) -> list[RunError]:
             )
         )
     return out
+
+
+class Searcher:
+    """Searches of one store through one index kept open, for a process that answers many
+    (the web UI keeps one per thread): the index's reader is reused while it is current and
+    reopened after a crawl's commit or a `reindex` swap, where `search` opens it per call.
+    Takes the keyword options of :func:`search`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._index = open_index(store)
+
+    def search(self, query: str, **options: Any) -> list[Hit]:
+        _require_store(self.store)
+        return self._index.search(query, **options)
+
+    def status(self) -> IndexStatus:
+        """As :func:`index_status`, through the open index."""
+        from archiver.errors import SearchIndexError
+
+        _require_store(self.store)
+        expected = len(self.store.catalog.seeds()) + self.store.catalog.count_versions()
+        try:
+            return IndexStatus(self._index.doc_count(), expected)
+        except SearchIndexError as exc:
+            self._index.close()  # a missing index may be built later: look again next time
+            return IndexStatus(0, expected, str(exc))
+
+    def close(self) -> None:
+        self._index.close()

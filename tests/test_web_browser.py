@@ -19,20 +19,11 @@ from typing import Any
 
 import pytest
 
-from .helpers import ARCHIVER, FixtureSite
+from .helpers import ARCHIVER, CHROMIUM_ARGS, FixtureSite
 from .report_pages import PWN_SCRIPT
 from .web_store import BAIT_MARK, StoryStore, build
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 try:
     from playwright.sync_api import Frame, Page, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
@@ -96,7 +87,7 @@ def test_the_ui_in_chromium(
     blocked: dict[str, str | None] = {}  # URL: why the browser did not send it
     site_hits_before = len(site.requests)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.on("request", lambda request: requests.append(request.url))
         context.on("requestfailed", lambda request: blocked.update({request.url: request.failure}))

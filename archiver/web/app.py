@@ -57,6 +57,12 @@ class Archive:
             store = self._local.store = Store(self.root)
         return store
 
+    def searcher(self) -> api.Searcher:
+        searcher: api.Searcher | None = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._local.searcher = api.Searcher(self.store())
+        return searcher
+
 
 def _archive(request: Request) -> Archive:
     archive: Archive = request.app.state.archive
@@ -85,11 +91,10 @@ def _required(request: Request, name: str) -> str:
 
 def home(request: Request) -> Response:
     archive = _archive(request)
-    store = archive.store()
     return page(
         "home.html.j2",
-        stories=api.stories(store, ignore=archive.ignore),
-        index=api.index_status(store),
+        stories=api.stories(archive.store(), ignore=archive.ignore),
+        index=archive.searcher().status(),
     )
 
 
@@ -101,35 +106,30 @@ def story(request: Request) -> Response:
 
 
 def search(request: Request) -> Response:
-    store = _archive(request).store()
+    searcher = _archive(request).searcher()
     params = request.query_params
     query = params.get("q", "").strip()
-    form = {
-        "q": query,
-        "site": params.get("site", "").strip() or None,
-        "since": params.get("since", "").strip() or None,
-        "until": params.get("until", "").strip() or None,
-        "all": params.get("all") == "1",
-        "any": params.get("any") == "1",
-    }
+    site, since, until = (params.get(k, "").strip() or None for k in ("site", "since", "until"))
+    all_versions, any_words = params.get("all") == "1", params.get("any") == "1"
+    form: dict[str, object] = {"q": query, "site": site, "since": since, "until": until}
+    form.update({"all": all_versions, "any": any_words})
     number = _number(request, "p") or 1
     if number > MAX_SEARCH_PAGES:
         raise UsageError(f"results stop at page {MAX_SEARCH_PAGES}")
-    index = api.index_status(store)
+    index = searcher.status()
     hits: list[object] = []
     error = None
     more = False
     if query and index.problem is None:
         try:
-            found = api.search(
-                store,
+            found = searcher.search(
                 query,
                 limit=number * PER_PAGE + 1,
-                site=form["site"],  # type: ignore[arg-type]
-                since=form["since"],  # type: ignore[arg-type]
-                until=form["until"],  # type: ignore[arg-type]
-                all_versions=bool(form["all"]),
-                any_words=bool(form["any"]),
+                site=site,
+                since=since,
+                until=until,
+                all_versions=all_versions,
+                any_words=any_words,
             )
         except QueryError as exc:  # a mistyped query is said inline, on the same form
             error = str(exc)
