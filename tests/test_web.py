@@ -73,7 +73,7 @@ def test_home_lists_the_story_with_counts_last_run_and_claims(client: TestClient
     row = one(tree, "table.stories tbody tr")
     cells = [c.text(strip=True) for c in row.css("td")]
     assert "세계 최고 인공지능 회사 CEO가 잘렸다" in cells[0] and "2023-11-20T02:21" in cells[0]
-    assert cells[1] == "1" and cells[2] == "0"  # one reference, no follow-up
+    assert cells[1] == "1" and cells[2] == "1"  # one reference, one follow-up
     assert "run 2" in cells[3] and "partial" in cells[3]  # /status/500 failed
     supported, claims = re.fullmatch(r"(\d+) of (\d+)", cells[4]).groups()  # type: ignore[union-attr]
     assert 0 < int(supported) < int(claims)
@@ -82,9 +82,13 @@ def test_home_lists_the_story_with_counts_last_run_and_claims(client: TestClient
 def test_story_timeline_and_claims_per_source(client: TestClient, story: StoryStore) -> None:
     tree = dom(client.get("/story/1"))
     entries = tree.css("ol.timeline li")
-    assert [e.attributes["class"] for e in entries] == ["post", "version", "version"]
-    assert "v1" in entries[1].text() and "v2" in entries[2].text()
-    assert "what changed" in entries[2].text()
+    kinds = [e.attributes["class"] for e in entries]
+    assert kinds[0] == "post" and sorted(kinds[1:]) == ["follow-up", "version", "version"]
+    versions = [e.text() for e in entries if e.attributes["class"] == "version"]
+    assert "v1" in versions[0] and "v2" in versions[1] and "what changed" in versions[1]
+    (follow_up,) = [e.text() for e in entries if e.attributes["class"] == "follow-up"]
+    assert "올트먼은 돌아왔고" in follow_up  # its title
+    assert f"found via {story.article} · depth 1 · relevance 0." in " ".join(follow_up.split())
     header = texts(tree, "table.claims thead th")
     assert header[1] == story.article
     statuses = texts(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .helpers import FixtureSite, Route, cli, write_config
+from .helpers import SITE, FixtureSite, Route, cli, write_config
 from .report_pages import hostile_page
 
 BAIT_MARK = "data-pwned"
@@ -36,24 +36,44 @@ class StoryStore:
     config: Path
     store: Path
     article: str  # the seed's reference, edited between the crawls
+    follow_up: str  # linked from it
     hostile: str
     bait: str
     broken: str
 
 
+# The article's link to OpenAI's announcement, pointed at another fixture article with
+# words of the story in its anchor: the crawl follows it, so the story has a follow-up.
+_LINK = '<a href="https://openai.com/blog/openai-announces-leadership-transition">발표문</a>'
+FOLLOW_UP_LINK = '<a href="/99700">올트먼 해임 발표문</a>'
+
+
+def article(file: str) -> Route:
+    body = (SITE / "slownews" / file).read_text(encoding="utf-8")
+    assert _LINK in body
+    return Route(body=body.replace(_LINK, FOLLOW_UP_LINK).encode())
+
+
 def build(directory: Path, site: FixtureSite) -> StoryStore:
     site.routes["/hostile"] = Route(body=hostile_page(1))
     site.routes["/bait"] = Route(body=bait_page(site))
-    config = write_config(directory, site, targets=["/hostile", "/bait", "/status/500"])
+    site.routes["/99663"] = article("99663.html")
+    config = write_config(
+        directory,
+        site,
+        targets=["/hostile", "/bait", "/status/500"],
+        extra='follow_hosts = ["127.0.0.1"]',
+    )
     for _ in range(2):
         result = cli(config, "crawl")
         assert result.exit_code in (0, 1), result.output  # /status/500 is an error
-        site.serve("/99663", "slownews/99663.v2.html")
+        site.routes["/99663"] = article("99663.v2.html")
         site.routes["/hostile"] = Route(body=hostile_page(2))
     return StoryStore(
         config,
         directory / "store",
         site.url("/99663"),
+        site.url("/99700"),
         site.url("/hostile"),
         site.url("/bait"),
         site.url("/status/500"),
