@@ -82,7 +82,7 @@ def test_home_lists_the_story_with_counts_last_run_and_claims(client: TestClient
 def test_story_timeline_and_claims_per_source(client: TestClient, story: StoryStore) -> None:
     tree = dom(client.get("/story/1"))
     entries = tree.css("ol.timeline li")
-    kinds = [e.attributes["class"] for e in entries]
+    kinds = [e.attributes["class"] or "" for e in entries]
     assert kinds[0] == "post" and sorted(kinds[1:]) == ["follow-up", "version", "version"]
     versions = [e.text() for e in entries if e.attributes["class"] == "version"]
     assert "v1" in versions[0] and "v2" in versions[1] and "what changed" in versions[1]
@@ -127,6 +127,22 @@ def test_search_finds_particle_forms_with_marks_and_says_bad_queries_inline(
 
     assert client.get("/search", params={"q": "올트먼", "p": "51"}).status_code == 400
     assert client.get("/search", params={"q": "올트먼", "p": "x"}).status_code == 400
+
+
+def test_search_pages_through_the_hits(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("archiver.web.app.PER_PAGE", 2)
+    seen: list[str] = []
+    path: str | None = "/search?q=%EC%98%AC%ED%8A%B8%EB%A8%BC&all=1"  # 올트먼, every version
+    while path:
+        tree = dom(client.get(path))
+        hits = tree.css("ol.hits li")
+        assert 1 <= len(hits) <= 2
+        assert one(tree, "ol.hits").attributes["start"] == str(len(seen) + 1)
+        seen += [one(h, "a.title").attributes["href"] or "" for h in hits]
+        following = tree.css_first("nav.pages a[rel=next]")
+        path = following.attributes["href"] if following else None
+    assert len(seen) >= 4 and len(set(seen)) == len(seen)  # every hit once, none twice
+    assert sum("v=1" in h for h in seen) >= 1 and sum("v=2" in h for h in seen) >= 1
 
 
 def test_page_lists_versions_text_metadata_and_fetches(

@@ -146,6 +146,7 @@ def search(request: Request) -> Response:
         index=index,
         number=number,
         more=more,
+        per_page=PER_PAGE,
     )
 
 

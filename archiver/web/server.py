@@ -18,7 +18,7 @@ from archiver.text.ignore import IgnoreRule
 from .app import create_app
 
 log = logging.getLogger(__name__)
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 
 
 def _is_loopback(host: str) -> bool:
@@ -65,7 +65,9 @@ def serve(
     sock = bind(host, port)
     bound = sock.getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    hosts = list(LOOPBACK_NAMES) if _is_loopback(host) else ["*"]
+    # Starlette compares the Host header up to its first ":", so an IPv6 address is not
+    # told apart: only an IPv4 loopback or "localhost" server limits its Host names.
+    hosts = list(LOOPBACK_NAMES) if _is_loopback(host) and ":" not in host else ["*"]
     app = create_app(root, ignore=ignore, allowed_hosts=hosts)
     config = uvicorn.Config(
         app,
