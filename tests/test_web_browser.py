@@ -156,6 +156,20 @@ def test_the_ui_in_chromium(
 
         page.goto(f"{base}runs/2")
         shot("run")
+
+        # Without JavaScript: the same path works, forms and links being plain HTML.
+        plain = browser.new_context(java_script_enabled=False).new_page()
+        plain.goto(base)
+        plain.fill("form.quick input[name=q]", "올트먼")
+        plain.press("form.quick input[name=q]", "Enter")
+        plain.wait_for_url("**/search?q=*")
+        plain.click("ol.hits a.title >> text=오픈AI 이사회는 왜 샘 올트먼을 내보냈나")
+        plain.wait_for_url("**/page?*")
+        plain.select_option("form.pick select[name=from]", "1")
+        plain.select_option("form.pick select[name=granularity]", "word")
+        plain.click("form.pick button")
+        plain.wait_for_url("**/diff?*granularity=word*")
+        assert plain.locator("td.new ins").count() > 0
         browser.close()
 
     assert requests, "the network log is empty"
