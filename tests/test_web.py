@@ -349,6 +349,11 @@ def test_pages_stay_whole_while_a_crawl_writes(
     assert problems == []
     tree = dom(client.get("/page", params={"url": site.url("/slow/3")}))
     assert texts(tree, "table.versions td.num a") == ["v1"] and one(tree, "div.text").text()
+    # The searchers the UI kept open during the crawl see what it committed.
+    found = dom(client.get("/search", params={"q": "돌아왔고", "site": "127.0.0.1"}))
+    urls = {h.text() for h in found.css("ol.hits .meta .url")}
+    assert {site.url(f"/slow/{n}") for n in range(12)} <= urls
+    assert found.css_first("p.notice") is None  # and the index is not behind
 
 
 def test_serve_refuses_a_missing_store_in_one_line(tmp_path: Path) -> None:
