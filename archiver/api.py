@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from archiver.changes.compare import SeedChange, VersionChange
     from archiver.changes.report import RunReport
     from archiver.storage.verify import VerifyReport
-
-from archiver.text.ignore import IgnoreRule  # also at run time: a cache key of _aligned
+    from archiver.text.ignore import IgnoreRule
 
 log = logging.getLogger(__name__)
 
@@ -357,17 +356,11 @@ class IndexStatus:
 
 def index_status(store: Store) -> IndexStatus:
     """How many documents the index holds against the catalog's seeds and versions."""
-    from archiver.errors import SearchIndexError
-
-    _require_store(store)
-    expected = len(store.catalog.seeds()) + store.catalog.count_versions()
-    index = open_index(store)
+    searcher = Searcher(store)
     try:
-        return IndexStatus(index.doc_count(), expected)
-    except SearchIndexError as exc:
-        return IndexStatus(0, expected, str(exc))
+        return searcher.status()
     finally:
-        index.close()
+        searcher.close()
 
 
 @dataclass(frozen=True)
@@ -650,7 +643,7 @@ class Searcher:
         return self._index.search(query, **options)
 
     def status(self) -> IndexStatus:
-        """As :func:`index_status`, through the open index."""
+        """How many documents the index holds against the catalog's seeds and versions."""
         from archiver.errors import SearchIndexError
 
         _require_store(self.store)
