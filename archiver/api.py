@@ -460,7 +460,7 @@ def _claims(
     return [Claim(text, [row[i] for row in per_source]) for i, text in enumerate(sentences)]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)  # keys hold whole texts: a few stories fit
 def _aligned(body: str, text: str, rules: tuple[IgnoreRule, ...]) -> list[tuple[str, str | None]]:
     """(status, match) of each seed sentence in a page text; cached, since versions never
     change once written and the stories list aligns every source on every view."""
