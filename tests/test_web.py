@@ -4,6 +4,7 @@ ever does (run archived markup, read outside the store, write, answer a huge req
 from __future__ import annotations
 
 import shutil
+import socket
 import sqlite3
 import subprocess
 import threading
@@ -354,6 +355,17 @@ def test_pages_stay_whole_while_a_crawl_writes(
     urls = {h.text() for h in found.css("ol.hits .meta .url")}
     assert {site.url(f"/slow/{n}") for n in range(12)} <= urls
     assert found.css_first("p.notice") is None  # and the index is not behind
+
+
+def test_serve_refuses_a_port_in_use_in_one_line(story: StoryStore) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = cli_store(story.store, "serve", "--port", port)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"archiver: error: cannot listen on 127.0.0.1:{port}")
+    assert result.stderr.count("\n") == 1
 
 
 def test_serve_refuses_a_missing_store_in_one_line(tmp_path: Path) -> None:
