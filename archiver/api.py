@@ -23,6 +23,7 @@ from archiver.storage.rows import CaptureRow, RunRow, SeedRow, TargetRow, Versio
 from archiver.storage.store import Store
 
 if TYPE_CHECKING:
+    from archiver.changes.claims import Conflict
     from archiver.changes.compare import SeedChange, VersionChange
     from archiver.changes.report import RunReport
     from archiver.storage.verify import VerifyReport
@@ -368,10 +369,12 @@ class SourceStatus:
     """One seed sentence in one source: its status in the latest version, since when."""
 
     url: str
-    status: str  # "present" | "paraphrased" | "absent"; "unfetched" without any version
+    # "present" | "paraphrased" | "contradicted" | "absent"; "unfetched" without any version
+    status: str
     version: int | None  # the latest version
-    since_version: int | None  # the first version of the run of this status
+    since_version: int | None  # the first version of the run of this status and conflicts
     match: str | None
+    conflicts: tuple[Conflict, ...] = ()  # what the source states otherwise ("contradicted")
 
 
 @dataclass(frozen=True)
@@ -440,7 +443,7 @@ def _claims(
     per_source: list[list[SourceStatus]] = []
     for target in references:
         rules = tuple(rules_for(target.url, ignore))
-        history_: list[tuple[int, list[tuple[str, str | None]]]] = [
+        history_: list[tuple[int, list[_Aligned]]] = [
             (v.version, _aligned(body, v.text, rules)) for v in store.catalog.versions(target.id)
         ]
         row: list[SourceStatus] = []
@@ -449,24 +452,28 @@ def _claims(
                 row.append(SourceStatus(target.url, "unfetched", None, None, None))
                 continue
             latest, statuses = history_[-1]
-            status, match = statuses[i]
+            status, match, found = statuses[i]
             since = latest
             for number, earlier in reversed(history_[:-1]):
-                if earlier[i][0] != status:
+                if (earlier[i][0], earlier[i][2]) != (status, found):  # another value: changed
                     break
                 since = number
-            row.append(SourceStatus(target.url, status, latest, since, match))
+            row.append(SourceStatus(target.url, status, latest, since, match, found))
         per_source.append(row)
     return [Claim(text, [row[i] for row in per_source]) for i, text in enumerate(sentences)]
 
 
+_Aligned = tuple[str, "str | None", "tuple[Conflict, ...]"]
+
+
 @functools.lru_cache(maxsize=256)  # keys hold whole texts: a few stories fit
-def _aligned(body: str, text: str, rules: tuple[IgnoreRule, ...]) -> list[tuple[str, str | None]]:
-    """(status, match) of each seed sentence in a page text; cached, since versions never
-    change once written and the stories list aligns every source on every view."""
+def _aligned(body: str, text: str, rules: tuple[IgnoreRule, ...]) -> list[_Aligned]:
+    """(status, match, conflicts) of each seed sentence in a page text; cached, since
+    versions never change once written and the stories list aligns every source on every
+    view."""
     from archiver.changes.align import align_seed
 
-    return [(s.status, s.match) for s in align_seed(body, text, rules).sentences]
+    return [(s.status, s.match, s.conflicts) for s in align_seed(body, text, rules).sentences]
 
 
 def _sort_key(entry: TimelineEntry) -> tuple[int, float]:
@@ -552,7 +559,8 @@ def page(store: Store, url: str) -> PageView:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The archived response body of a version, as it was captured (decoded)."""
+    """The archived response body of a version, as it was captured (decoded), or the DOM
+    a browser rendered from it (``rendered``)."""
 
     url: str
     version: int
@@ -560,10 +568,25 @@ class Snapshot:
     status: int | None
     content_type: str
     body: bytes
+    rendered: bool = False
 
 
-def snapshot(store: Store, url: str, number: int | None = None) -> Snapshot:
-    """The response a version was extracted from, read back from its WARC record."""
+def rendering(store: Store, url: str, number: int | None = None) -> CaptureRow | None:
+    """The ``conversion`` capture (the rendered DOM) a version was extracted from, if the
+    crawl rendered the page (crawl.render)."""
+    _require_store(store)
+    _check_version(store, url, number)
+    target = store.catalog.find_target(url)
+    capture = store.catalog.capture(store.catalog.version_or_latest(target, number).capture_id)
+    return capture if capture.record_type == "conversion" else None
+
+
+def snapshot(
+    store: Store, url: str, number: int | None = None, *, rendered: bool = False
+) -> Snapshot:
+    """The response a version was extracted from, read back from its WARC record; with
+    ``rendered``, the DOM the browser built from it (NotFoundError if it was not rendered).
+    A rendered version's snapshot is still the response as the server sent it."""
     from archiver.errors import FetchError, StoreError
     from archiver.net.encoding import decode_content
     from archiver.storage.warc import dechunk, read_record
@@ -573,6 +596,13 @@ def snapshot(store: Store, url: str, number: int | None = None) -> Snapshot:
     target = store.catalog.find_target(url)
     version = store.catalog.version_or_latest(target, number)
     capture = store.catalog.capture(version.capture_id)
+    if rendered and capture.record_type != "conversion":
+        raise NotFoundError(f"version {version.version} of {target.url} was not rendered")
+    if capture.record_type == "conversion" and not rendered:
+        response = store.catalog.response_of(capture)
+        if response is None:
+            raise NotFoundError(f"no response record of version {version.version} of {target.url}")
+        capture = response
     if capture.record_type == "revisit" and capture.payload_digest:
         capture = store.catalog.original_response(capture.payload_digest, url) or capture
     if not capture.warc_file or capture.warc_offset is None:
@@ -597,6 +627,7 @@ def snapshot(store: Store, url: str, number: int | None = None) -> Snapshot:
         record.status,
         headers.get("content-type", capture.content_type or "application/octet-stream"),
         body,
+        capture.record_type == "conversion",
     )
 
 

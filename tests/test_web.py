@@ -3,11 +3,15 @@ ever does (run archived markup, read outside the store, write, answer a huge req
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import sqlite3
 import subprocess
 import threading
+import urllib.parse
+import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +22,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from archiver.storage.store import Store
 from archiver.text.ignore import IgnoreRule
 from archiver.web import create_app
+from archiver.web.snapshot import SNAPSHOT_POLICY
 
-from .helpers import ARCHIVER, FixtureSite, Route, cli_store
+from .helpers import ARCHIVER, FixtureSite, Route, cli_json, cli_store, write_config
 from .report_pages import PWN_IMG, PWN_SCRIPT, TITLE_V2
+from .test_claims import CLAIM
+from .test_cluster_catalog import with_catalog
 from .test_e2e import CORRECTION, EDITED_NEW, EDITED_OLD
 from .web_store import StoryStore, build
 
@@ -62,7 +69,7 @@ def one(tree: LexborHTMLParser | LexborNode, selector: str) -> LexborNode:
     return node
 
 
-def texts(tree: LexborHTMLParser, selector: str) -> list[str]:
+def texts(tree: LexborHTMLParser | LexborNode, selector: str) -> list[str]:
     return [node.text() for node in tree.css(selector)]
 
 
@@ -98,8 +105,32 @@ def test_story_timeline_and_claims_per_source(client: TestClient, story: StorySt
         "span.paraphrased, table.claims tbody td span.absent",
     )
     assert "paraphrased" in statuses and "absent" in statuses
-    # Both versions say the same about each claim: the status holds since v1.
-    assert all("in v2, since v1" in t for t in texts(tree, "table.claims tbody td .meta"))
+    # Both versions say the same about each claim but the contradicted one (its source's
+    # figure changed in v2): the status holds since v1.
+    rows = [r for r in tree.css("table.claims tbody tr") if one(r, "td").text() != CLAIM]
+    assert len(rows) == len(tree.css("table.claims tbody tr")) - 1
+    assert all("in v2, since v1" in one(r, "td .meta").text() for r in rows if r.css("td .meta"))
+
+
+def test_a_contradicted_claim_shows_each_conflict_on_the_story_and_page(
+    client: TestClient, story: StoryStore
+) -> None:
+    tree = dom(client.get("/story/1"))
+    [row] = [r for r in tree.css("table.claims tbody tr") if one(r, "td").text() == CLAIM]
+    assert one(row, "span.contradicted").text() == "contradicted"
+    assert texts(row, "span.conflict") == ["count: 20분 → 10분"]  # v1 said 30분, v2 10분
+    assert "in v2, changed in v2" in one(row, "td .meta").text()
+    assert "contradicted" not in texts(
+        tree, "table.claims tbody td span.present, table.claims tbody td span.paraphrased"
+    )
+    for number, value in (("1", "30분"), ("2", "10분")):
+        page = dom(client.get("/page", params={"url": story.article, "v": number}))
+        [row] = [r for r in page.css("table.seed tbody tr") if one(r, "td").text() == CLAIM]
+        assert one(row, "td.status.contradicted").text().startswith("contradicted")
+        assert texts(row, "span.conflict") == [f"count: 20분 → {value}"]
+        assert "1 contradicted" in texts(page, "main p.meta span.contradicted")
+    # the style sheet gives both their own colour
+    assert ".contradicted, .conflict {" in client.get("/static/style.css").text
 
 
 def test_search_finds_particle_forms_with_marks_and_says_bad_queries_inline(
@@ -221,6 +252,10 @@ def test_snapshot_is_the_archived_html_behind_a_sandbox(
     assert "이 문단은 보관된 페이지의 본문이다" in raw.text  # the bytes as captured
     assert 'http-equiv="refresh"' not in raw.text.lower()
     assert client.get("/snapshot/raw", params={"url": story.broken}).status_code == 404
+    # a page the crawl did not render has no rendered DOM, and no link to one
+    assert "rendered DOM" not in frame_page.text
+    assert client.get("/snapshot", params={"url": story.bait, "dom": "1"}).status_code == 404
+    assert client.get("/snapshot/raw", params={"url": story.bait, "dom": "1"}).status_code == 404
 
 
 def test_archived_markup_is_text_on_every_page(client: TestClient, story: StoryStore) -> None:
@@ -374,3 +409,84 @@ def test_serve_refuses_a_missing_store_in_one_line(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "no archive at" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "none").exists()
+
+
+def test_a_rendered_page_s_snapshot_is_the_response_and_its_dom_is_a_link(
+    site: FixtureSite, tmp_path: Path
+) -> None:
+    from archiver.net.render import chromium_path
+
+    from .test_render import ARTICLE, PARAGRAPHS
+
+    if chromium_path() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Chromium (apt install chromium)")
+        pytest.skip("Chromium is not installed")
+    pytest.importorskip("playwright", reason="the render extra is not installed")
+    site.routes[ARTICLE] = Route("news/js/article.html")
+    site.routes["/news/js/article.json"] = Route(
+        "news/js/article.json", content_type="application/json"
+    )
+    config = write_config(tmp_path, site, targets=[ARTICLE], seed=False, extra='render = "always"')
+    assert cli_json(config, "crawl")["new_versions"] == 1
+    client = TestClient(create_app(tmp_path / "store"))
+    url = site.url(ARTICLE)
+
+    page = dom(client.get("/page", params={"url": url}))
+    links = {a.text(): a.attributes["href"] or "" for a in page.css("table.versions a")}
+    assert "dom=1" not in links["snapshot"] and "dom=1" in links["rendered DOM"]
+    assert "conversion" in texts(page, "table.captures td")
+
+    # The snapshot is the response as served (the app's empty shell), not the DOM.
+    frame = one(dom(client.get(links["snapshot"])), "iframe.snapshot")
+    served = client.get(frame.attributes["src"] or "")
+    assert "불러오는 중" in served.text and PARAGRAPHS[0] not in served.text
+    shown = dom(client.get(links["snapshot"]))
+    assert any("dom=1" in (a.attributes["href"] or "") for a in shown.css(".banner a"))
+
+    # The rendered DOM: behind the same sandbox and policy.
+    rendered_page = dom(client.get(links["rendered DOM"]))
+    assert "Rendered DOM" in one(rendered_page, ".banner").text()
+    frame = one(rendered_page, "iframe.snapshot")
+    assert frame.attributes["sandbox"] in ("", None) and "dom=1" in (frame.attributes["src"] or "")
+    rendered = client.get(frame.attributes["src"] or "")
+    assert rendered.status_code == 200 and PARAGRAPHS[0] in rendered.text
+    assert rendered.headers["content-security-policy"] == served.headers["content-security-policy"]
+    assert rendered.headers["content-security-policy"] == SNAPSHOT_POLICY
+
+
+def test_the_ui_on_a_postgresql_catalog(site: FixtureSite, tmp_path: Path, pg_dsn: str) -> None:
+    config = with_catalog(write_config(tmp_path, site, targets=["/99700"]), pg_dsn)
+    assert cli_json(config, "crawl")["new_versions"] == 2
+    assert not (tmp_path / "store" / "catalog.sqlite3").exists()
+    server = subprocess.Popen(
+        [ARCHIVER, "--config", str(config), "serve", "--port", "0", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base = json.loads(server.stdout.readline())["url"]
+
+        def get(path: str) -> LexborHTMLParser:
+            with urllib.request.urlopen(base + path.lstrip("/"), timeout=30) as response:
+                assert response.status == 200
+                return LexborHTMLParser(response.read().decode("utf-8"))
+
+        home = get("/")
+        assert "세계 최고 인공지능 회사 CEO가 잘렸다" in one(home, "table.stories").text()
+        article = get("/page?" + urllib.parse.urlencode({"url": site.url("/99663")}))
+        assert texts(article, "table.versions td.num a") == ["v1"]
+        assert article.css("table.seed tbody tr")  # the post's claims, from the catalog
+        hits = get("/search?" + urllib.parse.urlencode({"q": "올트먼"})).css("ol.hits li a.title")
+        assert {site.url("/99663"), site.url("/99700")} <= {
+            urllib.parse.parse_qs(urllib.parse.urlsplit(a.attributes["href"] or "").query).get(
+                "url", [""]
+            )[0]
+            for a in hits
+        }
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "Traceback" not in errors

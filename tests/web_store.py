@@ -1,5 +1,6 @@
 """A store for the web UI tests, built the way a user builds one: two crawls of the
-fixture site (the seed's Slownews article edited between them, a hostile page, a page
+fixture site (the seed's Slownews article edited between them, contradicting a claim of
+the seed in both versions with another figure each time, a hostile page, a page
 that always fails) and a snapshot bait page whose live script, external image and
 meta refresh must all stay dead in the browser."""
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from .helpers import SITE, FixtureSite, Route, cli, write_config
 from .report_pages import hostile_page
+from .test_claims import CLAIM
 
 BAIT_MARK = "data-pwned"
 
@@ -64,6 +66,11 @@ def build(directory: Path, site: FixtureSite) -> StoryStore:
         targets=["/hostile", "/bait", "/status/500"],
         extra='follow_hosts = ["127.0.0.1"]',
     )
+    # A claim of the post the article contradicts: 20 minutes, where v1 says 30 and v2 10.
+    seed = directory / "seeds" / "careerly-altman-tigris.txt"
+    text = seed.read_text(encoding="utf-8").replace("해임 사유\n", f"해임 사유\n{CLAIM}\n", 1)
+    assert CLAIM in text
+    seed.write_text(text, encoding="utf-8")
     for _ in range(2):
         result = cli(config, "crawl")
         assert result.exit_code in (0, 1), result.output  # /status/500 is an error

@@ -305,5 +305,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                 f"  note: {tail.file} ends in a torn record ({tail.torn_bytes} bytes"
                 " after the last complete one; nothing refers to it)"
             )
+        for name in report.lone_originals:
+            out.print(f"  note: {name} has no recompressed copy in warc/ (nothing refers to it)")
     if report.problems:
         sys.exit(1)

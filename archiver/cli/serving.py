@@ -35,4 +35,6 @@ def serve(ctx: Context, host: str, port: int, as_json: bool) -> None:
 
     from archiver import web  # starlette and uvicorn load only for this command
 
-    web.serve(store.root, host=host, port=port, ignore=ignore, ready=ready)
+    web.serve(
+        store.root, catalog=store.catalog_dsn, host=host, port=port, ignore=ignore, ready=ready
+    )

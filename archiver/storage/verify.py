@@ -7,6 +7,11 @@ payload digest must match the catalog, and a response's payload must match its o
 digest (streamed, in whichever algorithm and encoding the record names). Every gzip WARC file is
 also scanned end to end: a torn tail (a record cut short by a crash or a full disk) is
 reported as a note, not a problem, since nothing in the catalog points at it.
+
+The original of a recompressed import (``<store>/originals/``) must still hash to the
+SHA-256 its name starts with and decompress to exactly the bytes its copy in ``warc/``
+does; an original without its copy (left by a crash during the import, before any
+capture pointed at the copy) is a note.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from typing import Any
 from archiver.errors import NotFoundError, StoreError
 from archiver.net.urls import canonicalize
 
+from .regzip import same_content
 from .store import Store
-from .warc import check_record, complete_bytes
+from .warc import check_record, complete_bytes, file_sha256
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,11 @@ class VerifyReport:
     checked: int
     problems: list[str] = field(default_factory=list)
     torn_tails: list[TornTail] = field(default_factory=list)
+    originals: int = 0  # originals of recompressed imports checked
+    lone_originals: list[str] = field(default_factory=list)  # without their copy: a note
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "checked": self.checked,
             "problems": self.problems,
             "torn_tails": [
@@ -47,6 +55,10 @@ class VerifyReport:
                 for t in self.torn_tails
             ],
         }
+        if self.originals or self.lone_originals:  # a store with recompressed imports
+            data["originals"] = self.originals
+            data["lone_originals"] = self.lone_originals
+        return data
 
 
 def verify_store(store: Store) -> VerifyReport:
@@ -83,4 +95,32 @@ def verify_store(store: Store) -> VerifyReport:
         good = complete_bytes(path)
         if good < size:
             torn.append(TornTail(path.name, good, size - good))
-    return VerifyReport(checked, problems, torn)
+    originals, lone = _check_originals(store, problems)
+    return VerifyReport(checked, problems, torn, originals, lone)
+
+
+def _check_originals(store: Store, problems: list[str]) -> tuple[int, list[str]]:
+    """Check each kept original against its name and its recompressed copy."""
+    checked, lone = 0, []
+    folder = store.originals_dir
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not path.name.startswith("import-") or path.name.endswith(".part"):
+            continue
+        copy = store.warc_dir / path.name
+        if not copy.is_file():
+            lone.append(f"originals/{path.name}")
+            continue
+        checked += 1
+        try:
+            sha = file_sha256(path)
+            same = same_content(path, copy)
+        except OSError as exc:
+            problems.append(f"originals/{path.name}: cannot read: {exc.strerror or exc}")
+            continue
+        if not path.name.startswith(f"import-{sha[:32]}"):
+            problems.append(f"originals/{path.name}: its SHA-256 is {sha}: the file changed")
+        elif not same:
+            problems.append(
+                f"originals/{path.name}: warc/{path.name} no longer holds the same records"
+            )
+    return checked, lone

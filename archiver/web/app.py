@@ -44,17 +44,20 @@ GRANULARITIES = ("sentence", "paragraph", "word")
 
 
 class Archive:
-    """The store the UI reads, one Store per thread, and the config's ignore rules."""
+    """The store the UI reads, one Store per thread, and the config's ignore rules.
+    ``catalog``: a PostgreSQL catalog's DSN (each thread holds its own connection), None
+    for the embedded ``catalog.sqlite3``."""
 
-    def __init__(self, root: Path, ignore: Sequence[IgnoreRule]) -> None:
+    def __init__(self, root: Path, catalog: str | None, ignore: Sequence[IgnoreRule]) -> None:
         self.root = root
+        self.catalog = catalog
         self.ignore = tuple(ignore)
         self._local = threading.local()
 
     def store(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
         if store is None:
-            store = self._local.store = Store(self.root)
+            store = self._local.store = Store(self.root, self.catalog)
         return store
 
     def searcher(self) -> api.Searcher:
@@ -151,13 +154,19 @@ def search(request: Request) -> Response:
 
 
 def page_view(request: Request) -> Response:
-    store = _archive(request).store()
+    archive = _archive(request)
+    store = archive.store()
     url = _required(request, "url")
     found = api.page(store, url)
-    shown = None
+    shown = claims = None
     if found.versions:
         shown = api.show(store, found.target.url, _number(request, "v"))
-    return page("page.html.j2", view=found, shown=shown)
+        if found.target.seed_id is not None:  # a page of a story: the post's claims in it
+            claims = api.diff_against_seed(
+                store, found.target.url, shown.version, ignore=archive.ignore
+            ).alignment
+    rendered = {c.id for c in found.captures if c.record_type == "conversion"}
+    return page("page.html.j2", view=found, shown=shown, claims=claims, rendered=rendered)
 
 
 def diff(request: Request) -> Response:
@@ -198,15 +207,27 @@ def run(request: Request) -> Response:
 
 
 def snapshot_page(request: Request) -> Response:
+    """The archived response in a sandboxed frame; ``dom=1``: the DOM a browser rendered
+    from it (a ``conversion`` record), behind the same sandbox and policy."""
     store = _archive(request).store()
     url = _required(request, "url")
-    view = api.show(store, url, _number(request, "v"))
-    return page("snapshot.html.j2", view=view)
+    number = _number(request, "v")
+    view = api.show(store, url, number)
+    rendering = api.rendering(store, url, number)
+    dom = request.query_params.get("dom") == "1"
+    if dom and rendering is None:
+        raise NotFoundError(f"version {view.version} of {view.url} was not rendered")
+    return page("snapshot.html.j2", view=view, dom=dom, rendered=rendering is not None)
 
 
 def snapshot_raw(request: Request) -> Response:
     store = _archive(request).store()
-    found = api.snapshot(store, _required(request, "url"), _number(request, "v"))
+    found = api.snapshot(
+        store,
+        _required(request, "url"),
+        _number(request, "v"),
+        rendered=request.query_params.get("dom") == "1",
+    )
     return snapshot.response(found)
 
 
@@ -238,12 +259,13 @@ def _problem(request: Request, exc: Exception) -> Response:
 def create_app(
     root: Path,
     *,
+    catalog: str | None = None,
     ignore: Sequence[IgnoreRule] = (),
     allowed_hosts: Sequence[str] = ("*",),
 ) -> Starlette:
     """The UI over the store at ``root``. ``allowed_hosts``: the Host names answered (a
     server on loopback answers only loopback names, so that a web page cannot reach it
-    through a DNS name rebound to 127.0.0.1)."""
+    through a DNS name rebound to 127.0.0.1). ``catalog``: a PostgreSQL catalog's DSN."""
     routes = [
         Route("/", home),
         Route("/story/{number:int}", story),
@@ -264,5 +286,5 @@ def create_app(
         ],
         exception_handlers={ArchiverError: _problem, HTTPException: _problem, Exception: _problem},
     )
-    app.state.archive = Archive(root, ignore)
+    app.state.archive = Archive(root, catalog, ignore)
     return app

@@ -52,6 +52,7 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(
     root: Path,
     *,
+    catalog: str | None = None,
     host: str = "127.0.0.1",
     port: int = 8080,
     ignore: Sequence[IgnoreRule] = (),
@@ -59,8 +60,14 @@ def serve(
     access_log: bool = False,
 ) -> None:
     """Serve the store at ``root`` until interrupted; ``ready`` gets the base URL once the
-    socket listens. A store that does not exist is refused before anything listens."""
-    if not Store(root).exists():
+    socket listens. A store that does not exist is refused before anything listens.
+    ``catalog``: a PostgreSQL catalog's DSN (None: the store's own catalog.sqlite3)."""
+    probe = Store(root, catalog)
+    try:
+        exists = probe.exists()  # a cluster catalog that cannot be opened says why here
+    finally:
+        probe.close()
+    if not exists:
         raise NotFoundError(f"no archive at {root}; run `archiver crawl` first")
     sock = bind(host, port)
     bound = sock.getsockname()
@@ -68,7 +75,7 @@ def serve(
     # Starlette compares the Host header up to its first ":", so an IPv6 address is not
     # told apart: only an IPv4 loopback or "localhost" server limits its Host names.
     hosts = list(LOOPBACK_NAMES) if _is_loopback(host) and ":" not in host else ["*"]
-    app = create_app(root, ignore=ignore, allowed_hosts=hosts)
+    app = create_app(root, catalog=catalog, ignore=ignore, allowed_hosts=hosts)
     config = uvicorn.Config(
         app,
         log_level="warning",
