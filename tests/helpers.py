@@ -34,6 +34,17 @@ SITE = Path(__file__).parent / "fixtures" / "site"
 DEFAULT_SEED = Path(__file__).parents[1] / "config" / "seeds" / "careerly-altman-tigris.txt"
 # The installed console script, for tests that need a real process (signals, kills).
 ARCHIVER = str(Path(sys.executable).with_name("archiver"))
+# Headless Chromium for the browser tests: no sandbox (tests run as root), and no traffic of
+# its own (updates, sync, QUIC probes) so that its network log holds only the page's.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 # --------------------------------------------------------------------------- the CLI

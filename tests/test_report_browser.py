@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from .helpers import FixtureSite, Route, cli, write_config
+from .helpers import CHROMIUM_ARGS, FixtureSite, Route, cli, write_config
 from .report_pages import PWN_IMG, PWN_SCRIPT, hostile_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,13 +27,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
         CHROMIUM or "chromium",
         "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         f"--user-data-dir={profile}",
         *args,
     ]

@@ -269,6 +269,11 @@ class Catalog:
     def targets(self) -> list[TargetRow]:
         return [TargetRow(**dict(r)) for r in self._query("SELECT * FROM targets ORDER BY id")]
 
+    def seed_targets(self, seed_id: int) -> list[TargetRow]:
+        """The pages a seed post led to: its references (depth 0) and their follow-ups."""
+        rows = self._query("SELECT * FROM targets WHERE seed_id = ? ORDER BY id", (seed_id,))
+        return [TargetRow(**dict(r)) for r in rows]
+
     def set_target_score(self, target_id: int, score: float) -> None:
         self._write("UPDATE targets SET score=? WHERE id=?", (score, target_id))
 
@@ -336,6 +341,17 @@ class Catalog:
         if not rows:
             raise NotFoundError(f"no capture with id {capture_id}")
         return CaptureRow(**dict(rows[0]))
+
+    def response_of(self, conversion: CaptureRow) -> CaptureRow | None:
+        """The response (or revisit) capture a ``conversion`` capture was rendered from:
+        the last one of its URL recorded before it (a crawl records the response, then the
+        rendered DOM that refers to it)."""
+        rows = self._query(
+            "SELECT * FROM captures WHERE target_id = ? AND url = ? AND id < ? AND record_type"
+            " IN ('response', 'revisit') ORDER BY id DESC LIMIT 1",
+            (conversion.target_id, conversion.url, conversion.id),
+        )
+        return CaptureRow(**dict(rows[0])) if rows else None
 
     def last_response(self, url: str) -> CaptureRow | None:
         """The latest full 200 response record for this URL (what a 304 confirms)."""
