@@ -40,6 +40,7 @@ class CrawlConfig:
     follow_budget: int = 20
     max_redirects: int = 10
     warc_max_size: int = 1_000_000_000
+    warc_max_age: str = "1h"  # a WARC file older than this is closed (and, on S3, uploaded)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,24 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class RemoteWarc:
+    """Where WARC files go once closed: an S3 bucket and key prefix (``[store] warc``).
+
+    Holds no credentials, ever: boto3 reads them from the environment
+    (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE).
+    """
+
+    bucket: str
+    prefix: str = ""  # "" or ends with "/"
+    endpoint: str | None = None  # an S3-compatible server; None: AWS
+    region: str = "us-east-1"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     store: Path
@@ -68,6 +87,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     ignore: tuple[IgnoreRule, ...] = ()  # changes that do not count in diffs (issue 6)
+    warc_remote: RemoteWarc | None = None  # None: WARC files stay in <store>/warc/
 
 
 _TOP_KEYS = {
@@ -347,9 +367,10 @@ def config_from_dict(
         if key not in _TOP_KEYS:
             raise ConfigError(f"{where}: unknown key '{key}'")
     store_table = _table(where, data.get("store"), "store")
-    unknown = set(store_table) - {"path"}
+    unknown = set(store_table) - {"path", "warc", "warc_endpoint", "warc_region"}
     if unknown:
         raise ConfigError(f"{where}: unknown key 'store.{sorted(unknown)[0]}'")
+    warc_remote = _warc_remote(where, store_table)
     store_path = store_table.get("path", "store")
     _check_type(where, "store.path", store_path, str)
     if store_override is not None:
@@ -386,6 +407,63 @@ def config_from_dict(
         schedule=schedule,
         retention=retention,
         ignore=_ignore_rules(where, data.get("ignore")) + _aliases(where, data.get("aliases")),
+        warc_remote=warc_remote,
+    )
+
+
+# S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens (what every
+# S3-compatible server accepts).
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[a-z0-9-]{1,40}")
+
+
+def _warc_remote(where: str, table: dict[str, Any]) -> RemoteWarc | None:
+    """``[store] warc`` ("local", the default, or "s3://bucket/prefix"), with
+    ``warc_endpoint`` and ``warc_region``. Credentials are refused here: they come from
+    the environment only, so that no secret ever sits in a config file."""
+    for key in ("warc", "warc_endpoint", "warc_region"):
+        if key in table:
+            _check_type(where, f"store.{key}", table[key], str)
+    location = table.get("warc", "local").strip()
+    endpoint, region = table.get("warc_endpoint"), table.get("warc_region")
+    if location == "local":
+        for key in ("warc_endpoint", "warc_region"):
+            if key in table:
+                raise ConfigError(f"{where}: key 'store.{key}' needs 'store.warc = \"s3://…\"'")
+        return None
+    if not location.startswith("s3://"):
+        raise ConfigError(
+            f'{where}: key \'store.warc\' must be "local" or "s3://bucket/prefix",'
+            f" got {_shown(location)}"
+        )
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise ConfigError(
+            f"{where}: key 'store.warc': {_shown(bucket)} is not an S3 bucket name"
+            " (3 to 63 lower-case letters, digits, dots and hyphens)"
+        )
+    prefix = prefix.strip("/")
+    if _CONTROL.search(prefix) or "//" in prefix:
+        raise ConfigError(f"{where}: key 'store.warc': bad key prefix {_shown(prefix)}")
+    if endpoint is not None:
+        if "@" in endpoint:
+            # Never a secret in the config, not even a user:password in a URL (and never
+            # echoed back in the message).
+            raise ConfigError(
+                f"{where}: key 'store.warc_endpoint' must not hold credentials; set"
+                " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
+            )
+        endpoint = _http_url(where, "store.warc_endpoint", endpoint)
+    if region is not None and not _REGION.fullmatch(region):
+        raise ConfigError(
+            f"{where}: key 'store.warc_region' must be a region name like"
+            f' "us-east-1", got {_shown(region)}'
+        )
+    return RemoteWarc(
+        bucket=bucket,
+        prefix=f"{prefix}/" if prefix else "",
+        endpoint=endpoint,
+        region=region or "us-east-1",
     )
 
 
@@ -424,6 +502,9 @@ def _store_folder(what: str, base: Path, text: str) -> Path:
 def _check_crawl(where: str, crawl: CrawlConfig) -> None:
     """What the types alone do not say: the user agent is an HTTP header value, and
     follow_hosts are host names."""
+    seconds = parse_duration(crawl.warc_max_age, key="crawl.warc_max_age", where=where)
+    if seconds <= 0:
+        raise ConfigError(f"{where}: key 'crawl.warc_max_age' must be more than 0")
     agent, key = crawl.user_agent, "crawl.user_agent"
     if not agent.strip():
         raise ConfigError(f"{where}: key '{key}' must not be empty")

@@ -14,7 +14,8 @@ exit status without ever showing a traceback::
     ├── FetchError            one URL could not be fetched (recorded, never escapes a crawl)
     │   └── BlockedError      refused before any request (SSRF guard, scheme, robots)
     ├── StoreError            catalog or WARC storage failed (exit 1)
-    │   └── StoreLockedError  another run holds the store lock
+    │   ├── StoreLockedError  another run holds the store lock
+    │   └── ObjectStoreError  S3 unreachable, or it refused the credentials or bucket (exit 2)
     └── IndexError_           the full-text index is missing or corrupt (run `reindex`)
 """
 
@@ -69,6 +70,18 @@ class StoreError(ArchiverError):
 
 class StoreLockedError(StoreError):
     """Another crawl run holds the store's lock."""
+
+
+class ObjectStoreError(StoreError):
+    """The S3-compatible server holding the WARC files cannot be reached (``unreachable``)
+    or refused the request: a wrong endpoint, credentials or bucket, so exit status 2.
+    Its message never holds a credential."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class SearchIndexError(ArchiverError):

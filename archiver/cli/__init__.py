@@ -2,7 +2,7 @@
 
 Only this package imports click. ``app`` holds the group and the error handling; the
 commands live in ``reading`` (search, history, show, diff, report, runs, verify) and
-``writing`` (crawl, seeds, reindex, schedule, gc, import).
+``writing`` (crawl, seeds, reindex, schedule, gc, import, upload).
 """
 
 from . import reading, writing  # noqa: F401 - importing registers the commands

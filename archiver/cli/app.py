@@ -177,7 +177,7 @@ class Context:
     def store(self) -> Store:
         if self.store_path and not self.config_path and not Path(DEFAULT_CONFIG).is_file():
             return Store(Path(self.store_path).resolve())
-        return Store(self.config().store)
+        return Store.of(self.config())
 
 
 def _fail(message: str, code: int) -> None:

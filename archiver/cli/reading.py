@@ -305,5 +305,7 @@ def verify(ctx: Context, as_json: bool) -> None:
                 f"  note: {tail.file} ends in a torn record ({tail.torn_bytes} bytes"
                 " after the last complete one; nothing refers to it)"
             )
+        for name in report.waiting or []:
+            out.print(f"  waiting: {name} is in the spool, not yet on S3 (`archiver upload`)")
     if report.problems:
         sys.exit(1)

@@ -28,7 +28,7 @@ def crawl(ctx: Context, as_json: bool) -> None:
     )
 
     config = ctx.config()
-    with Store(config.store) as store:
+    with Store.of(config) as store:
         if err.is_terminal and not as_json:
             with Progress(
                 TextColumn("crawling"),
@@ -200,7 +200,7 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
     from archiver.crawler.retention import collect
 
     config = ctx.config()
-    with Store(config.store) as store:
+    with Store.of(config) as store:
         result = collect(store, config, dry_run=dry_run)
     if as_json:
         _json(result.as_json(dry_run))
@@ -256,3 +256,25 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     out.print(f"run {summary.run_id}: new versions {new}, errors {errors}")
     if not summary.complete:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def upload(ctx: Context, as_json: bool) -> None:
+    """Upload the WARC files waiting in the spool to S3 ([store] warc = "s3://…")."""
+    from archiver.storage.spool import upload_spool  # boto3 only for stores on S3
+
+    with ctx.store() as store:
+        if store.remote is None:
+            raise ConfigError(
+                f"the WARC files of {store.root} are local: nothing to upload (set"
+                ' [store] warc = "s3://bucket/prefix" in the config to keep them on S3)'
+            )
+        store.lock()
+        report = upload_spool(store, strict=True)
+    if as_json:
+        _json(report.as_json())
+        return
+    out.print(f"uploaded {len(report.uploaded)} WARC files to {store.remote.uri}")

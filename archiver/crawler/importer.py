@@ -42,6 +42,7 @@ from archiver.errors import FetchError, StoreError, UsageError
 from archiver.net.encoding import decode_content
 from archiver.net.exchange import Exchange
 from archiver.net.urls import canonicalize
+from archiver.storage import spool
 from archiver.storage.rows import TargetRow
 from archiver.storage.store import Store
 from archiver.storage.warc import CAPTURE_TYPES, ForeignRecord, ForeignWarc, dechunk, warc_records
@@ -132,7 +133,7 @@ def _copy_into_store(path: Path, store: Store) -> tuple[str, bool]:
     suffix = ".warc.gz" if path.name.endswith(".gz") else ".warc"
     name = f"import-{sha[:32]}{suffix}"
     dest = store.warc_dir / name
-    if dest.exists():
+    if dest.exists() or (store.remote is not None and store.catalog.warc_file(name)):
         return name, True
     tmp = dest.with_name(name + ".part")
     try:
@@ -329,6 +330,7 @@ def import_warcs(
         _check_readable(path)
     store.lock()
     try:
+        spool.start_run(store)  # a store on S3: check it; upload what earlier runs left
         run_id = store.catalog.start_run("import")
         summary = ImportSummary(run_id=run_id)
         crawl = CrawlSummary(run_id=run_id)

@@ -12,12 +12,13 @@ import hashlib
 import logging
 from collections.abc import Callable
 
-from archiver.config import CrawlConfig
+from archiver.config import CrawlConfig, parse_duration
 from archiver.errors import ArchiverError, StoreError
 from archiver.extractor.page import Document, extract
 from archiver.fulltext.feed import IndexFeed
 from archiver.fulltext.rebuild import open_index, version_doc
 from archiver.net.exchange import Conditional, Exchange, FetchResult
+from archiver.storage import spool
 from archiver.storage.catalog import Catalog, TargetRow
 from archiver.storage.store import Store
 from archiver.storage.warc import WarcWriter, payload_digest
@@ -86,7 +87,12 @@ class CrawlRun:
         self.catalog: Catalog = store.catalog
         self.run_id = run_id
         self.progress = progress
-        self.warc = WarcWriter(store.warc_dir, max_size=crawl_config.warc_max_size)
+        self.warc = WarcWriter(
+            store.warc_dir,
+            max_size=crawl_config.warc_max_size,
+            max_age=parse_duration(crawl_config.warc_max_age, key="crawl.warc_max_age"),
+            on_close=(lambda closed: spool.note_closed(store, closed)) if store.remote else None,
+        )
         self.index_feed = IndexFeed(open_index(store))
         # Scores a new follow-up's (title, text) against the seed; None: no gate.
         self.relevance: Callable[[str, str], float] | None = None
@@ -310,5 +316,6 @@ def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
     except ArchiverError as exc:  # the catalog holds everything; reindex catches up
         index_error = exc
     run.catalog.finish_run(run.run_id, **summary.run_record())
+    spool.end_run(run.store)  # a store on S3: upload what the run wrote
     if index_error is not None:
         raise index_error

@@ -307,6 +307,8 @@ def collect(
                 (store.warc_dir / name).unlink(missing_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot delete {store.warc_dir / name}: {exc}") from exc
+            if store.remote is not None:  # a spool file that no longer needs uploading
+                store.catalog.forget_warc_file(name)
         log.info(
             "gc: %d versions, %d captures, %d WARC files deleted",
             len(result.versions),

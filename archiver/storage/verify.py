@@ -7,6 +7,11 @@ payload digest must match the catalog, and a response's payload must match its o
 digest (streamed, in whichever algorithm and encoding the record names). Every gzip WARC file is
 also scanned end to end: a torn tail (a record cut short by a crash or a full disk) is
 reported as a note, not a problem, since nothing in the catalog points at it.
+
+A store on S3 (:mod:`archiver.storage.spool`) is read where each file is: a record in the
+spool from there, any other with one range request; every uploaded object must exist
+with the size and SHA-256 recorded at upload, and files still in the spool are reported
+as waiting (not a problem: the next run or `archiver upload` sends them).
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archiver.errors import NotFoundError, StoreError
+from archiver.errors import NotFoundError, ObjectStoreError, StoreError
 from archiver.net.urls import canonicalize
 
+from .spool import check_remote, open_record
 from .store import Store
 from .warc import check_record, complete_bytes
 
@@ -37,9 +43,10 @@ class VerifyReport:
     checked: int
     problems: list[str] = field(default_factory=list)
     torn_tails: list[TornTail] = field(default_factory=list)
+    waiting: list[str] | None = None  # a store on S3: spool files not yet uploaded
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "checked": self.checked,
             "problems": self.problems,
             "torn_tails": [
@@ -47,6 +54,9 @@ class VerifyReport:
                 for t in self.torn_tails
             ],
         }
+        if self.waiting is not None:  # only a store on S3 has a spool
+            data["waiting_upload"] = self.waiting
+        return data
 
 
 def verify_store(store: Store) -> VerifyReport:
@@ -61,7 +71,10 @@ def verify_store(store: Store) -> VerifyReport:
         checked += 1
         where = f"capture {capture.id} ({capture.warc_file}@{capture.warc_offset})"
         try:
-            record = check_record(store.warc_dir, capture.warc_file, capture.warc_offset)
+            stream = open_record(store, capture.warc_file, capture.warc_offset, capture.warc_length)
+            record = check_record(stream, f"{capture.warc_file}@{capture.warc_offset}")
+        except ObjectStoreError:
+            raise  # S3 unreachable or refusing: no use going through every record
         except StoreError as exc:
             problems.append(f"{where}: {exc}")
             continue
@@ -77,10 +90,13 @@ def verify_store(store: Store) -> VerifyReport:
             )
         elif record.payload_ok is False:
             problems.append(f"{where}: payload does not match its digest")
+    remote = check_remote(store)  # a store on S3: every uploaded object is there, whole
+    problems += remote.problems
     torn: list[TornTail] = []
     for path in sorted(store.warc_dir.glob("*.warc.gz")) if store.warc_dir.is_dir() else []:
         size = path.stat().st_size
         good = complete_bytes(path)
         if good < size:
             torn.append(TornTail(path.name, good, size - good))
-    return VerifyReport(checked, problems, torn)
+    waiting = remote.waiting if store.remote is not None else None
+    return VerifyReport(checked, problems, torn, waiting)

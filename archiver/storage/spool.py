@@ -1,0 +1,209 @@
+"""The local spool of a store whose WARC files live on S3 (``[store] warc = "s3://…"``).
+
+Writers keep writing ``<store>/warc/`` exactly as in a local store (one write and an
+fsync per record). A closed file is recorded as *spooled* in the catalog's
+``warc_files`` table, with its size and SHA-256, and :func:`upload_spool` uploads it:
+*uploading*, the object is PUT with its SHA-256 (which the server checks), a HEAD
+request then confirms the object's size and SHA-256, the row becomes *uploaded*, and
+only then is the spool copy deleted. A crash at any step leaves the spool file, which
+the next pass uploads again (a PUT of the same name is idempotent).
+
+Uploads run when a run starts and ends (crawl, import) and with ``archiver upload``,
+always under the store lock, so no writer has a spool file open meanwhile. When S3
+cannot be reached the files wait in the spool, nothing lost; a server that refuses the
+credentials or the bucket is bad input (:class:`ObjectStoreError`, exit status 2).
+
+Readers go through :func:`open_record`: the spool file when it is still there, else one
+HTTP range request for exactly the record's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from archiver.errors import ObjectStoreError, StoreError
+
+from .store import Store
+from .warc import ClosedWarc
+
+log = logging.getLogger(__name__)
+
+SPOOLED, UPLOADING, UPLOADED = "spooled", "uploading", "uploaded"
+
+
+@dataclass
+class UploadReport:
+    """What one upload pass did: files ``uploaded``, files still ``waiting`` in the
+    spool, and ``error``, why they wait (S3 unreachable), if they do."""
+
+    uploaded: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"uploaded": self.uploaded, "waiting": self.waiting, "error": self.error}
+
+
+def spool_files(store: Store) -> list[Path]:
+    """The WARC files in ``<store>/warc/`` (the spool), by name; not ``.part`` copies."""
+    if not store.warc_dir.is_dir():
+        return []
+    return sorted(p for p in store.warc_dir.iterdir() if p.name.endswith((".warc", ".warc.gz")))
+
+
+def note_closed(store: Store, closed: ClosedWarc) -> None:
+    """Record a file the writer closed as waiting for upload."""
+    store.catalog.record_warc_file(
+        closed.name, state=SPOOLED, size=closed.size, sha256=closed.sha256
+    )
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    sha = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                sha.update(block)
+                size += len(block)
+    except OSError as exc:
+        raise StoreError(f"cannot read spool file {path}: {exc.strerror or exc}") from exc
+    return size, sha.hexdigest()
+
+
+def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
+    """Upload every file in the spool, oldest name first; the caller holds the store lock.
+
+    When S3 cannot be reached the rest waits (``report.error`` says why), unless
+    ``strict``: then, as for every refusal (credentials, bucket), ObjectStoreError.
+    """
+    report = UploadReport()
+    files = spool_files(store)
+    if store.remote is None or not files:
+        return report
+    objects = store.objects
+    catalog = store.catalog
+    for number, path in enumerate(files):
+        name = path.name
+        size, sha256 = _digest(path)
+        known = catalog.warc_file(name)
+        if known is not None and (known.size, known.sha256) != (size, sha256):
+            log.warning(
+                "spool file %s is %d bytes now, %d when it was closed; uploading it as it is",
+                name,
+                size,
+                known.size,
+            )
+        catalog.record_warc_file(name, state=UPLOADING, size=size, sha256=sha256)
+        try:
+            objects.put(path, name, size, sha256)
+            info = objects.head(name)
+            if info is None or (info.size, info.sha256) != (size, sha256):
+                found = "no object" if info is None else f"{info.size} bytes, sha256 {info.sha256}"
+                raise ObjectStoreError(
+                    f"{objects.uri(name)} does not match its spool file after upload"
+                    f" ({found}; expected {size} bytes, sha256 {sha256})"
+                )
+        except ObjectStoreError as exc:
+            catalog.record_warc_file(name, state=SPOOLED, size=size, sha256=sha256, error=str(exc))
+            if strict or not exc.unreachable:
+                raise
+            report.error = str(exc)
+            report.waiting = [p.name for p in files[number:]]
+            log.warning(
+                "%d WARC files wait in the spool %s: %s; they upload at the next run or"
+                " with `archiver upload`",
+                len(report.waiting),
+                store.warc_dir,
+                exc,
+            )
+            return report
+        catalog.record_warc_file(name, state=UPLOADED, size=size, sha256=sha256)
+        try:
+            path.unlink()  # verified above: the object is the same bytes
+        except OSError as exc:
+            log.warning("uploaded %s but cannot delete its spool copy: %s", name, exc.strerror)
+        report.uploaded.append(name)
+        log.info("uploaded %s (%d bytes) to %s", name, size, objects.uri(name))
+    return report
+
+
+def start_run(store: Store) -> None:
+    """Before a run writes: S3 must accept the credentials and bucket (ObjectStoreError
+    otherwise); when it answers, files earlier runs left in the spool upload now."""
+    if store.remote is None:
+        return
+    try:
+        store.objects.check()
+    except ObjectStoreError as exc:
+        if not exc.unreachable:
+            raise
+        log.warning("%s; WARC files wait in the spool %s until it answers", exc, store.warc_dir)
+        return
+    upload_spool(store)
+
+
+def end_run(store: Store) -> None:
+    """After a run closed its WARC file: upload the spool; a failure only warns (the
+    files wait for the next run or `archiver upload`)."""
+    if store.remote is None:
+        return
+    try:
+        upload_spool(store)
+    except ObjectStoreError as exc:
+        log.warning("WARC files wait in the spool %s: %s", store.warc_dir, exc)
+
+
+def open_record(store: Store, file: str, offset: int, length: int | None) -> BinaryIO:
+    """A stream positioned at the record ``file@offset``: the spool (or local) file when
+    it is there, else the record's ``length`` bytes from S3 by a range request."""
+    path = store.warc_dir / file
+    if store.remote is not None and not path.is_file():
+        return io.BytesIO(store.objects.read(file, offset, length))
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - the caller closes it
+        fh.seek(offset)
+    except OSError as exc:
+        raise StoreError(f"cannot read WARC record {file}@{offset}: {exc.strerror or exc}") from exc
+    return fh
+
+
+@dataclass(frozen=True)
+class RemoteCheck:
+    """What verify found of the files on S3: ``problems`` (a missing or different
+    object) and the files still ``waiting`` in the spool."""
+
+    problems: list[str]
+    waiting: list[str]
+
+
+def check_remote(store: Store) -> RemoteCheck:
+    """HEAD every uploaded file: its object must exist with the recorded size and
+    SHA-256. Spool files (recorded or not) are reported as waiting."""
+    if store.remote is None:
+        return RemoteCheck([], [])
+    problems: list[str] = []
+    rows = store.catalog.warc_files()
+    local = {p.name for p in spool_files(store)}
+    waiting = sorted(local)
+    objects = store.objects
+    for row in rows:
+        if row.state != UPLOADED:
+            if row.name not in local:
+                problems.append(f"WARC file {row.name} was never uploaded and left the spool")
+            continue
+        info = objects.head(row.name)
+        if info is None:
+            problems.append(f"WARC file {objects.uri(row.name)} is missing")
+        elif (info.size, info.sha256) != (row.size, row.sha256):
+            problems.append(
+                f"WARC file {objects.uri(row.name)} differs from the one uploaded"
+                f" ({info.size} bytes, sha256 {info.sha256}; uploaded {row.size} bytes,"
+                f" sha256 {row.sha256})"
+            )
+    return RemoteCheck(problems, waiting)

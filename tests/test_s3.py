@@ -1,0 +1,207 @@
+"""WARC files on S3-compatible storage, against a real SeaweedFS started by the tests.
+
+A crawl writes into the spool (``<store>/warc/``) and uploads each closed file; once
+the spool is empty, show, diff and verify still work, verify reading every record back
+with a range request. S3 down: the crawl succeeds, the files wait, verify says so; S3
+back: `archiver upload` catches up. Bad endpoint, credentials or bucket: one line,
+exit status 2, no secret anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archiver.config import load_config
+from archiver.crawler import pipeline
+from archiver.storage.store import Store
+
+from .helpers import FixtureSite, cli, cli_json, write_config
+from .seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedFS, require_weed
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS per xdist worker (a session there is one worker's)."""
+    server = SeaweedFS(require_weed(), tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(seaweed: SeaweedFS, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> SeaweedFS:
+    """The server, up, with the test key in the environment (and no other source of
+    credentials: no profile files, no instance metadata)."""
+    if seaweed.process is None:  # a test that stopped it failed before starting it again
+        seaweed.start()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return seaweed
+
+
+def s3_config(
+    directory: Path, site: FixtureSite, server: SeaweedFS, *, prefix: str, endpoint: str = ""
+) -> Path:
+    """The fixture-site config, its WARC files on S3 under ``prefix``."""
+    config = write_config(directory, site)
+    text = config.read_text(encoding="utf-8").replace(
+        'path = "store"\n',
+        f'path = "store"\nwarc = "s3://{BUCKET}/{prefix}"\n'
+        f'warc_endpoint = "{endpoint or server.endpoint}"\n',
+        1,
+    )
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def objects(server: SeaweedFS, prefix: str) -> dict[str, int]:
+    """The bucket's objects under ``prefix``: name -> size (as `aws s3 ls` shows them)."""
+    client: Any = server.client()
+    listed = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/")
+    return {o["Key"].removeprefix(prefix + "/"): o["Size"] for o in listed.get("Contents", [])}
+
+
+def spool(config: Path) -> list[str]:
+    return sorted(p.name for p in (config.parent / "store" / "warc").glob("*.warc*"))
+
+
+def test_crawl_uploads_and_every_reader_works_from_s3(
+    s3: SeaweedFS, site: FixtureSite, config_dir: Path
+) -> None:
+    config = s3_config(config_dir, site, s3, prefix="e2e")
+    page = site.url("/99663")
+    assert cli_json(config, "crawl")["new_versions"] == 1
+    site.serve("/99663", "slownews/99663.v2.html")
+    assert cli_json(config, "crawl")["new_versions"] == 1
+
+    # Each run's file was uploaded, checked, and only then left the spool.
+    assert spool(config) == []
+    uploaded = objects(s3, "e2e")
+    assert len(uploaded) == 2 and all(n.endswith(".warc.gz") for n in uploaded)
+
+    # show, history and diff read the catalog; verify re-reads every record from S3.
+    assert cli_json(config, "show", page)["version"] == 2
+    assert [v["version"] for v in cli_json(config, "history", page)] == [1, 2]
+    diff = cli(config, "diff", page, "--format", "json")
+    assert diff.exit_code == 1 and json.loads(diff.stdout)["changed"] is True
+    report = cli_json(config, "verify")
+    assert report == {"checked": 2, "problems": [], "torn_tails": [], "waiting_upload": []}
+
+    # An object that changed on the server, or vanished, is a problem verify names.
+    client: Any = s3.client()
+    first, second = sorted(uploaded)
+    body = client.get_object(Bucket=BUCKET, Key=f"e2e/{first}")["Body"].read()
+    client.put_object(Bucket=BUCKET, Key=f"e2e/{first}", Body=body[:-10] + b"0123456789")
+    client.delete_object(Bucket=BUCKET, Key=f"e2e/{second}")
+    result = cli(config, "verify", "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert any(first in p and "differs" in p for p in problems), problems
+    assert any(second in p and "missing" in p for p in problems), problems
+
+
+def test_s3_down_during_a_crawl_loses_nothing_and_catches_up(
+    s3: SeaweedFS, site: FixtureSite, config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = s3_config(config_dir, site, s3, prefix="outage")
+    loaded = load_config(config)
+
+    def stop_s3(outcome: object) -> None:  # S3 goes down once the crawl is under way
+        s3.stop()
+
+    with caplog.at_level(logging.WARNING), Store.of(loaded) as store:
+        summary = pipeline.crawl(loaded, store, progress=stop_s3)
+    assert summary.count("new") == 1 and not summary.errors
+    assert any("wait in the spool" in r.getMessage() for r in caplog.records)
+
+    waiting = spool(config)
+    assert len(waiting) == 1
+    report = cli_json(config, "verify")  # the record is read from the spool
+    assert report["problems"] == [] and report["checked"] == 1
+    assert report["waiting_upload"] == waiting
+
+    down = cli(config, "upload")  # asked for explicitly, S3 must answer
+    assert down.exit_code == 2 and "cannot reach S3" in down.stderr
+    assert spool(config) == waiting
+
+    s3.start()
+    assert cli_json(config, "upload")["uploaded"] == waiting
+    assert spool(config) == [] and list(objects(s3, "outage")) == waiting
+    report = cli_json(config, "verify")
+    assert report["problems"] == [] and report["checked"] == 1
+    assert report["waiting_upload"] == []
+    assert cli_json(config, "show", site.url("/99663"))["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "config_extra", "command", "message"),
+    [
+        ({"AWS_SECRET_ACCESS_KEY": "wrong-secret-987"}, {}, "crawl", "refused the credentials"),
+        ({"AWS_ACCESS_KEY_ID": "nobody-key-654"}, {}, "crawl", "refused the credentials"),
+        ({}, {"bucket": "no-such-bucket"}, "crawl", "no bucket 'no-such-bucket'"),
+        ({}, {"endpoint": "http://127.0.0.1:9"}, "upload", "cannot reach S3"),
+        ({"AWS_ACCESS_KEY_ID": None}, {}, "upload", "no S3 credentials"),
+    ],
+)
+def test_bad_s3_input_is_one_line_exit_2_without_secrets(
+    s3: SeaweedFS,
+    site: FixtureSite,
+    config_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    env: dict[str, str | None],
+    config_extra: dict[str, str],
+    command: str,
+    message: str,
+) -> None:
+    config = s3_config(
+        config_dir, site, s3, prefix="bad", endpoint=config_extra.get("endpoint", "")
+    )
+    if "bucket" in config_extra:
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace(f"s3://{BUCKET}/", f"s3://{config_extra['bucket']}/"))
+    if command == "upload":  # something to upload
+        (config_dir / "store" / "warc").mkdir(parents=True)
+        (config_dir / "store" / "warc" / "archiver-x.warc.gz").write_bytes(b"x")
+    for key, value in env.items():
+        if value is None:
+            monkeypatch.delenv(key)
+        else:
+            monkeypatch.setenv(key, value)
+    with caplog.at_level(logging.DEBUG):
+        result = cli(config, "--verbose", command)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("archiver: error")]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.output
+    logged = "\n".join(r.getMessage() for r in caplog.records) + result.output
+    for secret in (SECRET_KEY, "wrong-secret-987"):
+        assert secret not in logged
+    if command == "crawl":
+        assert site.requests == []  # refused before anything was fetched
+        assert not list((config_dir / "store" / "warc").glob("*.warc.gz"))
+
+
+def test_credentials_in_the_config_are_refused(site: FixtureSite, config_dir: Path) -> None:
+    config = write_config(config_dir, site)
+    text = config.read_text(encoding="utf-8").replace(
+        'path = "store"\n',
+        'path = "store"\nwarc = "s3://archive/x"\n'
+        'warc_endpoint = "http://key:topsecret@127.0.0.1:8333"\n',
+        1,
+    )
+    config.write_text(text, encoding="utf-8")
+    result = cli(config, "crawl")
+    assert result.exit_code == 2
+    assert "must not hold credentials" in result.stderr and "topsecret" not in result.output
