@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,7 +115,7 @@ class SeaweedFS:
             return False
         return True
 
-    def client(self) -> object:
+    def client(self) -> Any:
         """A boto3 client with the test key (what `aws s3` would show a user)."""
         import boto3
         from botocore.config import Config
