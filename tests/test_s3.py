@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,17 @@ def s3(seaweed: SeaweedFS, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> S
 
 
 def s3_config(
-    directory: Path, site: FixtureSite, server: SeaweedFS, *, prefix: str, endpoint: str = ""
+    directory: Path,
+    site: FixtureSite,
+    server: SeaweedFS,
+    *,
+    prefix: str,
+    endpoint: str = "",
+    **options: Any,
 ) -> Path:
-    """The fixture-site config, its WARC files on S3 under ``prefix``."""
-    config = write_config(directory, site)
+    """The fixture-site config (``options`` as for write_config), its WARC files on S3
+    under ``prefix``."""
+    config = write_config(directory, site, **options)
     text = config.read_text(encoding="utf-8").replace(
         'path = "store"\n',
         f'path = "store"\nwarc = "s3://{BUCKET}/{prefix}"\n'
@@ -205,3 +213,36 @@ def test_credentials_in_the_config_are_refused(site: FixtureSite, config_dir: Pa
     result = cli(config, "crawl")
     assert result.exit_code == 2
     assert "must not hold credentials" in result.stderr and "topsecret" not in result.output
+
+
+def test_files_closed_by_age_upload_while_the_crawl_goes_on(
+    s3: SeaweedFS, site: FixtureSite, config_dir: Path
+) -> None:
+    config = s3_config(
+        config_dir,
+        site,
+        s3,
+        prefix="aged",
+        targets=["/99700", "/99710"],
+        extra='warc_max_age = "0.5s"\nper_host_delay = 1.0',
+    )
+    loaded = load_config(config)
+    assert loaded.crawl.warc_max_age == "0.5s" and len(loaded.targets) == 2
+    seen_during_run: list[int] = []
+
+    def watch(outcome: object) -> None:
+        # By the third page (two seconds in) the first page's file was closed by age
+        # and uploaded by the background thread, while this run still goes on.
+        if len(site.requests) == 3:
+            deadline = time.monotonic() + 10
+            while not objects(s3, "aged") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            seen_during_run.append(len(objects(s3, "aged")))
+
+    with Store.of(loaded) as store:
+        summary = pipeline.crawl(loaded, store, progress=watch)
+    assert summary.count("new") == 3
+    assert seen_during_run and seen_during_run[0] >= 1
+    uploaded = objects(s3, "aged")
+    assert len(uploaded) == 3 and spool(config) == []  # one file per page, each by age
+    assert cli_json(config, "verify")["problems"] == []

@@ -87,11 +87,13 @@ class CrawlRun:
         self.catalog: Catalog = store.catalog
         self.run_id = run_id
         self.progress = progress
+        # A store on S3: each file the writer closes is uploaded while the run goes on.
+        self.uploader = spool.Uploader(store) if store.remote is not None else None
         self.warc = WarcWriter(
             store.warc_dir,
             max_size=crawl_config.warc_max_size,
             max_age=parse_duration(crawl_config.warc_max_age, key="crawl.warc_max_age"),
-            on_close=(lambda closed: spool.note_closed(store, closed)) if store.remote else None,
+            on_close=self.uploader.closed if self.uploader is not None else None,
         )
         self.index_feed = IndexFeed(open_index(store))
         # Scores a new follow-up's (title, text) against the seed; None: no gate.
@@ -129,6 +131,8 @@ class CrawlRun:
             self.index_feed.discard()  # the page's version was rolled back with it
             raise
         self.index_feed.flush()
+        if self.uploader is not None:  # committed: uploaded files may leave the spool
+            self.uploader.settle()
         level = logging.WARNING if outcome.state == ERROR else logging.INFO
         # A URL can be 100,000 characters long (and is then an error): a log line stays short.
         shown = item.url if len(item.url) <= 300 else item.url[:299] + "…"
@@ -310,6 +314,8 @@ class CrawlRun:
 def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
     """Close the run's WARC file, index its new versions and record its outcome."""
     run.warc.close()
+    if run.uploader is not None:
+        run.uploader.close()
     index_error: ArchiverError | None = None
     try:
         run.index_feed.commit()

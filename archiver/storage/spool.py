@@ -9,7 +9,8 @@ only then is the spool copy deleted. A crash at any step leaves the spool file, 
 the next pass uploads again (a PUT of the same name is idempotent).
 
 Uploads run when a run starts and ends (crawl, import) and with ``archiver upload``,
-always under the store lock, so no writer has a spool file open meanwhile. When S3
+always under the store lock, so no writer has a spool file open meanwhile; during a run
+the :class:`Uploader` sends each file the writer closes (by size or age). When S3
 cannot be reached the files wait in the spool, nothing lost; a server that refuses the
 credentials or the bucket is bad input (:class:`ObjectStoreError`, exit status 2).
 
@@ -22,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from archiver.errors import ObjectStoreError, StoreError
+from archiver.errors import ArchiverError, ObjectStoreError, StoreError
 
 from .store import Store
 from .warc import ClosedWarc
@@ -54,13 +56,6 @@ def spool_files(store: Store) -> list[Path]:
     if not store.warc_dir.is_dir():
         return []
     return sorted(p for p in store.warc_dir.iterdir() if p.name.endswith((".warc", ".warc.gz")))
-
-
-def note_closed(store: Store, closed: ClosedWarc) -> None:
-    """Record a file the writer closed as waiting for upload."""
-    store.catalog.record_warc_file(
-        closed.name, state=SPOOLED, size=closed.size, sha256=closed.sha256
-    )
 
 
 def _digest(path: Path) -> tuple[int, str]:
@@ -131,6 +126,78 @@ def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
         report.uploaded.append(name)
         log.info("uploaded %s (%d bytes) to %s", name, size, objects.uri(name))
     return report
+
+
+class Uploader:
+    """Uploads the files a running writer closes (by size or age) in one background
+    thread, so that the crawl keeps fetching meanwhile.
+
+    The thread only reads the spool file and talks to S3; the catalog (whose connection
+    belongs to the crawl's thread) is written here, by :meth:`closed` and :meth:`close`,
+    and a spool copy is deleted only after its row says *uploaded* (committed). A failed upload
+    leaves the file spooled for the end-of-run pass (:func:`end_run`) or a later one.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.objects = store.objects  # made here: boto3 clients are shared, not made, in threads
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc-upload")
+        self._pending: list[tuple[ClosedWarc, Future[None]]] = []
+
+    def closed(self, closed: ClosedWarc) -> None:
+        """The writer closed a file: record it, start its upload (the crawl's
+        thread, inside the page's transaction)."""
+        self.store.catalog.record_warc_file(
+            closed.name, state=UPLOADING, size=closed.size, sha256=closed.sha256
+        )
+        self._pending.append((closed, self._pool.submit(self._send, closed)))
+
+    def _send(self, closed: ClosedWarc) -> None:  # in the upload thread
+        path = self.store.warc_dir / closed.name
+        size, sha256 = _digest(path)
+        if (size, sha256) != (closed.size, closed.sha256):
+            raise StoreError(f"spool file {closed.name} changed after it was closed")
+        self.objects.put(path, closed.name, size, sha256)
+        info = self.objects.head(closed.name)
+        if info is None or (info.size, info.sha256) != (size, sha256):
+            raise ObjectStoreError(f"{self.objects.uri(closed.name)} does not match its spool file")
+
+    def settle(self, *, wait: bool = False) -> None:
+        """Record the uploads that finished (all of them, with ``wait``) and delete their
+        spool copies. Call it outside any catalog transaction: a rolled-back row must
+        never leave a spool copy deleted."""
+        catalog = self.store.catalog
+        for closed, future in list(self._pending):
+            if not (wait or future.done()):
+                continue
+            self._pending.remove((closed, future))
+            try:
+                future.result()
+            except ArchiverError as exc:
+                log.warning("%s waits in the spool: %s", closed.name, exc)
+                catalog.record_warc_file(
+                    closed.name,
+                    state=SPOOLED,
+                    size=closed.size,
+                    sha256=closed.sha256,
+                    error=str(exc),
+                )
+                continue
+            catalog.record_warc_file(
+                closed.name, state=UPLOADED, size=closed.size, sha256=closed.sha256
+            )
+            try:
+                (self.store.warc_dir / closed.name).unlink()
+            except OSError as exc:
+                log.warning("uploaded %s but cannot delete its spool copy: %s", closed.name, exc)
+            log.info("uploaded %s (%d bytes)", closed.name, closed.size)
+
+    def close(self) -> None:
+        """Wait for the uploads under way and record them."""
+        try:
+            self.settle(wait=True)
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def start_run(store: Store) -> None:
