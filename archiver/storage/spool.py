@@ -26,12 +26,15 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from archiver.errors import ArchiverError, ObjectStoreError, StoreError
 
 from .store import Store
 from .warc import ClosedWarc
+
+if TYPE_CHECKING:
+    from .objects import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,19 @@ def _digest(path: Path) -> tuple[int, str]:
     return size, sha.hexdigest()
 
 
+def _put_checked(objects: ObjectStore, path: Path, name: str, size: int, sha256: str) -> None:
+    """Upload a spool file, then confirm with a HEAD request that the object has its
+    size and SHA-256; ObjectStoreError otherwise (the spool copy must then stay)."""
+    objects.put(path, name, size, sha256)
+    info = objects.head(name)
+    if info is None or (info.size, info.sha256) != (size, sha256):
+        found = "no object" if info is None else f"{info.size} bytes, sha256 {info.sha256}"
+        raise ObjectStoreError(
+            f"{objects.uri(name)} does not match its spool file after upload"
+            f" ({found}; expected {size} bytes, sha256 {sha256})"
+        )
+
+
 def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
     """Upload every file in the spool, oldest name first; the caller holds the store lock.
 
@@ -96,14 +112,7 @@ def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
             )
         catalog.record_warc_file(name, state=UPLOADING, size=size, sha256=sha256)
         try:
-            objects.put(path, name, size, sha256)
-            info = objects.head(name)
-            if info is None or (info.size, info.sha256) != (size, sha256):
-                found = "no object" if info is None else f"{info.size} bytes, sha256 {info.sha256}"
-                raise ObjectStoreError(
-                    f"{objects.uri(name)} does not match its spool file after upload"
-                    f" ({found}; expected {size} bytes, sha256 {sha256})"
-                )
+            _put_checked(objects, path, name, size, sha256)
         except ObjectStoreError as exc:
             catalog.record_warc_file(name, state=SPOOLED, size=size, sha256=sha256, error=str(exc))
             if strict or not exc.unreachable:
@@ -157,10 +166,7 @@ class Uploader:
         size, sha256 = _digest(path)
         if (size, sha256) != (closed.size, closed.sha256):
             raise StoreError(f"spool file {closed.name} changed after it was closed")
-        self.objects.put(path, closed.name, size, sha256)
-        info = self.objects.head(closed.name)
-        if info is None or (info.size, info.sha256) != (size, sha256):
-            raise ObjectStoreError(f"{self.objects.uri(closed.name)} does not match its spool file")
+        _put_checked(self.objects, path, closed.name, size, sha256)
 
     def settle(self, *, wait: bool = False) -> None:
         """Record the uploads that finished (all of them, with ``wait``) and delete their
