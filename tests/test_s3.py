@@ -22,7 +22,7 @@ from archiver.config import load_config
 from archiver.crawler import pipeline
 from archiver.storage.store import Store
 
-from .helpers import FixtureSite, cli, cli_json, write_config
+from .helpers import FixtureSite, cli, cli_json, cli_store, write_config
 from .seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedFS, require_weed
 
 
@@ -246,3 +246,24 @@ def test_files_closed_by_age_upload_while_the_crawl_goes_on(
     uploaded = objects(s3, "aged")
     assert len(uploaded) == 3 and spool(config) == []  # one file per page, each by age
     assert cli_json(config, "verify")["problems"] == []
+
+
+def test_import_into_a_store_on_s3(
+    s3: SeaweedFS, site: FixtureSite, config_dir: Path, tmp_path: Path
+) -> None:
+    local = write_config(tmp_path / "local", site)
+    cli_json(local, "crawl")
+    [warc] = (tmp_path / "local" / "store" / "warc").glob("*.warc.gz")
+
+    config = s3_config(config_dir, site, s3, prefix="imported", seed=False)
+    first = cli_json(config, "import", str(warc))
+    assert first["new_versions"] == 1
+    stored = first["files"][0]["stored_as"]
+    assert spool(config) == [] and list(objects(s3, "imported")) == [stored]
+    # The same file again: known from the catalog, though it left the spool.
+    again = cli_json(config, "import", str(warc))
+    assert again["files"][0]["skipped"] == "already imported"
+    assert cli_json(config, "verify")["problems"] == []
+    # Without the config, verify cannot know where the files are: it says so.
+    blind = cli_store(config_dir / "store", "verify")
+    assert blind.exit_code == 2 and "are on S3" in blind.stderr

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archiver.errors import NotFoundError, ObjectStoreError, StoreError
+from archiver.errors import NotFoundError, ObjectStoreError, StoreError, UsageError
 from archiver.net.urls import canonicalize
 
 from .spool import check_remote, open_record
@@ -63,6 +63,11 @@ def verify_store(store: Store) -> VerifyReport:
     """Re-read every record the catalog references, then scan every file's tail."""
     if not store.exists():
         raise NotFoundError(f"no archive at {store.root}; run `archiver crawl` first")
+    if store.remote is None and any(r.state == "uploaded" for r in store.catalog.warc_files()):
+        raise UsageError(
+            f"the WARC files of {store.root} are on S3: run verify with the config whose"
+            " [store] warc names their bucket (--config)"
+        )
     checked = 0
     problems: list[str] = []
     for capture in store.catalog.captures():
