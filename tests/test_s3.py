@@ -267,3 +267,28 @@ def test_import_into_a_store_on_s3(
     # Without the config, verify cannot know where the files are: it says so.
     blind = cli_store(config_dir / "store", "verify")
     assert blind.exit_code == 2 and "are on S3" in blind.stderr
+
+
+@pytest.mark.parametrize(
+    ("store_lines", "crawl_line", "message"),
+    [
+        ('warc = "ftp://archive/x"', "", 'must be "local" or "s3://bucket/prefix"'),
+        ('warc = "s3://A_Bucket/x"', "", "is not an S3 bucket name"),
+        ('warc_endpoint = "http://127.0.0.1:8333"', "", "needs 'store.warc"),
+        ('warc = "s3://archive/x"\nwarc_endpoint = "127.0.0.1:8333"', "", "http(s) URL"),
+        ('warc = "s3://archive/x"\nwarc_secret = "x"', "", "unknown key 'store.warc_secret'"),
+        ("", 'warc_max_age = "0s"', "'crawl.warc_max_age' must be more than 0"),
+        ("", 'warc_max_age = "soon"', "'crawl.warc_max_age' must be a number"),
+    ],
+)
+def test_bad_warc_location_keys_are_one_line_config_errors(
+    site: FixtureSite, config_dir: Path, store_lines: str, crawl_line: str, message: str
+) -> None:
+    config = write_config(config_dir, site, extra=crawl_line)
+    text = config.read_text(encoding="utf-8").replace(
+        'path = "store"\n', f'path = "store"\n{store_lines}\n', 1
+    )
+    config.write_text(text, encoding="utf-8")
+    result = cli(config, "verify")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
