@@ -22,7 +22,7 @@ from archiver.config import load_config
 from archiver.crawler import pipeline
 from archiver.storage.store import Store
 
-from .helpers import FixtureSite, cli, cli_json, cli_store, write_config
+from .helpers import FixtureSite, Route, cli, cli_json, cli_store, write_config
 from .seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedFS, require_weed
 
 
@@ -292,3 +292,30 @@ def test_bad_warc_location_keys_are_one_line_config_errors(
     result = cli(config, "verify")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_gc_deletes_objects_no_capture_needs(
+    s3: SeaweedFS, site: FixtureSite, config_dir: Path
+) -> None:
+    from .test_retention import FLOWERS, page
+
+    config = s3_config(config_dir, site, s3, prefix="gc", targets=["/orchard"], seed=False)
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write("\n[retention]\nkeep_last = 1\n")
+    made: list[set[str]] = []
+    for flower in FLOWERS[:3]:  # v1 (first: always kept), v2, v3 (latest)
+        site.routes["/orchard"] = Route(body=page(flower))
+        before = set(objects(s3, "gc"))
+        assert cli_json(config, "crawl")["new_versions"] == 1
+        made.append(set(objects(s3, "gc")) - before)
+    assert all(len(names) == 1 for names in made) and spool(config) == []
+    [second] = made[1]
+
+    planned = cli_json(config, "gc", "--dry-run")
+    assert [f["file"] for f in planned["warc_files"]] == [second]
+    assert second in objects(s3, "gc")  # a dry run deletes nothing
+    done = cli_json(config, "gc")
+    assert [v["version"] for v in done["versions"]] == [2]
+    assert set(objects(s3, "gc")) == made[0] | made[2]  # v2's object is gone, no other
+    report = cli_json(config, "verify")
+    assert report["problems"] == [] and report["checked"] == 2

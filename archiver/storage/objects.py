@@ -134,6 +134,28 @@ class ObjectStore:
                 raise StoreError(f"WARC file {self.uri(name)} is missing") from exc
             raise self._error(exc, f"read {name}@{offset}") from exc
 
+    def download(self, name: str, dest: Path, *, limit: int | None = None) -> None:
+        """Write the object (its first ``limit`` bytes with a limit) to ``dest``."""
+        extra = {"Range": f"bytes=0-{limit - 1}"} if limit else {}
+        try:
+            reply = self._client.get_object(Bucket=self.remote.bucket, Key=self.key(name), **extra)
+            with open(dest, "wb") as out:
+                while block := reply["Body"].read(1 << 20):
+                    out.write(block)
+        except OSError as exc:
+            raise ObjectStoreError(f"cannot write {dest}: {exc.strerror}") from exc
+        except Exception as exc:  # noqa: BLE001
+            if _code(exc) in _MISSING | {"NoSuchKey"}:
+                raise StoreError(f"WARC file {self.uri(name)} is missing") from exc
+            raise self._error(exc, f"read {name}") from exc
+
+    def delete(self, name: str) -> None:
+        """Delete the object (``gc``); deleting one already gone is no error."""
+        try:
+            self._client.delete_object(Bucket=self.remote.bucket, Key=self.key(name))
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, f"delete {name}") from exc
+
     def _error(self, exc: BaseException, doing: str) -> ObjectStoreError:
         """One line for a boto3/botocore error: its kind and code, never its text (which
         may quote request headers)."""

@@ -23,7 +23,10 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from archiver.errors import ArchiverError, ObjectStoreError, StoreError
 
 from .store import Store
-from .warc import ClosedWarc
+from .warc import ClosedWarc, unaccounted
 
 if TYPE_CHECKING:
     from .objects import ObjectStore
@@ -230,6 +233,51 @@ def end_run(store: Store) -> None:
         upload_spool(store)
     except ObjectStoreError as exc:
         log.warning("WARC files wait in the spool %s: %s", store.warc_dir, exc)
+
+
+# How much of an uploaded archiver-written file gc reads first: its warcinfo record,
+# which tells that the file holds archiver's records only (warc.unaccounted).
+_HEAD_BYTES = 1 << 16
+
+
+@contextmanager
+def readable_copy(store: Store, name: str) -> Iterator[tuple[Path, int] | None]:
+    """A local path to read WARC file ``name`` whole, and its size: the spool (or local)
+    file, else the uploaded object downloaded aside (deleted afterwards); None when the
+    file is nowhere. For ``gc``'s check of what a file holds."""
+    path = store.warc_dir / name
+    if path.is_file():
+        yield path, path.stat().st_size
+        return
+    row = store.catalog.warc_file(name) if store.remote is not None else None
+    if row is None or row.state != UPLOADED:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(dir=store.root, prefix=".gc-") as folder:
+        copy = Path(folder) / name  # the same name: unaccounted() reads it
+        store.objects.download(name, copy)
+        yield copy, row.size
+
+
+def owned_by_archiver(store: Store, name: str) -> bool:
+    """Whether an uploaded file opens with archiver's warcinfo record (then it holds
+    archiver's records only), read with one small range request."""
+    if store.remote is None or not name.startswith("archiver-"):
+        return False
+    with tempfile.TemporaryDirectory(dir=store.root, prefix=".gc-") as folder:
+        head = Path(folder) / name
+        store.objects.download(name, head, limit=_HEAD_BYTES)
+        return unaccounted(head, set()) is None
+
+
+def forget(store: Store, name: str) -> None:
+    """``gc`` deleted WARC file ``name``: delete its object too, and its row."""
+    if store.remote is None:
+        return
+    row = store.catalog.warc_file(name)
+    if row is not None and row.state != SPOOLED:
+        store.objects.delete(name)
+    store.catalog.forget_warc_file(name)
 
 
 def open_record(store: Store, file: str, offset: int, length: int | None) -> BinaryIO:
