@@ -297,7 +297,11 @@ def render_diff(
     from archiver.changes.render import render
 
     return render(
-        change, fmt, link_base=link_base, warc_dir=store.warc_dir if store is not None else None
+        change,
+        fmt,
+        link_base=link_base,
+        warc_dir=store.warc_dir if store is not None else None,
+        remote=store.remote if store is not None else None,
     )
 
 

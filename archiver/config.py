@@ -75,6 +75,12 @@ class RemoteWarc:
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
+    def object_url(self, name: str) -> str:
+        """The HTTP URL of WARC file ``name`` (path style on an S3-compatible server)."""
+        if self.endpoint:
+            return f"{self.endpoint.rstrip('/')}/{self.bucket}/{self.prefix}{name}"
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/{self.prefix}{name}"
+
 
 @dataclass(frozen=True)
 class Config:

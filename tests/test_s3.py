@@ -103,6 +103,8 @@ def test_crawl_uploads_and_every_reader_works_from_s3(
     assert [v["version"] for v in cli_json(config, "history", page)] == [1, 2]
     diff = cli(config, "diff", page, "--format", "json")
     assert diff.exit_code == 1 and json.loads(diff.stdout)["changed"] is True
+    html = cli(config, "diff", page, "--format", "html")  # "archived WARC" links the objects
+    assert all(f'href="{s3.endpoint}/{BUCKET}/e2e/{name}"' in html.stdout for name in uploaded)
     report = cli_json(config, "verify")
     assert report == {"checked": 2, "problems": [], "torn_tails": [], "waiting_upload": []}
 

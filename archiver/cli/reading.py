@@ -256,7 +256,9 @@ def report(
         built = api.report(store, run_id=run_id, since=since, ignore=rules)
         base = Path(output).resolve().parent if output else Path.cwd()
         fmt = "json" if as_json else fmt
-        rendered = render_reports(built, fmt, link_base=base, warc_dir=store.warc_dir)
+        rendered = render_reports(
+            built, fmt, link_base=base, warc_dir=store.warc_dir, remote=store.remote
+        )
     _write_output(rendered, output, fmt)
 
 
