@@ -153,6 +153,11 @@ def test_s3_down_during_a_crawl_loses_nothing_and_catches_up(
     assert report["waiting_upload"] == []
     assert cli_json(config, "show", site.url("/99663"))["version"] == 1
 
+    s3.stop()  # verify needs S3 for what was uploaded: one line, exit 2 (the fixture restarts it)
+    blind = cli(config, "verify")
+    assert blind.exit_code == 2 and blind.stderr.count("\n") == 1
+    assert blind.stderr.startswith("archiver: error: cannot reach S3")
+
 
 @pytest.mark.parametrize(
     ("env", "config_extra", "command", "message"),

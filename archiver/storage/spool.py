@@ -231,7 +231,7 @@ def end_run(store: Store) -> None:
         return
     try:
         upload_spool(store)
-    except ObjectStoreError as exc:
+    except ArchiverError as exc:  # the run is recorded; its files are safe in the spool
         log.warning("WARC files wait in the spool %s: %s", store.warc_dir, exc)
 
 
