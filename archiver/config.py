@@ -399,6 +399,12 @@ def config_from_dict(
 
     crawl = _dataclass_from(CrawlConfig, where, "crawl", _table(where, data.get("crawl"), "crawl"))
     _check_crawl(where, crawl)
+    if warc_remote is not None and crawl.warc_max_size > MAX_S3_WARC_SIZE:
+        # One PUT carries at most 5 GB; a file may pass warc_max_size by one record.
+        raise ConfigError(
+            f"{where}: key 'crawl.warc_max_size' must be at most {MAX_S3_WARC_SIZE} with"
+            f" WARC files on S3 (one upload carries at most 5 GB), got {crawl.warc_max_size}"
+        )
     schedule = _schedule(where, _table(where, data.get("schedule"), "schedule"))
     retention = _dataclass_from(
         RetentionConfig, where, "retention", _table(where, data.get("retention"), "retention")
@@ -417,6 +423,7 @@ def config_from_dict(
     )
 
 
+MAX_S3_WARC_SIZE = 4_000_000_000
 # S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens (what every
 # S3-compatible server accepts).
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

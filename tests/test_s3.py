@@ -286,6 +286,7 @@ def test_import_into_a_store_on_s3(
         ('warc = "s3://archive/x"\nwarc_secret = "x"', "", "unknown key 'store.warc_secret'"),
         ("", 'warc_max_age = "0s"', "'crawl.warc_max_age' must be more than 0"),
         ("", 'warc_max_age = "soon"', "'crawl.warc_max_age' must be a number"),
+        ('warc = "s3://archive/x"', "warc_max_size = 6000000000", "must be at most 4000000000"),
     ],
 )
 def test_bad_warc_location_keys_are_one_line_config_errors(
