@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -327,3 +328,28 @@ def test_gc_deletes_objects_no_capture_needs(
     assert set(objects(s3, "gc")) == made[0] | made[2]  # v2's object is gone, no other
     report = cli_json(config, "verify")
     assert report["problems"] == [] and report["checked"] == 2
+
+
+def test_next_run_uploads_what_a_run_left_in_the_spool(
+    s3: SeaweedFS, site: FixtureSite, config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = s3_config(config_dir, site, s3, prefix="later")
+    s3.stop()  # down before the run starts: the run still crawls, into the spool
+    with caplog.at_level(logging.WARNING):
+        first = cli(config, "crawl", "--json")
+    assert first.exit_code == 0 and json.loads(first.stdout)["new_versions"] == 1
+    warned = [r.getMessage() for r in caplog.records if "cannot reach S3" in r.getMessage()]
+    assert len(warned) == 2  # at the start, and for the file left in the spool at the end
+    [left] = spool(config)
+    # As a kill in the middle of an upload leaves it.
+    with sqlite3.connect(config_dir / "store" / "catalog.sqlite3") as db:
+        db.execute("UPDATE warc_files SET state = 'uploading' WHERE name = ?", (left,))
+    assert cli_json(config, "verify")["waiting_upload"] == [left]
+
+    s3.start()
+    site.serve("/99663", "slownews/99663.v2.html")
+    assert cli_json(config, "crawl")["new_versions"] == 1
+    uploaded = objects(s3, "later")
+    assert left in uploaded and len(uploaded) == 2 and spool(config) == []
+    report = cli_json(config, "verify")
+    assert report["problems"] == [] and report["waiting_upload"] == [] and report["checked"] == 2

@@ -183,7 +183,8 @@ class Uploader:
             try:
                 future.result()
             except ArchiverError as exc:
-                log.warning("%s waits in the spool: %s", closed.name, exc)
+                # info: the end-of-run pass tries again, and warns if it fails too
+                log.info("%s waits in the spool: %s", closed.name, exc)
                 catalog.record_warc_file(
                     closed.name,
                     state=SPOOLED,
