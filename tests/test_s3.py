@@ -232,25 +232,29 @@ def test_files_closed_by_age_upload_while_the_crawl_goes_on(
         s3,
         prefix="aged",
         targets=["/99700", "/99710"],
-        extra='warc_max_age = "0.5s"\nper_host_delay = 1.0',
+        extra='warc_max_age = "0.5s"',
     )
     loaded = load_config(config)
     assert loaded.crawl.warc_max_age == "0.5s" and len(loaded.targets) == 2
     seen_during_run: list[int] = []
 
     def watch(outcome: object) -> None:
-        # By the third page (two seconds in) the first page's file was closed by age
-        # and uploaded by the background thread, while this run still goes on.
-        if len(site.requests) == 3:
-            deadline = time.monotonic() + 10
+        # Each page is recorded more than warc_max_age after the one before (this hook
+        # runs in the crawl's loop), so each goes to a new file. Once the second page is
+        # recorded, the first file was closed by age: the background thread uploads it
+        # while the run goes on.
+        time.sleep(0.6)
+        seen_during_run.append(len(objects(s3, "aged")))
+        if len(seen_during_run) == 2:
+            deadline = time.monotonic() + 15
             while not objects(s3, "aged") and time.monotonic() < deadline:
                 time.sleep(0.1)
-            seen_during_run.append(len(objects(s3, "aged")))
+            seen_during_run[-1] = len(objects(s3, "aged"))
 
     with Store.of(loaded) as store:
         summary = pipeline.crawl(loaded, store, progress=watch)
     assert summary.count("new") == 3
-    assert seen_during_run and seen_during_run[0] >= 1
+    assert seen_during_run[0] == 0 and seen_during_run[1] >= 1  # uploaded mid-run
     uploaded = objects(s3, "aged")
     assert len(uploaded) == 3 and spool(config) == []  # one file per page, each by age
     assert cli_json(config, "verify")["problems"] == []
