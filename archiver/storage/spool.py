@@ -93,8 +93,9 @@ def _put_checked(objects: ObjectStore, path: Path, name: str, size: int, sha256:
 def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
     """Upload every file in the spool, oldest name first; the caller holds the store lock.
 
-    When S3 cannot be reached the rest waits (``report.error`` says why), unless
-    ``strict``: then, as for every refusal (credentials, bucket), ObjectStoreError.
+    When S3 cannot be reached the rest waits (``report.error`` says why); a file S3
+    refuses (too large, say) waits and the others go on. With ``strict`` either is an
+    ObjectStoreError (an unreachable S3 at once, a refused file after the others).
     """
     report = UploadReport()
     files = spool_files(store)
@@ -102,6 +103,9 @@ def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
         return report
     objects = store.objects
     catalog = store.catalog
+    refused: ObjectStoreError | None = None
+    if strict:
+        objects.check()  # wrong credentials or bucket: one error, not one per file
     for number, path in enumerate(files):
         name = path.name
         size, sha256 = _digest(path)
@@ -118,10 +122,15 @@ def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
             _put_checked(objects, path, name, size, sha256)
         except ObjectStoreError as exc:
             catalog.record_warc_file(name, state=SPOOLED, size=size, sha256=sha256, error=str(exc))
-            if strict or not exc.unreachable:
+            report.error = report.error or str(exc)
+            if not exc.unreachable:  # this file only: the others may go
+                report.waiting.append(name)
+                refused = refused or exc
+                log.warning("%s waits in the spool: %s", name, exc)
+                continue
+            if strict:
                 raise
-            report.error = str(exc)
-            report.waiting = [p.name for p in files[number:]]
+            report.waiting += [p.name for p in files[number:]]
             log.warning(
                 "%d WARC files wait in the spool %s: %s; they upload at the next run or"
                 " with `archiver upload`",
@@ -137,6 +146,8 @@ def upload_spool(store: Store, *, strict: bool = False) -> UploadReport:
             log.warning("uploaded %s but cannot delete its spool copy: %s", name, exc.strerror)
         report.uploaded.append(name)
         log.info("uploaded %s (%d bytes) to %s", name, size, objects.uri(name))
+    if strict and refused is not None:
+        raise refused
     return report
 
 
