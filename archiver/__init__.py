@@ -6,7 +6,7 @@ CLI stay fast: nothing below is imported until it is first used.
     import archiver
 
     config = archiver.load_config("config/archiver.toml")
-    with archiver.Store.of(config) as store:
+    with archiver.Store.from_config(config) as store:
         summary = archiver.crawl(config, store)          # CrawlSummary
         hits = archiver.search(store, "올트먼")           # list[Hit]
         change = archiver.diff(store, "https://slownews.kr/99663")

@@ -41,6 +41,8 @@ class CrawlConfig:
     max_redirects: int = 10
     warc_max_size: int = 1_000_000_000
     warc_max_age: str = "1h"  # a WARC file older than this is closed (and, on S3, uploaded)
+    render: str = "never"  # "never" | "auto" | "always": pages rendered in headless Chromium
+    render_timeout: float = 20.0  # seconds for a rendered page to load and settle
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class RemoteWarc:
 class Config:
     path: Path | None
     store: Path
+    catalog: str | None = None  # a postgresql:// DSN (cluster mode); None: <store>/catalog.sqlite3
     seeds: tuple[Path, ...] = ()
     targets: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
@@ -94,6 +97,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     ignore: tuple[IgnoreRule, ...] = ()  # changes that do not count in diffs (issue 6)
     warc_remote: RemoteWarc | None = None  # None: WARC files stay in <store>/warc/
+    target_render: tuple[tuple[str, str], ...] = ()  # ([[targets]] url, its own render mode)
 
 
 _TOP_KEYS = {
@@ -294,21 +298,40 @@ def _number(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
+RENDER_MODES = ("never", "auto", "always")
+
+
 def _url_list(where: str, raw: Any, name: str) -> tuple[str, ...]:
+    return tuple(url for url, _ in _url_entries(where, raw, name))
+
+
+def _url_entries(where: str, raw: Any, name: str) -> list[tuple[str, str | None]]:
+    """(url, render mode or None) per [[name]] entry; only [[targets]] take ``render``."""
     if raw is None:
-        return ()
+        return []
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: '{name}' must be an array of tables ([[{name}]])")
-    urls: list[str] = []
+    entries: list[tuple[str, str | None]] = []
     for item in raw:
         entry = _table(where, item, name)
-        unknown = set(entry) - {"url"}
+        unknown = set(entry) - ({"url", "render"} if name == "targets" else {"url"})
         if unknown:
             raise ConfigError(f"{where}: unknown key '{name}.{sorted(unknown)[0]}'")
         url = entry.get("url")
         _check_type(where, f"{name}.url", url, str)
-        urls.append(_http_url(where, f"{name}.url", str(url)))
-    return tuple(urls)
+        mode = entry.get("render")
+        if mode is not None:
+            _check_render(where, f"{name}.render", mode)
+        entries.append((_http_url(where, f"{name}.url", str(url)), mode))
+    return entries
+
+
+def _check_render(where: str, key: str, mode: Any) -> None:
+    if mode not in RENDER_MODES:
+        raise ConfigError(
+            f"{where}: key '{key}' must be one of {', '.join(map(repr, RENDER_MODES))},"
+            f" got {_shown(str(mode))}"
+        )
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -373,9 +396,10 @@ def config_from_dict(
         if key not in _TOP_KEYS:
             raise ConfigError(f"{where}: unknown key '{key}'")
     store_table = _table(where, data.get("store"), "store")
-    unknown = set(store_table) - {"path", "warc", "warc_endpoint", "warc_region"}
+    unknown = set(store_table) - {"path", "catalog", "warc", "warc_endpoint", "warc_region"}
     if unknown:
         raise ConfigError(f"{where}: unknown key 'store.{sorted(unknown)[0]}'")
+    catalog = catalog_setting(f"{where}: key 'store.catalog'", store_table.get("catalog"))
     warc_remote = _warc_remote(where, store_table)
     store_path = store_table.get("path", "store")
     _check_type(where, "store.path", store_path, str)
@@ -409,16 +433,19 @@ def config_from_dict(
     retention = _dataclass_from(
         RetentionConfig, where, "retention", _table(where, data.get("retention"), "retention")
     )
+    targets = _url_entries(where, data.get("targets"), "targets")
     return Config(
         path=source,
         store=store,
+        catalog=catalog,
         seeds=tuple(seeds),
-        targets=_url_list(where, data.get("targets"), "targets"),
+        targets=tuple(url for url, _ in targets),
         feeds=_url_list(where, data.get("feeds"), "feeds"),
         crawl=crawl,
         schedule=schedule,
         retention=retention,
         ignore=_ignore_rules(where, data.get("ignore")) + _aliases(where, data.get("aliases")),
+        target_render=tuple((url, mode) for url, mode in targets if mode is not None),
         warc_remote=warc_remote,
     )
 
@@ -480,6 +507,23 @@ def _warc_remote(where: str, table: dict[str, Any]) -> RemoteWarc | None:
     )
 
 
+CATALOG_ENV = "ARCHIVER_CATALOG"
+
+
+def catalog_setting(what: str, value: object, *, env: bool = True) -> str | None:
+    """The cluster catalog's DSN: ``$ARCHIVER_CATALOG`` when set (so that no password
+    sits in a file), else the config's ``store.catalog``; None for the embedded SQLite
+    catalog. The value is never quoted in an error: it may hold a password."""
+    given = os.environ.get(CATALOG_ENV, "").strip() if env else ""
+    if given:
+        what, value = f"${CATALOG_ENV}", given
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{what} must be a postgresql:// URL (the cluster catalog)")
+    return value
+
+
 def _resolved(what: str, base: Path, text: str) -> Path:
     """``base / text`` made absolute, or a ConfigError beginning with ``what`` (the file
     and key): a NUL, an empty path, a loop of symbolic links, a file where a folder
@@ -532,6 +576,12 @@ def _check_crawl(where: str, crawl: CrawlConfig) -> None:
         raise ConfigError(
             f"{where}: key '{key}' must be ASCII (it is sent as an HTTP header; write the"
             f" name in Latin letters), got {_shown(agent)}"
+        )
+    _check_render(where, "crawl.render", crawl.render)
+    if not 0 < crawl.render_timeout <= 600:
+        raise ConfigError(
+            f"{where}: key 'crawl.render_timeout' must be between 0 and 600 seconds,"
+            f" got {crawl.render_timeout:g}"
         )
     for host in crawl.follow_hosts:
         if not host.strip() or _CONTROL.search(host) or any(c in host for c in " /?#@\\"):

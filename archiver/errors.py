@@ -10,11 +10,13 @@ exit status without ever showing a traceback::
     │   ├── ConfigError       unreadable or invalid config file
     │   ├── SeedError         empty, binary or unreadable seed post
     │   ├── QueryError        a search query that cannot be parsed
-    │   └── NotFoundError     unknown URL, version, run or seed
+    │   ├── NotFoundError     unknown URL, version, run or seed
+    │   └── CatalogAccessError a cluster catalog that cannot be reached or logged into
     ├── FetchError            one URL could not be fetched (recorded, never escapes a crawl)
     │   └── BlockedError      refused before any request (SSRF guard, scheme, robots)
     ├── StoreError            catalog or WARC storage failed (exit 1)
     │   ├── StoreLockedError  another run holds the store lock
+    │   ├── CatalogConnectionLost  the server dropped a transaction (it was rolled back)
     │   └── ObjectStoreError  S3 unreachable, or it refused the credentials or bucket (exit 2)
     └── IndexError_           the full-text index is missing or corrupt (run `reindex`)
 """
@@ -52,6 +54,11 @@ class NotFoundError(UsageError):
     """An unknown URL, version, run or seed."""
 
 
+class CatalogAccessError(UsageError):
+    """A PostgreSQL catalog refused the connection: a bad DSN, an unreachable server,
+    a wrong password. Its message never carries the password."""
+
+
 class FetchError(ArchiverError):
     """One URL could not be fetched; the crawl records it on the target."""
 
@@ -70,6 +77,11 @@ class StoreError(ArchiverError):
 
 class StoreLockedError(StoreError):
     """Another crawl run holds the store's lock."""
+
+
+class CatalogConnectionLost(StoreError):
+    """A cluster catalog's connection dropped inside a transaction before its COMMIT:
+    the server rolled all of it back, so the caller may run it again."""
 
 
 class ObjectStoreError(StoreError):

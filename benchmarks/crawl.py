@@ -685,7 +685,7 @@ def scrapy_child(index_url: str, agent: str) -> None:
         sys.exit("crawl.py: Scrapy is not installed: .venv/bin/pip install -e '.[bench]'")
     state = {"pages": 0, "opened": 0.0, "last": 0.0, "closed": 0.0}
 
-    class Bench(CrawlSpider):  # type: ignore[misc]  # Scrapy ships no types
+    class Bench(CrawlSpider):  # type: ignore[misc,unused-ignore]  # untyped without the bench extra
         name = "bench"
         # allowed_domains takes a bare host; LinkExtractor(allow_domains=…) would compare
         # "127.0.0.1:PORT" and drop every link.

@@ -15,7 +15,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -128,6 +128,7 @@ class Route:
     etag: bool = True
     statuses: list[int] = field(default_factory=list)  # answered first, one per request
     reset_after: int | None = None  # send this many body bytes, then reset the connection
+    before: Callable[[], None] | None = None  # run while the request waits (an outage)
 
     def content(self) -> bytes:
         if self.body is not None:
@@ -179,6 +180,8 @@ class FixtureSite:
                 if route is None:
                     self._send(404, "text/html", b"<h1>no such fixture</h1>", {})
                     return
+                if route.before is not None:
+                    route.before()
                 if route.delay:
                     time.sleep(route.delay)
                 body = route.content()

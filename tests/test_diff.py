@@ -220,7 +220,7 @@ def test_seed_alignment_classifies_present_paraphrased_absent() -> None:
     assert 0.0 < alignment.similarity < 1.0
     assert alignment.coverage == round(2 / 3, 4)
     assert alignment.page_only == ["회사의 다음 행보는 알려지지 않았다."]
-    assert alignment.counts() == {"present": 1, "paraphrased": 1, "absent": 1}
+    assert alignment.counts() == {"present": 1, "paraphrased": 1, "contradicted": 0, "absent": 1}
 
 
 def test_seed_alignment_change_between_versions() -> None:
@@ -233,8 +233,17 @@ def test_seed_alignment_change_between_versions() -> None:
     a1, a2, a3 = align_seed(seed, v1), align_seed(seed, v2), align_seed(seed, v3)
     assert [s.status for s in a1.sentences] == ["present", "present"]
     edited = alignment_changes(a1, a2, v2)
-    assert [(c.text, c.change) for c in edited] == [("회의는 30분이 채 걸리지 않았다.", "edited")]
+    # 30 minutes became 20: the same claim with another value (issue 16)
+    assert [(c.text, c.change) for c in edited] == [
+        ("회의는 30분이 채 걸리지 않았다.", "contradicted")
+    ]
     assert edited[0].after.match == "회의는 20분이 채 걸리지 않았다고 한다."
+    assert [c.as_json() for c in edited[0].after.conflicts] == [
+        {"seed": "30분", "source": "20분", "kind": "count"}
+    ]
+    v2b = "이사회는 금요일 오후 화상 회의에서 해임을 통보했다. 회의는 30분도 걸리지 않았다고 한다."
+    reworded = alignment_changes(a1, align_seed(seed, v2b), v2b)
+    assert [(c.change, c.after.status) for c in reworded] == [("edited", "paraphrased")]
     removed = alignment_changes(a1, a3, v3)
     assert [(c.change, c.after.status) for c in removed] == [("removed", "absent")]
     assert a3.coverage == 0.5 and a1.coverage == 1.0

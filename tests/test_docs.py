@@ -43,6 +43,11 @@ def test_every_config_key_is_in_the_readme() -> None:
             )
 
 
+def test_store_keys_and_the_catalog_variable_are_in_the_readme() -> None:
+    for key in ("`store.path`", "`store.catalog`", "`ARCHIVER_CATALOG`", "## Cluster mode"):
+        assert key in README, f"{key} missing from README"
+
+
 def test_readme_starts_with_install_and_test_commands_that_ci_runs() -> None:
     blocks = re.findall(r"```sh\n(.+?)\n```", README, flags=re.S)
     install, test = blocks[0], blocks[1]

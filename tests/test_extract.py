@@ -327,15 +327,16 @@ def test_portal_page_with_br_separated_body(portal: Document) -> None:
     assert (portal.site_name, portal.section) == ("바람뉴스", "경제")
     assert portal.tags == ["반도체", "수출", "무역수지"]
     assert portal.canonical_url == "https://n.news.baram.example/article/015/0004912345"
-    # the summary's two lines, four <br><br>-separated paragraphs, the reporter's sign-off
+    # the summary's two lines, four <br><br>-separated paragraphs; the reporter's sign-off
+    # closes the body and goes (issue 13), but still names the author
     assert portal.paragraphs[:2] == [
         "반도체 수출이 넉 달 연속 늘었다",
         "메모리 가격 회복이 흐름을 이끌어",
     ]
     assert portal.paragraphs[2].startswith("반도체 수출이 넉 달 연속 늘어난 것으로 나타났다.")
-    assert portal.paragraphs[-2].startswith("정부는 이번 흐름이 연말까지 이어질 것으로")
-    assert portal.paragraphs[-1] == "이서연 기자 seoyeon@baram.example"
-    assert len(portal.paragraphs) == 7
+    assert portal.paragraphs[-1].startswith("정부는 이번 흐름이 연말까지 이어질 것으로")
+    assert "seoyeon@baram.example" not in portal.text
+    assert len(portal.paragraphs) == 6
     source = visible("news/portal.html")
     for phrase in PORTAL_BOILERPLATE:
         assert phrase in source or phrase in page("news/portal.html").decode(), phrase
@@ -352,8 +353,9 @@ def test_unknown_korean_layout_uses_the_generic_method(local: Document) -> None:
     # the headline is not repeated; the standfirst under it is the article's own text
     assert local.paragraphs[0] == "에너지 효율 높은 조명으로… 어두웠던 구간 세 곳도 손본다"
     assert local.paragraphs[1].startswith("강변 산책로의 낡은 야간 조명이")
-    assert local.paragraphs[-1] == "최도윤 기자 doyun@purunriver.example"
-    assert len(local.paragraphs) == 6
+    assert local.paragraphs[-1].endswith('"공사가 늦어지지 않았으면 좋겠다"고 말했다.')
+    assert "doyun@purunriver.example" not in local.text  # the byline closing the body
+    assert len(local.paragraphs) == 5
     for phrase in LOCAL_BOILERPLATE:
         assert phrase in visible("news/local.html"), phrase
         assert phrase not in local.text, phrase

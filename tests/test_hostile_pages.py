@@ -27,6 +27,7 @@ from selectolax.lexbor import LexborHTMLParser
 from archiver.changes import words as words_module
 from archiver.changes.diff import diff_texts, unified_diff
 from archiver.changes.words import word_diff
+from archiver.extractor import bounds as bounds_module
 from archiver.extractor import page as page_module
 from archiver.extractor.page import Document, extract
 from archiver.text.sentences import can_cut
@@ -485,17 +486,17 @@ def _depth(html: str) -> int:
 
 
 def _check_tag_soup(pieces: list[str]) -> None:
-    markup, _dropped, _cut = page_module._bound_tags("".join(pieces))
+    markup, _dropped, _cut = bounds_module._bound_tags("".join(pieces))
     tree = LexborHTMLParser(markup)
     # every tag the parser reads was read: no formatting element left to copy around
     assert tree.css_first("b, i, em, nobr, font") is None, markup
-    assert _depth(markup) <= 2 * page_module.MAX_DEPTH + 12, markup
+    assert _depth(markup) <= 2 * bounds_module.MAX_DEPTH + 12, markup
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(_SOUP), max_size=300))
 def test_reading_every_tag_bounds_the_depth_the_parser_builds(pieces: list[str]) -> None:
-    with mock.patch.object(page_module, "MAX_DEPTH", 16):
+    with mock.patch.object(bounds_module, "MAX_DEPTH", 16):
         _check_tag_soup(pieces)
 
 
@@ -503,7 +504,7 @@ def test_reading_every_tag_bounds_the_depth_the_parser_builds(pieces: list[str])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(_SOUP), min_size=1_000, max_size=6_000))
 def test_reading_every_tag_bounds_the_depth_the_parser_builds_long(pieces: list[str]) -> None:
-    with mock.patch.object(page_module, "MAX_DEPTH", 16):
+    with mock.patch.object(bounds_module, "MAX_DEPTH", 16):
         _check_tag_soup(pieces)
 
 

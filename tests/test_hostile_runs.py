@@ -18,6 +18,7 @@ import pytest
 
 from archiver.errors import StoreError
 from archiver.storage.catalog import Catalog
+from archiver.storage.sqlite import SqliteDb
 
 from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json, write_config
 
@@ -188,8 +189,10 @@ def _fill_catalog_after(monkeypatch: pytest.MonkeyPatch, spare_pages: int) -> No
 
     def limited(self: Catalog, path: Path) -> None:
         original(self, path)
-        db = self._db  # noqa: SLF001 - the test reaches into the connection on purpose
-        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+        sql = self._sql  # noqa: SLF001 - the test reaches into the connection on purpose
+        assert isinstance(sql, SqliteDb)
+        db = sql.db
+        pages = int(db.execute("PRAGMA page_count").fetchone()["page_count"])
         db.execute("PRAGMA cache_size = 1")
         db.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
 
@@ -274,8 +277,10 @@ def _many_runs(catalog: Catalog) -> None:
 
 def test_a_transaction_rolled_back_by_sqlite_reports_the_real_error(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "catalog.sqlite3")
-    db = catalog._db  # noqa: SLF001
-    pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+    sql = catalog._sql  # noqa: SLF001
+    assert isinstance(sql, SqliteDb)
+    db = sql.db
+    pages = int(db.execute("PRAGMA page_count").fetchone()["page_count"])
     db.execute("PRAGMA cache_size = 1")
     db.execute(f"PRAGMA max_page_count = {pages + 2}")
     for nested in (False, True):
@@ -340,6 +345,7 @@ def test_a_catalog_from_before_the_reason_column_gains_it(
     path = config_dir / "store" / "catalog.sqlite3"
     with sqlite3.connect(path) as db:  # the runs table as version 0.1 made it
         db.execute("ALTER TABLE runs DROP COLUMN reason")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")  # its schema
         db.execute("INSERT INTO runs(started_at, trigger) VALUES ('2024-01-01T00:00:00Z', 'x')")
     db.close()
     assert cli(config, "crawl").exit_code == 0

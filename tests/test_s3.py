@@ -131,7 +131,7 @@ def test_s3_down_during_a_crawl_loses_nothing_and_catches_up(
     def stop_s3(outcome: object) -> None:  # S3 goes down once the crawl is under way
         s3.stop()
 
-    with caplog.at_level(logging.WARNING), Store.of(loaded) as store:
+    with caplog.at_level(logging.WARNING), Store.from_config(loaded) as store:
         summary = pipeline.crawl(loaded, store, progress=stop_s3)
     assert summary.count("new") == 1 and not summary.errors
     assert any("wait in the spool" in r.getMessage() for r in caplog.records)
@@ -251,7 +251,7 @@ def test_files_closed_by_age_upload_while_the_crawl_goes_on(
                 time.sleep(0.1)
             seen_during_run[-1] = len(objects(s3, "aged"))
 
-    with Store.of(loaded) as store:
+    with Store.from_config(loaded) as store:
         summary = pipeline.crawl(loaded, store, progress=watch)
     assert summary.count("new") == 3
     assert seen_during_run[0] == 0 and seen_during_run[1] >= 1  # uploaded mid-run
@@ -357,3 +357,37 @@ def test_next_run_uploads_what_a_run_left_in_the_spool(
     assert left in uploaded and len(uploaded) == 2 and spool(config) == []
     report = cli_json(config, "verify")
     assert report["problems"] == [] and report["waiting_upload"] == [] and report["checked"] == 2
+
+
+def test_s3_with_the_postgresql_catalog(
+    s3: SeaweedFS, site: FixtureSite, config_dir: Path, tmp_path: Path, pg_dsn: str
+) -> None:
+    """The spool's upload state lives in the cluster catalog just as in SQLite: crawls,
+    an ARC import and a recompressed whole-gzip import all end up on S3, checked."""
+    from archiver.storage.catalog import Catalog
+
+    from .archive_samples import ARC_GZ, WHOLE_WARC, write_samples
+    from .test_cluster_catalog import with_catalog
+
+    config = with_catalog(s3_config(config_dir, site, s3, prefix="pg"), pg_dsn)
+    assert cli_json(config, "crawl")["new_versions"] == 1
+    site.serve("/99663", "slownews/99663.v2.html")
+    assert cli_json(config, "crawl")["new_versions"] == 1
+    samples = write_samples(tmp_path / "samples")
+    imported = cli_json(config, "import", str(samples / ARC_GZ), str(samples / WHOLE_WARC))
+    stored = [f["stored_as"] for f in imported["files"]]
+    assert len(stored) == 2 and stored[0].endswith(".arc.gz")
+
+    assert not (config_dir / "store" / "catalog.sqlite3").exists()  # the catalog is PG's
+    assert not any((config_dir / "store" / "warc").iterdir())  # the spool is empty
+    uploaded = objects(s3, "pg")
+    assert len(uploaded) == 4 and set(stored) <= set(uploaded)
+    catalog = Catalog(pg_dsn)
+    rows = {r.name: (r.state, r.size) for r in catalog.warc_files()}
+    catalog.close()
+    assert rows == {name: ("uploaded", size) for name, size in uploaded.items()}
+    # The whole-gzip file's original stays local; verify compares it with the object.
+    assert [p.name for p in (config_dir / "store" / "originals").iterdir()] == [stored[1]]
+    report = cli_json(config, "verify")
+    assert report["problems"] == [] and report["waiting_upload"] == []
+    assert report["checked"] >= 4 and report["originals"] == 1

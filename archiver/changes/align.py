@@ -24,6 +24,9 @@ from archiver.text.ignore import ComparisonKeys, IgnoreRule
 from archiver.text.sentences import split_sentences
 from archiver.text.similarity import bigrams
 
+from .claims import Conflict, conflicts
+
+STATUSES = ("present", "paraphrased", "contradicted", "absent")
 PRESENT = 0.8
 PARAPHRASED = 0.4
 MIN_SEED_SENTENCE = 8  # letters below which a line is a label ("코드명"), not a claim
@@ -35,12 +38,19 @@ _NOT_LETTER = re.compile(r"[\W_]+")
 @dataclass(frozen=True)
 class SeedSentence:
     text: str
-    status: str  # "present" | "paraphrased" | "absent"
+    status: str  # "present" | "paraphrased" | "contradicted" | "absent"
     match: str | None
     score: float
+    conflicts: tuple[Conflict, ...] = ()  # why it is "contradicted"
 
     def as_json(self) -> dict[str, object]:
-        return {"text": self.text, "status": self.status, "match": self.match, "score": self.score}
+        return {
+            "text": self.text,
+            "status": self.status,
+            "match": self.match,
+            "score": self.score,
+            "conflicts": [c.as_json() for c in self.conflicts],
+        }
 
 
 @dataclass(frozen=True)
@@ -51,15 +61,16 @@ class SeedAlignment:
 
     @property
     def coverage(self) -> float:
-        """Share of seed sentences found in the page (present or paraphrased)."""
+        """Share of seed sentences the page supports (present or paraphrased; a
+        contradicted claim is found but not supported)."""
         if not self.sentences:
             return 0.0
-        found = sum(1 for s in self.sentences if s.status != "absent")
+        found = sum(1 for s in self.sentences if s.status in ("present", "paraphrased"))
         return round(found / len(self.sentences), 4)
 
     def counts(self) -> dict[str, int]:
         counts = Counter(s.status for s in self.sentences)
-        return {k: counts.get(k, 0) for k in ("present", "paraphrased", "absent")}
+        return {k: counts.get(k, 0) for k in STATUSES}
 
 
 def _score(seed: set[str], candidate: set[str], overlap: int) -> float:
@@ -119,9 +130,12 @@ def align_seed(seed_text: str, page_text: str, ignore: Sequence[IgnoreRule] = ()
                         best, span = score, (lo, lo + 2)
         status = _status(best)
         match = " ".join(page[span[0] : span[1]]) if status != "absent" else None
+        found: tuple[Conflict, ...] = ()
         if match is not None:
             used.update(range(*span))
-        results.append(SeedSentence(sentence, status, match, round(best, 4)))
+            found = tuple(conflicts(sentence, match, norm))
+            status = "contradicted" if found else status
+        results.append(SeedSentence(sentence, status, match, round(best, 4), found))
     similarity = sum(s.score for s in results) / len(results) if results else 0.0
     page_only = [s for i, s in enumerate(page) if i not in used]
     return SeedAlignment(results, round(similarity, 4), page_only)
@@ -132,7 +146,7 @@ class AlignmentChange:
     """How one seed sentence's support changed between two versions of a page."""
 
     text: str
-    change: str  # "edited" | "removed" | "added" | "restated"
+    change: str  # "edited" | "removed" | "added" | "restated" | "contradicted"
     before: SeedSentence
     after: SeedSentence
 
@@ -148,10 +162,11 @@ class AlignmentChange:
 def alignment_changes(
     before: SeedAlignment, after: SeedAlignment, new_page_text: str
 ) -> list[AlignmentChange]:
-    """Seed sentences whose support changed: the page sentence the seed relied on was
-    edited ("edited": still matched, by other words) or removed ("removed": now absent),
-    a claim the page did not support now is ("added"), or the match moved to another
-    sentence with the same status ("restated")."""
+    """Seed sentences whose support changed: the page now states another value or name
+    than the seed ("contradicted", or contradicted otherwise), the page sentence the seed
+    relied on was edited ("edited": still matched, by other words) or removed ("removed":
+    now absent), a claim the page did not support now is ("added"), or the match moved to
+    another sentence with the same status ("restated")."""
     still_there = set(split_sentences(new_page_text[:MAX_PAGE_CHARS]))
     changes: list[AlignmentChange] = []
     for old, new in zip(before.sentences, after.sentences, strict=True):
@@ -160,7 +175,9 @@ def alignment_changes(
         relied = old.match is not None and any(
             part not in still_there for part in split_sentences(old.match)
         )
-        if new.status == "absent" and old.status != "absent":
+        if new.status == "contradicted" and old.conflicts != new.conflicts:
+            change = "contradicted"
+        elif new.status == "absent" and old.status != "absent":
             change = "removed"
         elif old.status == "absent" and new.status != "absent":
             change = "added"

@@ -128,6 +128,7 @@ class SeedChange:
             "changed": self.changed,
             "added": a.page_only,
             "removed": [s.text for s in a.sentences if s.status == "absent"],
+            "contradicted": [s.text for s in a.sentences if s.status == "contradicted"],
             "similarity": a.similarity,
             "coverage": a.coverage,
             "counts": a.counts(),

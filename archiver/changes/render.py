@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from archiver.config import RemoteWarc
 
 FORMATS = ("terminal", "text", "markdown", "json", "html")
-STATUS_MARK = {"present": "=", "paraphrased": "~", "absent": "-"}
+STATUS_MARK = {"present": "=", "paraphrased": "~", "contradicted": "!", "absent": "-"}
 SIDE_BY_SIDE_WIDTH = 120
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -106,7 +106,9 @@ def text(change: Change) -> str:
             f"{change.url} v{change.version.version} against {change.seed}: similarity "
             f"{a.similarity}, coverage {a.coverage}"
         ]
-        lines += [f"{STATUS_MARK[s.status]} [{s.status}] {s.text}" for s in a.sentences]
+        for sentence in a.sentences:
+            lines.append(f"{STATUS_MARK[sentence.status]} [{sentence.status}] {sentence.text}")
+            lines += [f"    ! {conflict_text(c)}" for c in sentence.conflicts]
         return "\n".join(lines)
     lines = [f"# {key}: {old} -> {new}" for key, (old, new) in change.metadata.items()]
     lines += [
@@ -117,7 +119,7 @@ def text(change: Change) -> str:
     if change.seed and change.seed.changes:
         s = change.seed
         lines.append(f"# seed {s.seed} coverage {s.before.coverage} -> {s.after.coverage}")
-        lines += [f"# seed sentence {c.change}: {c.text}" for c in s.changes]
+        lines += [f"# seed sentence {c.change}: {c.text}{_conflicts(c.after)}" for c in s.changes]
     if change.granularity != "word":
         return "\n".join(lines + ([change.unified] if change.unified else []))
     if change.diff.hunks:
@@ -206,16 +208,25 @@ def markdown(change: Change, level: int = 2) -> str:
         for c in s.changes:
             lines.append(
                 f"- **{c.change}**: {md(c.text)} (was: {md(c.before.match) or '—'};"
-                f" now: {md(c.after.match) or '—'})"
+                f" now: {md(c.after.match) or '—'}){md(_conflicts(c.after))}"
             )
     return "\n".join(lines).rstrip()
 
 
+def conflict_text(conflict: Any) -> str:
+    """One conflict for people: "amount: seed 1,200억 원, source 1,500억 원"."""
+    return f"{conflict.kind}: seed {conflict.seed}, source {conflict.source}"
+
+
+def _conflicts(sentence: Any) -> str:
+    return "".join(f" [{conflict_text(c)}]" for c in sentence.conflicts)
+
+
 def seed_table_md(sentences: list[Any]) -> list[str]:
     lines = ["| seed sentence | status | best match in the page | score |", "|---|---|---|---|"]
-    lines += [
-        f"| {md(s.text)} | {s.status} | {md(s.match) or '—'} | {s.score:.2f} |" for s in sentences
-    ]
+    for s in sentences:
+        status = s.status + "".join(f" ({md(conflict_text(c))})" for c in s.conflicts)
+        lines.append(f"| {md(s.text)} | {status} | {md(s.match) or '—'} | {s.score:.2f} |")
     return lines
 
 
@@ -285,10 +296,15 @@ def terminal(change: Change, width: int, *, color: bool = True) -> RenderableTyp
             title=f"{change.url} v{change.version.version} against {change.seed}: "
             f"coverage {a.coverage:.0%}",
         )
-        colour = {"present": "green", "paraphrased": "yellow", "absent": "red"}
+        colour = {
+            "present": "green", "paraphrased": "yellow", "contradicted": "magenta", "absent": "red"
+        }  # fmt: skip
         for sentence in a.sentences:
+            status = Text(sentence.status, colour[sentence.status])
+            for conflict in sentence.conflicts:
+                status.append("\n" + conflict_text(conflict), "magenta")
             table.add_row(
-                Text(sentence.status, colour[sentence.status]),
+                status,
                 sentence.text,
                 sentence.match or "—",
                 f"{sentence.score:.2f}",
@@ -328,5 +344,5 @@ def terminal(change: Change, width: int, *, color: bool = True) -> RenderableTyp
             )
         )
         for c in s.changes:
-            parts.append(Text.assemble((f"  {c.change}: ", "yellow"), c.text))
+            parts.append(Text.assemble((f"  {c.change}: ", "yellow"), c.text + _conflicts(c.after)))
     return Group(*parts)

@@ -33,7 +33,7 @@ from rich.segment import Segment
 from rich.text import Span, Text
 
 from archiver._version import __version__
-from archiver.config import Config, load_config
+from archiver.config import CATALOG_ENV, Config, catalog_setting, load_config
 from archiver.errors import ArchiverError
 from archiver.storage.store import Store
 
@@ -176,8 +176,8 @@ class Context:
 
     def store(self) -> Store:
         if self.store_path and not self.config_path and not Path(DEFAULT_CONFIG).is_file():
-            return Store(Path(self.store_path).resolve())
-        return Store.of(self.config())
+            return Store(Path(self.store_path).resolve(), catalog_setting(f"${CATALOG_ENV}", None))
+        return Store.from_config(self.config())
 
 
 def _fail(message: str, code: int) -> None:

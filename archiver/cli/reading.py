@@ -309,5 +309,7 @@ def verify(ctx: Context, as_json: bool) -> None:
             )
         for name in report.waiting or []:
             out.print(f"  waiting: {name} is in the spool, not yet on S3 (`archiver upload`)")
+        for name in report.lone_originals:
+            out.print(f"  note: {name} has no recompressed copy in warc/ (nothing refers to it)")
     if report.problems:
         sys.exit(1)

@@ -1,16 +1,18 @@
-"""Commands that write the archive: crawl, seeds, reindex, schedule, gc, import."""
+"""Commands that write the archive: crawl, seeds, reindex, schedule, gc, import, migrate."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from archiver import api
+from archiver.config import catalog_setting
 from archiver.errors import ConfigError
 from archiver.storage.store import Store
 
@@ -28,7 +30,7 @@ def crawl(ctx: Context, as_json: bool) -> None:
     )
 
     config = ctx.config()
-    with Store.of(config) as store:
+    with Store.from_config(config) as store:
         if err.is_terminal and not as_json:
             with Progress(
                 TextColumn("crawling"),
@@ -200,7 +202,7 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
     from archiver.crawler.retention import collect
 
     config = ctx.config()
-    with Store.of(config) as store:
+    with Store.from_config(config) as store:
         result = collect(store, config, dry_run=dry_run)
     if as_json:
         _json(result.as_json(dry_run))
@@ -232,7 +234,7 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @pass_context
 @handle_errors()
 def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
-    """Ingest WARC files made by other tools (wget, Browsertrix) as a crawl would."""
+    """Ingest WARC and ARC files made by other tools (wget, Browsertrix, Heritrix)."""
     from archiver.crawler.importer import (
         import_warcs,  # keeps warcio's reader off other commands' start-up
     )
@@ -244,17 +246,29 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
     data = summary.as_json()
     if as_json:
         _json(data)
-        if not summary.complete:  # a file cut short: its warning names the byte offset
+        if not summary.ok:  # cut short (its warning names the byte offset), or no capture
             sys.exit(1)
         return
     for entry in summary.files:
-        note = f" ({entry['skipped']})" if entry.get("skipped") else ""
-        out.print(f"{entry['file']}: {entry['records']} records{note}")
+        if entry.get("skipped"):
+            out.print(f"{entry['file']}: 0 captures ({entry['skipped']})")
+            continue
+        kept = cast(dict[str, int], entry.get("kept") or {})
+        parts = [f"{entry['records_read']} records read", f"{entry['captures']} captures"]
+        if kept:
+            parts.append("kept " + ", ".join(f"{n} {kind}" for kind, n in kept.items()))
+        if entry.get("skipped_records"):
+            parts.append(f"{len(cast(list[object], entry['skipped_records']))} skipped")
+        if entry.get("original"):
+            parts.append(f"recompressed; original kept as {entry['original']}")
+        out.print(f"{entry['file']} ({entry['format']}): {'; '.join(parts)}")
+        if entry.get("error"):
+            out.print(f"{entry['file']}: {entry['error']}")
     crawl = summary.crawl
     new = crawl.count("new", "changed") if crawl else 0
     errors = len(crawl.errors) if crawl else 0
     out.print(f"run {summary.run_id}: new versions {new}, errors {errors}")
-    if not summary.complete:
+    if not summary.ok:
         sys.exit(1)
 
 
@@ -278,3 +292,36 @@ def upload(ctx: Context, as_json: bool) -> None:
         _json(report.as_json())
         return
     out.print(f"uploaded {len(report.uploaded)} WARC files to {store.remote.uri}")
+
+
+@main.command()
+@click.option(
+    "--to",
+    "dsn",
+    metavar="POSTGRESQL_URL",
+    help="The cluster catalog to fill (default: $ARCHIVER_CATALOG, then [store] catalog).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def migrate(ctx: Context, dsn: str | None, as_json: bool) -> None:
+    """Copy the embedded catalog into an empty PostgreSQL catalog, ids and all."""
+    from archiver.storage.transfer import copy_catalog  # psycopg loads for this command only
+
+    with ctx.store() as store:
+        target = catalog_setting("--to", dsn, env=False) if dsn else store.catalog_dsn
+        if target is None:
+            raise ConfigError(
+                "migrate needs a cluster catalog: --to postgresql://…, $ARCHIVER_CATALOG"
+                " or [store] catalog"
+            )
+        store.lock()  # no crawl writes the embedded catalog while it is copied
+        report = copy_catalog(store.catalog_path, store.root, target)
+    if as_json:
+        _json(report.as_json())
+        return
+    rows = ", ".join(f"{n} {table}" for table, n in report.rows.items())
+    if report.already:
+        out.print(f"{report.target} already holds this store's catalog ({rows}); nothing copied")
+    else:
+        out.print(f"copied {rows} into {report.target}")

@@ -24,12 +24,14 @@ from typing import Any
 
 from archiver.config import Config
 from archiver.errors import ArchiverError, SearchIndexError
-from archiver.extractor.page import Document
+from archiver.extractor.page import Document, extract
 from archiver.extractor.seed import parse_seed_file
 from archiver.fulltext.rebuild import open_index, seed_doc
 from archiver.net.exchange import FetchResult
 from archiver.net.fetch import Fetcher
+from archiver.net.render import Rendered, Renderer, RenderError
 from archiver.net.robots import RobotsPolicy
+from archiver.net.urls import canonicalize
 from archiver.storage import spool
 from archiver.storage.catalog import Catalog, SeedRow
 from archiver.storage.store import Store
@@ -46,6 +48,8 @@ from .recorder import CrawlRun, finish_run, prepare_document
 from .relevance import SeedTerms, seed_terms
 
 log = logging.getLogger(__name__)
+
+RENDER_AUTO_CHARS = 200  # with render = "auto", a page whose HTML gives less text is rendered
 
 __all__ = ["CrawlInterrupted", "crawl", "register_seed"]
 
@@ -198,20 +202,59 @@ async def _run_frontier(
     always recorded whole. When ``should_stop`` turns true, fetches still in flight are
     abandoned and the run ends normally.
     """
-    robots = RobotsPolicy(
-        fetcher, run.crawl_config.user_agent, respect=run.crawl_config.respect_robots
-    )
+    config = run.crawl_config
+    robots = RobotsPolicy(fetcher, config.user_agent, respect=config.respect_robots)
+    renderer = None
+    if config.render != "never" or run.render_modes:
+        renderer = Renderer(
+            user_agent=config.user_agent,
+            allow_private=config.allow_private_networks,
+            timeout=config.render_timeout,
+            allowed=robots.disallowed,
+        )
+    try:
+        await _fetch_all(run, frontier, summary, fetcher, should_stop, discovery, robots, renderer)
+    finally:
+        if renderer is not None:
+            await renderer.aclose()
 
-    async def one(item: FrontierItem) -> tuple[FrontierItem, FetchResult, Document | None]:
+
+Fetched = tuple[FrontierItem, FetchResult, Document | None, Rendered | None]
+
+
+async def _fetch_all(
+    run: CrawlRun,
+    frontier: Frontier,
+    summary: CrawlSummary,
+    fetcher: Fetcher,
+    should_stop: StopFn | None,
+    discovery: Discovery,
+    robots: RobotsPolicy,
+    renderer: Renderer | None,
+) -> None:
+    async def one(item: FrontierItem) -> Fetched:
         reason = await robots.disallowed(item.url)
         if reason:
-            return item, FetchResult(url=item.url, skipped=reason), None
-        result = await fetcher.fetch(item.url, run.conditional_for(item.url))
+            return item, FetchResult(url=item.url, skipped=reason), None, None
+        mode = run.render_modes.get(item.url, run.crawl_config.render)
+        # A rendered page's text depends on more than its HTML: no conditional GET.
+        conditional = run.conditional_for(item.url) if mode == "never" else None
+        result = await fetcher.fetch(item.url, conditional)
         # Extraction in a worker thread: the loop keeps fetching while a page extracts.
-        return item, result, await asyncio.to_thread(prepare_document, item, result)
+        doc = await asyncio.to_thread(prepare_document, item, result)
+        rendered = None
+        if renderer is not None and doc is not None and _wants_render(mode, doc):
+            assert result.response is not None  # prepare_document made a Document of it
+            try:
+                rendered = await renderer.render(result.response)
+            except RenderError as exc:
+                log.warning("%s: %s; its text is read from the HTML as served", item.url, exc)
+            else:
+                doc = await asyncio.to_thread(extract, rendered.html, result.response.url)
+        return item, result, doc, rendered
 
     window = max(4, run.crawl_config.concurrency * 2)
-    pending: set[asyncio.Task[tuple[FrontierItem, FetchResult, Document | None]]] = set()
+    pending: set[asyncio.Task[Fetched]] = set()
     while True:
         stopping = should_stop is not None and should_stop()
         while not stopping and len(pending) < window and (item := frontier.pop()) is not None:
@@ -228,8 +271,8 @@ async def _run_frontier(
             pending, timeout=0.25, return_when=asyncio.FIRST_COMPLETED
         )
         for task in done:
-            item, result, doc = task.result()
-            outcome = run.record(item, result, doc)
+            item, result, doc, rendered = task.result()
+            outcome = run.record(item, result, doc, rendered)
             summary.outcomes.append(outcome)
             _follow(run, discovery, frontier, item, result, outcome, summary)
     if stopping:  # stopped before the work ran out, with or without fetches in flight
@@ -239,6 +282,11 @@ async def _run_frontier(
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _wants_render(mode: str, doc: Document) -> bool:
+    """``auto`` renders a page whose HTML gave almost no text."""
+    return mode == "always" or (mode == "auto" and len(doc.text) < RENDER_AUTO_CHARS)
 
 
 def crawl(
@@ -289,6 +337,7 @@ def _crawl(
         closing = False
         try:
             run = CrawlRun(config.crawl, store, run_id, progress)
+            run.render_modes = {canonicalize(url): mode for url, mode in config.target_render}
             frontier = build_frontier(config, seeds, store.catalog)
             terms = None if stop() else _terms(config, seeds)  # kiwipiepy: seconds
             discovery = Discovery(config.crawl, terms)

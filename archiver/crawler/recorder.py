@@ -13,11 +13,12 @@ import logging
 from collections.abc import Callable
 
 from archiver.config import CrawlConfig, parse_duration
-from archiver.errors import ArchiverError, StoreError
+from archiver.errors import ArchiverError, CatalogConnectionLost, StoreError
 from archiver.extractor.page import Document, extract
 from archiver.fulltext.feed import IndexFeed
 from archiver.fulltext.rebuild import open_index, version_doc
 from archiver.net.exchange import Conditional, Exchange, FetchResult
+from archiver.net.render import Rendered
 from archiver.storage import spool
 from archiver.storage.catalog import Catalog, TargetRow
 from archiver.storage.store import Store
@@ -101,9 +102,31 @@ class CrawlRun:
         # True for imports: a capture takes its place in the history by its time
         # (Catalog.add_version); a crawl's capture is always the page as it is now.
         self.by_capture_time = False
+        self.render_modes: dict[str, str] = {}  # canonical [[targets]] URL -> its render mode
+        self._record_id = ""  # WARC-Record-ID of the last response record written
 
     def record(
-        self, item: FrontierItem, result: FetchResult, doc: Document | None = None
+        self,
+        item: FrontierItem,
+        result: FetchResult,
+        doc: Document | None = None,
+        rendered: Rendered | None = None,
+    ) -> TargetOutcome:
+        try:
+            return self._record_page(item, result, doc, rendered)
+        except CatalogConnectionLost as exc:
+            # A cluster catalog restarted mid-page: the server rolled the page's
+            # transaction back whole, so it is recorded once more on a new connection
+            # (its first WARC records stay behind, referenced by nothing).
+            log.warning("%s: recording again: %s", item.url, exc)
+            return self._record_page(item, result, doc, rendered)
+
+    def _record_page(
+        self,
+        item: FrontierItem,
+        result: FetchResult,
+        doc: Document | None,
+        rendered: Rendered | None,
     ) -> TargetOutcome:
         # One transaction per page: its captures, version and state land together (after
         # the WARC records they point at were fsynced), or not at all.
@@ -118,7 +141,7 @@ class CrawlRun:
                 )
                 try:
                     with self.catalog.transaction():
-                        outcome = self._record(target, item, result, doc)
+                        outcome = self._record(target, item, result, doc, rendered)
                 except StoreError:
                     raise
                 except ArchiverError as exc:
@@ -144,6 +167,7 @@ class CrawlRun:
         return outcome
 
     def _store_exchange(self, target: TargetRow, exchange: Exchange) -> int:
+        self._record_id = ""
         location = None
         last = self.catalog.last_response(exchange.url) if exchange.status == 304 else None
         if last is not None and last.payload_digest:
@@ -158,6 +182,7 @@ class CrawlRun:
             )
             revisit = (original.url, original.fetched_at) if original else None
             location = self.warc.write_exchange(exchange, revisit_of=revisit)
+        self._record_id = location.record_id if location else ""
         return self.catalog.add_capture(
             target_id=target.id,
             run_id=self.run_id,
@@ -174,8 +199,34 @@ class CrawlRun:
             last_modified=exchange.header("last-modified"),
         )
 
+    def _store_rendering(self, target: TargetRow, response: Exchange, rendered: Rendered) -> int:
+        """The rendered DOM as a conversion record of the response just written, and its
+        capture (the one the page's version is made from)."""
+        fetched_at = now_iso()
+        location = self.warc.write_conversion(
+            response.url, fetched_at, rendered.html, refers_to=self._record_id
+        )
+        return self.catalog.add_capture(
+            target_id=target.id,
+            run_id=self.run_id,
+            url=response.url,
+            fetched_at=fetched_at,
+            status=response.status,
+            content_type="text/html; charset=utf-8",
+            payload_digest=location.payload_digest,
+            record_type=location.record_type,
+            warc_file=location.file,
+            warc_offset=location.offset,
+            warc_length=location.length,
+        )
+
     def _record(
-        self, target: TargetRow, item: FrontierItem, result: FetchResult, doc: Document | None
+        self,
+        target: TargetRow,
+        item: FrontierItem,
+        result: FetchResult,
+        doc: Document | None,
+        rendered: Rendered | None = None,
     ) -> TargetOutcome:
         if result.skipped:
             return TargetOutcome(item.url, SKIPPED, error=result.skipped)
@@ -196,6 +247,8 @@ class CrawlRun:
                     error=error,
                 )
             return TargetOutcome(item.url, ERROR, error=error, tries=tries)
+        if rendered is not None and response.status == 200:
+            capture_id = self._store_rendering(target, response, rendered)
         follow_up = item.depth > 0 and self.catalog.latest_version(target.id) is None
         return self.ingest(
             target,
@@ -206,6 +259,7 @@ class CrawlRun:
             extract_text=item.kind == "page",
             follow_up=follow_up,
             doc=doc,
+            rendered=rendered is not None,
         )
 
     def ingest(
@@ -219,6 +273,7 @@ class CrawlRun:
         extract_text: bool = True,
         follow_up: bool = False,
         doc: Document | None = None,
+        rendered: bool = False,
     ) -> TargetOutcome:
         """Turn a stored final response into a target state, and a version if new.
 
@@ -263,6 +318,11 @@ class CrawlRun:
         previous = self.catalog.version_before(target.id, at)
         if previous is not None and previous.content_hash == content_hash:
             return TargetOutcome(url, UNCHANGED, previous.version, tries=tries)
+        # An older capture of the text the next version holds (the same page from an ARC
+        # imported after a WARC) is no version of its own; its capture is kept.
+        later = self.catalog.version_after(target.id, at) if at is not None else None
+        if later is not None and later.content_hash == content_hash:
+            return TargetOutcome(url, UNCHANGED, later.version, tries=tries)
         version = self.catalog.add_version(
             target_id=target.id,
             capture_id=capture_id,
@@ -286,6 +346,7 @@ class CrawlRun:
                 "section": doc.section,
                 "tags": doc.tags,
                 "content_type": response.content_type,
+                **({"rendered": True} if rendered else {}),
             },
             by_time=self.by_capture_time,
         )
@@ -304,7 +365,7 @@ class CrawlRun:
         if target is None or self.catalog.latest_version(target.id) is None:
             return None
         for capture in reversed(self.catalog.captures(target.id)):
-            if capture.status == 200:
+            if capture.status == 200 and capture.record_type != "conversion":
                 if capture.etag or capture.last_modified:
                     return Conditional(capture.etag, capture.last_modified)
                 return None

@@ -21,6 +21,8 @@ refers to it any longer, and only if every record in it is accounted for
 file holding records archiver did not
 write or ingest (an imported file's resource, metadata or conversion records, records
 the import skipped, bytes that are no readable record) is kept, and the plan says why.
+The original of a recompressed import (``<store>/originals/``, same name) goes with its
+copy, after it.
 Catalog rows go in one transaction; then the freed WARC files are removed, the index is
 rebuilt from the catalog and the run reports that mentioned a deleted version are
 rendered again, so ``verify`` stays clean and no report in the store points at a
@@ -67,6 +69,9 @@ class GcPlan:
     versions: list[VersionStub] = field(default_factory=list)
     capture_ids: list[int] = field(default_factory=list)
     warc_files: list[tuple[str, int]] = field(default_factory=list)  # (name, bytes)
+    # The originals (in originals/) of recompressed imports among warc_files: they go
+    # with their copy.
+    originals: list[tuple[str, int]] = field(default_factory=list)
     pinned: dict[Ref, list[str]] = field(default_factory=dict)  # spared by these reports
     reports: list[int] = field(default_factory=list)  # run reports to render again
     unreferenced: list[str] = field(default_factory=list)  # WARC files nothing refers to
@@ -77,7 +82,7 @@ class GcPlan:
 
     @property
     def bytes_freed(self) -> int:
-        return sum(size for _, size in self.warc_files)
+        return sum(size for _, size in self.warc_files + self.originals)
 
     def as_json(self, dry_run: bool) -> dict[str, Any]:
         return {
@@ -90,6 +95,9 @@ class GcPlan:
             "kept_versions": self.kept_versions,
             "captures": len(self.capture_ids),
             "warc_files": [{"file": name, "bytes": size} for name, size in self.warc_files],
+            "original_files": [
+                {"file": f"originals/{name}", "bytes": size} for name, size in self.originals
+            ],
             "bytes_freed": self.bytes_freed,
             "pinned_by_reports": [
                 {"url": url, "version": number, "reports": names}
@@ -277,6 +285,9 @@ def plan(store: Store, retention: RetentionConfig, *, now: datetime | None = Non
             why = unaccounted(path, offsets)
         if why is None:
             result.warc_files.append((name, size))
+            original = store.originals_dir / name
+            if original.is_file():
+                result.originals.append((name, original.stat().st_size))
         else:
             result.kept_files.append((name, size, why))
     on_disk = {p.name for p in spool.spool_files(store)}
@@ -306,12 +317,13 @@ def collect(
         if not result.capture_ids and not result.versions:
             return result
         store.catalog.delete_versions([v.id for v in result.versions], result.capture_ids)
+        # A recompressed copy first (its object too, on S3), then its original: never a
+        # copy without its original.
         for name, _ in result.warc_files:
-            try:
-                (store.warc_dir / name).unlink(missing_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot delete {store.warc_dir / name}: {exc}") from exc
+            _unlink(store.warc_dir / name)
             spool.forget(store, name)  # on S3: its object and its row
+        for name, _ in result.originals:
+            _unlink(store.originals_dir / name)
         log.info(
             "gc: %d versions, %d captures, %d WARC files deleted",
             len(result.versions),
@@ -329,3 +341,10 @@ def collect(
         return result
     finally:
         store.unlock()
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot delete {path}: {exc}") from exc

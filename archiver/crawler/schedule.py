@@ -286,7 +286,7 @@ class Scheduler:
         """Run until :meth:`stop` (or SIGTERM/SIGINT, installed by :func:`run_scheduler`)."""
         self._lock.acquire()
         try:
-            with Store.of(self.config) as store:
+            with Store.from_config(self.config) as store:
                 _abandon_killed_runs(store)
                 self._trigger, due = resume(self.config, store, self.state)
             scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)})
@@ -372,7 +372,7 @@ class Scheduler:
         waiting = False
         while True:
             try:
-                with Store.of(self.config) as store:
+                with Store.from_config(self.config) as store:
                     summary = pipeline.crawl(
                         self.config, store, trigger="scheduled", should_stop=self.stopping.is_set
                     )

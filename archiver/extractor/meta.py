@@ -31,7 +31,7 @@ from .rules import matches
 
 __all__ = [
     "PageMeta", "absolute_url", "byline_author", "clean_author", "collapse", "page_metadata",
-    "strip_site_suffix",
+    "publication_like", "reporter_names", "strip_site_suffix",
 ]  # fmt: skip
 
 _WS = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
@@ -45,6 +45,27 @@ _NOT_NAMES = {
     "담당", "취재", "사진", "영상", "전문", "인턴", "선임", "수석", "객원", "편집", "해당",
     "현장", "소속", "일선", "외신", "방송", "신문", "경제", "정치", "사회", "기사", "한국",
 }  # fmt: skip
+_REPORTERS = re.compile(
+    r"(?<![가-힣])(?P<names>[가-힣]{2,4}(?:\s*[·,/]\s*[가-힣]{2,4})*)\s?"
+    r"(?:선임|수석|객원|전문|인턴|대)?\s?(?:기자|특파원)(?![가-힣])"
+)
+_PUBLICATION = re.compile(
+    # Korean person names never hold these; English names end with none of the others.
+    r"뉴스|일보|신문|방송|미디어|닷컴|타임스|저널|매거진|통신|TV|티비|"
+    r"(?:\.com|\.co\.kr|News|Times|Post|Media|Daily|Journal|Press)\s*$",
+    re.IGNORECASE,
+)
+# A separator ending what is left once the site name is cut: ' - ', '|', 'ㅣ', ':', '·'.
+_SEPARATOR_END = re.compile(r"\s*(?:[-–—|｜ㅣ:·:>»]|::)\s*$")
+# The site's name, a word or two ("모바일"), then a separator: a prefix to cut.
+_SITE_LEAD = re.compile(r"^\S+(?:\s\S+){0,2}?\s*(?:\||｜|ㅣ|::|-|–|—|:|·)\s")
+_SEPARATOR_START = re.compile(r"^\s*(?:[-–—|｜ㅣ:·>»]|::)")
+_SECTION_END = re.compile(r"\s*[-–—|｜ㅣ:·>»]\s*(?P<section>[^\s\-–—|｜ㅣ:·>»]{1,8})$")
+_SECTIONS = frozenset((
+    "정치", "경제", "사회", "국제", "세계", "문화", "스포츠", "연예", "오피니언", "사설", "칼럼",
+    "IT", "과학", "IT과학", "라이프", "생활", "건강", "교육", "전국", "지역", "산업", "금융",
+    "증권", "부동산", "북한", "피플", "인물", "여행", "영상", "뉴스", "종합", "기업", "테크",
+))  # fmt: skip
 _BY = re.compile(r"^\s*by\s+(?P<name>[A-Z][\w.'’-]+(?:\s+(?:[A-Z][\w.'’-]+|de|van|von)){0,3})")
 _EMAIL = re.compile(r"\S+@\S+")
 _SITE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " : ", " · ", " ｜ ")
@@ -79,6 +100,7 @@ def clean_author(value: str | None) -> str | None:
         return None
     text = _EMAIL.sub("", text)
     text = re.sub(r"^(?:by|글쓴이|글|작성자|기자)\s*[:：]?\s+", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^[^=\s]{1,20}=\s*", "", text)  # "스포츠조선=선수민 기자": the outlet goes
     text = re.sub(r"\s*(?:선임|수석|객원)?\s*기자$", "", text.strip(" /|·,"))
     text = collapse(text.strip(" /|·,()[]"))
     return text if 0 < len(text) <= 100 else None
@@ -94,8 +116,33 @@ def byline_author(text: str) -> str | None:
     return found.group("name") if found else None
 
 
-def strip_site_suffix(title: str, site_name: str | None, *, guess: bool = False) -> str:
-    """Remove a trailing (or leading) site name: 'Title - 슬로우뉴스' becomes 'Title'.
+def reporter_names(text: str) -> list[str]:
+    """Every reporter named in a byline: '홍길동·김철수 기자' gives both, in order."""
+    names: list[str] = []
+    for match in _REPORTERS.finditer(text):
+        for name in re.split(r"\s*[·,/]\s*", match.group("names")):
+            if name not in _NOT_NAMES and name not in names:
+                names.append(name)
+    if not names:
+        name = byline_author(text)
+        names = [name] if name else []
+    return names
+
+
+def publication_like(name: str, publications: Iterable[str]) -> bool:
+    """A publication's name, not a person's: the site's own names, or a name that ends
+    like one (…일보, …뉴스, …방송, …TV)."""
+    key = _WS.sub("", name).lower()
+    if any(key and key == _WS.sub("", p).lower() for p in publications if p):
+        return True
+    return _PUBLICATION.search(name) is not None
+
+
+def strip_site_suffix(
+    title: str, site_name: str | None, *, guess: bool = False, section: str | None = None
+) -> str:
+    """Remove a trailing (or leading) site name: 'Title - 슬로우뉴스' becomes 'Title',
+    and '제목-정치ㅣ한국일보' becomes '제목' (a section before the site name goes too).
 
     With ``guess=True`` and no known site name, a short last segment after a separator
     (' | ', ' - ', ...) is dropped too.
@@ -103,17 +150,28 @@ def strip_site_suffix(title: str, site_name: str | None, *, guess: bool = False)
     title = collapse(title)
     if site_name:
         site = collapse(site_name)
-        for sep in _SITE_SEPARATORS:
-            if title.endswith(sep + site) and len(title) > len(sep + site):
-                return title[: -len(sep + site)].strip()
-            if title.startswith(site + sep) and len(title) > len(site + sep):
-                return title[len(site + sep) :].strip()
+        lead = _SITE_LEAD.match(title) if title.startswith(site) else None
+        if lead and len(title) > lead.end():  # "대전일보 모바일 :: 제목"
+            return title[lead.end() :].strip()
+        if title.endswith(site) and len(title) > len(site):
+            head = title[: -len(site)]
+            if _SEPARATOR_END.search(head):
+                head = _SEPARATOR_END.sub("", head)
+                last = _SECTION_END.search(head)
+                if last and _section_name(last.group("section"), section):
+                    head = head[: last.start()]
+                if head.strip():
+                    return head.strip()
     if guess:
         for sep in _SITE_SEPARATORS[:5]:
             head, found, tail = title.rpartition(sep)
             if found and head.strip() and len(tail) <= 25 and len(head) >= len(tail):
                 return head.strip()
     return title
+
+
+def _section_name(segment: str, section: str | None) -> bool:
+    return segment == collapse(section) or segment in _SECTIONS
 
 
 def absolute_url(base: str, href: str | None) -> str | None:
@@ -146,6 +204,7 @@ class PageMeta:
     tags: list[str] = field(default_factory=list)
     korean: bool = False
     base: str = ""  # the URL relative links resolve against (<base href> or the page's)
+    publications: list[str] = field(default_factory=list)  # names that are never authors
 
 
 @dataclass
@@ -168,7 +227,7 @@ class _Page:
 
 SCAN = (
     "meta[content], link[rel][href], script[type='application/ld+json'], base[href], title, "
-    "h1, time[datetime], [itemprop=datePublished], [itemprop=dateModified]"
+    "h1, time[datetime], [itemprop=datePublished], [itemprop=dateModified], [data-date-time]"
 )
 
 
@@ -201,6 +260,10 @@ def _scan(scanned: Iterable[LexborNode]) -> _Page:
                 page.h1s.append(node)
         elif len(page.times) >= _MAX_TIMES:
             continue
+        elif "data-date-time" in attrs and tag != "time":  # portal pages: the exact time
+            label = (attrs.get("class") or "").lower()
+            kind = "updated" if "modif" in label or "update" in label else "published"
+            page.times.append((kind, attrs.get("data-date-time") or ""))
         elif tag == "time" or attrs.get("itemprop") in ("datePublished", "dateModified"):
             kind = attrs.get("itemprop") or ""
             if tag == "time":
@@ -239,14 +302,21 @@ def page_metadata(
     root = tree.root
     lang = (root.attributes.get("lang") if root else None) or metas.get("content-language")
     lang = collapse(lang or metas.get("og:locale")).replace("_", "-") or None
-    title = _title(page, site)
+    publisher = text_value(page.article, "publisher")
+    publications = [collapse(s) for s in (
+        metas.get("og:site_name"), metas.get("application-name"), site_name(page.nodes),
+        publisher, metas.get("twitter:site", "").lstrip("@") or None,
+    ) if s]  # fmt: skip
+    publications = list(dict.fromkeys(publications))
+    section = metas.get("article:section") or text_value(page.article, "articleSection")
+    title = _title(page, publications, section)
     korean = (lang or "").lower().startswith("ko") or has_hangul(title)
     korean = korean or bool(_KR_HOST.search(_host(url))) or has_hangul(" ".join(bylines))
     published, modified = _dates(page, KST if korean else UTC)
-    section = metas.get("article:section") or text_value(page.article, "articleSection")
+    authors = _authors(tree, page, author_selectors)
     return PageMeta(
         title=title,
-        authors=_authors(tree, page, author_selectors),
+        authors=[a for a in authors if not publication_like(a, publications)],
         published_at=published,
         modified_at=modified,
         site_name=collapse(site) or None,
@@ -258,7 +328,13 @@ def page_metadata(
         tags=_tags(page),
         korean=korean,
         base=base,
+        publications=publications,
     )  # fmt: skip
+
+
+def page_tz(info: PageMeta) -> tzinfo:
+    """The zone of a time the page gives without an offset: Korea time on a Korean page."""
+    return KST if info.korean else UTC
 
 
 def _host(url: str) -> str:
@@ -295,15 +371,32 @@ def _in_chrome(node: LexborNode) -> bool:
     return False
 
 
-def _title(page: _Page, site_name: str | None) -> str | None:
-    for candidate in (page.metas.get("og:title"), text_value(page.article, "headline")):
-        if candidate:
-            return strip_site_suffix(candidate, site_name) or None
-    for h1 in page.h1s:
-        heading = collapse(h1.text(deep=True, separator=" "))
-        if heading and not _in_chrome(h1):
-            return heading
-    return strip_site_suffix(collapse(page.title), site_name, guess=True) or None
+def _title(page: _Page, sites: list[str], section: str | None) -> str | None:
+    headings = [collapse(h1.text(deep=True, separator=" ")) for h1 in page.h1s]
+    headings = [text for text, h1 in zip(headings, page.h1s, strict=True) if text]
+    headings = [text for text, h1 in zip(headings, page.h1s, strict=False) if not _in_chrome(h1)]
+    metas = page.metas
+    stated = [
+        metas.get("og:title"),
+        text_value(page.article, "headline"),
+        metas.get("twitter:title"),
+    ]
+    chosen = next((collapse(t) for t in stated if t), None)
+    guess = chosen is None and not headings
+    if chosen is None:
+        chosen = headings[0] if headings else collapse(page.title)
+    for site in sites or [""]:
+        shorter = strip_site_suffix(chosen, site or None, guess=guess, section=section)
+        if shorter != chosen:
+            chosen = shorter
+            break
+    # A suffix learned from the page's other titles: one of them is this title cut
+    # before a separator ("제목" beside "제목 - 정치ㅣ한국일보").
+    for other in (*headings, *map(collapse, filter(None, stated)), collapse(page.title)):
+        rest = chosen[len(other) :] if other and chosen.startswith(other) else ""
+        if rest and len(other) >= 8 and _SEPARATOR_START.match(rest):
+            chosen = other
+    return chosen or None
 
 
 def _authors(tree: LexborHTMLParser, page: _Page, selectors: tuple[str, ...]) -> list[str]:
@@ -359,4 +452,9 @@ def _dates(page: _Page, tz: tzinfo) -> tuple[str | None, str | None]:
     for text in page.lines if published is None else ():
         found_published, found_modified = byline_dates(text, tz)
         published, modified = published or found_published, modified or found_modified
+    for text in page.lines if published is None else ():  # "홍길동 기자 | 2020-03-04 16:52"
+        if _REPORTER.search(text):
+            published = byline_dates(text, tz, unlabelled=True)[0]
+            if published:
+                break
     return published, modified

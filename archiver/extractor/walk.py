@@ -125,6 +125,7 @@ class _Walker:
         self.link_chars = 0
         self.in_link = self.in_heading = self.in_para = 0
         self.row = self.rows = self.open_noisy = 0
+        self.after_break = False  # the last thing in the current block was a <br>
         self.tags: list[str] = [root.tag or "body"]
 
     def run(self, root: LexborNode) -> Walk:
@@ -142,6 +143,8 @@ class _Walker:
                     buf.append(piece)
                     if self.in_link:
                         self.link_chars += len(piece.strip())
+                    if self.after_break and not piece.isspace():
+                        self.after_break = False
             elif tag[0] == "-" or tag in BLOCK_SKIP:
                 pass
             elif tag == "br":
@@ -175,6 +178,7 @@ class _Walker:
         if text and _ZERO_WIDTH.search(text):
             text = " ".join(_ZERO_WIDTH.sub("", text).split())
         link_chars, self.link_chars = self.link_chars, 0
+        self.after_break = False
         if not text:
             return
         blocks = self.out.blocks
@@ -190,8 +194,11 @@ class _Walker:
         blocks.append(Block(text, min(link_chars, len(text)), tag, self.in_heading > 0, row))
 
     def line_break(self) -> None:
-        if self.in_para:
+        """A <br> is a space inside a paragraph, and two in a row (with nothing but
+        spaces between) end it: portal pages separate paragraphs by <br><br> only."""
+        if self.in_para and not self.after_break:
             self.buf.append(" ")
+            self.after_break = True
         elif self.buf:
             self.flush()
 

@@ -1,9 +1,9 @@
-"""The SQLite catalog: seeds, targets, captures, versions and crawl runs.
+"""The catalog: seeds, targets, captures, versions and crawl runs.
 
 The catalog and the WARC files are the archive's source of truth (the index is derived).
-SQLite runs in WAL mode so searches read while a crawl writes; every page is committed
-in its own transaction, so a crash loses at most the page in flight. All SQL is
-parameterised.
+It is SQLite (embedded mode, WAL so searches read while a crawl writes) or PostgreSQL
+(cluster mode), through one code path (:mod:`.sqldb`). Every page is committed in its
+own transaction, so a crash loses at most the page in flight. All SQL is parameterised.
 
 A page's versions are numbered in the order they were recorded, and numbers are never
 reused or renumbered (reports and ``gc`` cite them). Their order in the page's history
@@ -19,8 +19,8 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from archiver.errors import NotFoundError, StoreError
 from archiver.net.urls import canonicalize
 from archiver.text.dates import now_iso
 
+from .migrations import migrate
 from .rows import (
     CaptureRow,
     RunRow,
@@ -40,7 +41,8 @@ from .rows import (
     seed_row,
     version_row,
 )
-from .sqlite import Transaction, add_missing_column, open_read_only
+from .sqldb import Row, SqlDb, is_dsn, open_postgres
+from .sqlite import SqliteDb
 
 __all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow", "VersionStub"]
 
@@ -56,61 +58,63 @@ def _when(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-SCHEMA_VERSION = 2  # 2: versions.position (the history order)
-SCHEMA = (resources.files(__package__) / "schema.sql").read_text(encoding="utf-8")
+WRITER_LOCK = 0x77726974  # "writ": the advisory lock of the catalog's one writer
 
 
 class Catalog:
-    """A connection to ``catalog.sqlite3``; one per process and thread."""
+    """A connection to the catalog; one per process and thread.
 
-    def __init__(self, path: Path) -> None:
+    ``location`` is the path of ``catalog.sqlite3`` (embedded mode) or a
+    ``postgresql://`` DSN (cluster mode, :mod:`archiver.storage.postgres`). Both hold the
+    same tables (``schema.sql``) at the same schema version (:mod:`.migrations`) and
+    take the same statements.
+    """
+
+    def __init__(self, location: Path | str) -> None:
+        self._sql: SqlDb
+        self.read_only = False
+        if isinstance(location, str) and is_dsn(location):
+            self.path: Path | None = None
+            self._sql = open_postgres(location)
+            migrate(self._sql)
+            self._positions = True
+            return
+        path = Path(location)
         self.path = path
         # An archive on read-only media (or a read-only mount) can still be searched.
         self.read_only = path.is_file() and not os.access(path.parent, os.W_OK)
         try:
-            if self.read_only:
-                self._db = open_read_only(path)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-                self._db.row_factory = sqlite3.Row
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.execute("PRAGMA foreign_keys=ON")
-                self._db.executescript(SCHEMA)
-                self._migrate()
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
-                )
-                add_missing_column(self._db, "runs", "reason", "TEXT")  # how a run ended
+            self._sql = SqliteDb(path, read_only=self.read_only)
+            if not self.read_only:
+                migrate(self._sql)
             # An old catalog opened read-only has no position column: its versions were
             # all appended, so there the numbers are the history order.
-            self._positions = self._has_position()
+            self._positions = "position" in self._sql.columns("versions")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open catalog: {exc}") from exc
         except OSError as exc:
             raise StoreError(f"{path}: cannot create catalog: {exc}") from exc
 
-    def _has_position(self) -> bool:
-        return any(r[1] == "position" for r in self._db.execute("PRAGMA table_info(versions)"))
+    @property
+    def label(self) -> str:
+        """Where the catalog is, for messages (a DSN is shown without its password)."""
+        return self._sql.label
 
-    def _migrate(self) -> None:
-        """Bring a schema 1 catalog up to SCHEMA_VERSION: additive, in one transaction."""
-        if self._has_position():
-            return
-        with Transaction(self._db, self.path):
-            if self._has_position():  # another process migrated it meanwhile
-                return
-            # Schema 1 only ever appended versions: their numbers are their order.
-            self._db.execute("ALTER TABLE versions ADD COLUMN position INTEGER")
-            self._db.execute("UPDATE versions SET position = version")
-            self._db.execute(
-                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
-            )
+    @property
+    def dialect(self) -> str:
+        return self._sql.dialect
 
     def close(self) -> None:
-        self._db.close()
+        self._sql.close()
+
+    def claim_writer(self) -> bool:
+        """Become the catalog's one writer (crawl, import, gc): False if another process
+        is. A cluster catalog is shared by store folders on several machines, which the
+        store's pid lock cannot see; an embedded one has only its folder's lock."""
+        return self._sql.try_lock(WRITER_LOCK)
+
+    def release_writer(self) -> None:
+        self._sql.unlock(WRITER_LOCK)
 
     def _history(self, alias: str = "v", *, newest_first: bool = False) -> str:
         """ORDER BY terms for the history order of versions (``alias`` names the table)."""
@@ -121,24 +125,18 @@ class Catalog:
 
     # -- low level -------------------------------------------------------------
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: catalog query failed: {exc}") from exc
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        return self._sql.rows(sql, params)
 
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        # Autocommit mode: a lone statement commits itself; inside transaction() it joins
-        # the open transaction instead.
-        try:
-            cur = self._db.execute(sql, params)
-            return int(cur.lastrowid or 0)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: catalog write failed: {exc}") from exc
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self._sql.run(sql, params)
 
-    def transaction(self) -> Transaction:
+    def _insert(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        return self._sql.insert(sql, params)
+
+    def transaction(self) -> AbstractContextManager[None]:
         """``with catalog.transaction():`` groups writes so they land together or not at all."""
-        return Transaction(self._db, self.path)
+        return self._sql.transaction()
 
     # -- seeds -----------------------------------------------------------------
 
@@ -159,7 +157,7 @@ class Catalog:
         existing = self._query("SELECT * FROM seeds WHERE sha256 = ?", (sha256,))
         if existing:
             return seed_row(existing[0]), False
-        seed_id = self._write(
+        seed_id = self._insert(
             "INSERT INTO seeds(name, path, sha256, format, title, source_label, posted_at,"
             " text, data, registered_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -189,7 +187,7 @@ class Catalog:
     # -- runs ------------------------------------------------------------------
 
     def start_run(self, trigger: str) -> int:
-        return self._write(
+        return self._insert(
             "INSERT INTO runs(started_at, trigger) VALUES (?, ?)", (now_iso(), trigger)
         )
 
@@ -243,8 +241,8 @@ class Catalog:
     ) -> TargetRow:
         """Register a URL to archive; an existing target keeps its first provenance."""
         self._write(
-            "INSERT OR IGNORE INTO targets(url, via, depth, score, seed_id, first_seen)"
-            " VALUES (?,?,?,?,?,?)",
+            "INSERT INTO targets(url, via, depth, score, seed_id, first_seen)"
+            " VALUES (?,?,?,?,?,?) ON CONFLICT (url) DO NOTHING",
             (url, via, depth, score, seed_id, now_iso()),
         )
         target = self.target_by_url(url)
@@ -303,7 +301,7 @@ class Catalog:
         last_modified: str | None = None,
         error: str | None = None,
     ) -> int:
-        return self._write(
+        return self._insert(
             "INSERT INTO captures(target_id, run_id, url, fetched_at, status, content_type,"
             " payload_digest, record_type, warc_file, warc_offset, warc_length, etag,"
             " last_modified, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -384,6 +382,7 @@ class Catalog:
         capture takes its place in the history and never becomes the latest.
         """
         with self.transaction():
+            self._sql.lock(target_id)  # two writers never draw the same number
             rows = self._query(
                 "SELECT COALESCE(MAX(version), 0) AS n,"
                 " COALESCE(MAX(position), MAX(version), 0) AS p FROM versions"
@@ -461,6 +460,18 @@ class Catalog:
                 break
             before = version
         return before
+
+    def version_after(self, target_id: int, fetched_at: str) -> VersionRow | None:
+        """The first version in the history captured after ``fetched_at`` (the one an
+        older imported capture would be placed before), or None."""
+        when = _when(fetched_at)
+        if when is None:
+            return None
+        for version in self.versions(target_id):
+            other = _when(version.fetched_at)
+            if other is not None and other > when:
+                return version
+        return None
 
     def previous_version(self, version: VersionRow) -> VersionRow | None:
         """The version before ``version`` in its page's history, or None for the first."""
@@ -562,7 +573,7 @@ class Catalog:
 
     # -- WARC files on S3 (issue 14) ------------------------------------------------
     # Portable SQL only (? placeholders, INSERT … ON CONFLICT): the same statements run
-    # on PostgreSQL. The table is at the end of schema.sql.
+    # on PostgreSQL. The table is at the end of schema.sql (migration 4 adds it).
 
     def record_warc_file(
         self, name: str, *, state: str, size: int, sha256: str, error: str | None = None

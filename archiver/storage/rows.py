@@ -1,9 +1,9 @@
-"""The catalog's rows as typed records, and how they are read from SQLite."""
+"""The catalog's rows as typed records, and how they are read from the database."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,20 +164,20 @@ class RunRow:
         }
 
 
-def seed_row(row: sqlite3.Row) -> SeedRow:
+def seed_row(row: Mapping[str, Any]) -> SeedRow:
     d = dict(row)
     d["data"] = json.loads(d["data"])
     return SeedRow(**d)
 
 
-def run_row(row: sqlite3.Row) -> RunRow:
+def run_row(row: Mapping[str, Any]) -> RunRow:
     d = dict(row)
     d["errors"] = json.loads(d["errors"])
     return RunRow(**d)
 
 
-def version_row(row: sqlite3.Row) -> VersionRow:
-    d = {k: row[k] for k in row.keys() if k != "is_latest"}  # noqa: SIM118 - sqlite3.Row
+def version_row(row: Mapping[str, Any]) -> VersionRow:
+    d = {k: v for k, v in row.items() if k != "is_latest"}
     d["links"] = json.loads(d["links"])
     d["meta"] = json.loads(d["meta"])
     return VersionRow(**d)

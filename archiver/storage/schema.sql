@@ -1,4 +1,5 @@
--- The catalog's tables (archiver.catalog); documented in store/README.md.
+-- The catalog's tables at the latest schema version (archiver.storage.migrations), written
+-- for SQLite; archiver.storage.sqldb.schema_for derives PostgreSQL's. Documented in store/README.md.
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seeds (
     id INTEGER PRIMARY KEY,
@@ -73,7 +74,7 @@ CREATE TABLE IF NOT EXISTS versions (
     text TEXT NOT NULL,
     links TEXT NOT NULL,
     meta TEXT NOT NULL,
-    position INTEGER,  -- the history order (schema 2; Catalog._migrate adds it to older catalogs)
+    position INTEGER,  -- the history order (schema 2 added it)
     UNIQUE (target_id, version)
 );
 -- WARC files on S3 (issue 14): each closed spool file's upload state, size and SHA-256.

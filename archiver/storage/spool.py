@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from archiver.errors import ArchiverError, ObjectStoreError, StoreError
 
 from .store import Store
-from .warc import ClosedWarc, unaccounted
+from .warc import STORE_SUFFIXES, ClosedWarc, unaccounted
 
 if TYPE_CHECKING:
     from .objects import ObjectStore
@@ -58,10 +58,11 @@ class UploadReport:
 
 
 def spool_files(store: Store) -> list[Path]:
-    """The WARC files in ``<store>/warc/`` (the spool), by name; not ``.part`` copies."""
+    """The WARC (and imported ARC) files in ``<store>/warc/`` (the spool), by name; not
+    ``.part`` copies."""
     if not store.warc_dir.is_dir():
         return []
-    return sorted(p for p in store.warc_dir.iterdir() if p.name.endswith((".warc", ".warc.gz")))
+    return sorted(p for p in store.warc_dir.iterdir() if p.name.endswith(STORE_SUFFIXES))
 
 
 def _digest(path: Path) -> tuple[int, str]:

@@ -1,14 +1,87 @@
-"""SQLite plumbing for the catalog: read-only opening and nestable transactions."""
+"""SQLite plumbing for the catalog: the embedded connection (:class:`SqliteDb`),
+read-only opening and nestable transactions."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from archiver.errors import StoreError
 
+from .sqldb import Params, Row
+
 log = logging.getLogger(__name__)
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {d[0]: value for d, value in zip(cursor.description, row, strict=True)}
+
+
+class SqliteDb:
+    """``catalog.sqlite3``: WAL mode, so searches read while a crawl writes."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, *, read_only: bool) -> None:
+        self.label = str(path)
+        self.path = path
+        if read_only:
+            self.db = open_read_only(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.row_factory = _dict_row
+
+    def rows(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: catalog query failed: {exc}") from exc
+
+    def run(self, sql: str, params: Params = ()) -> None:
+        self.insert(sql, params)
+
+    def insert(self, sql: str, params: Params = ()) -> int:
+        # Autocommit mode: a lone statement commits itself; inside transaction() it joins
+        # the open transaction instead.
+        try:
+            return int(self.db.execute(sql, params).lastrowid or 0)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: catalog write failed: {exc}") from exc
+
+    def script(self, sql: str) -> None:
+        # Statement by statement: executescript() would COMMIT an open transaction.
+        for statement in re.sub(r"--[^\n]*", "", sql).split(";"):
+            if statement.strip():
+                self.run(statement)
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.db, self.path)
+
+    def lock(self, key: int) -> None:
+        pass  # BEGIN IMMEDIATE already holds the only write lock
+
+    def try_lock(self, key: int) -> bool:
+        return True  # one catalog file, one store folder: its pid lock is enough
+
+    def unlock(self, key: int) -> None:
+        pass
+
+    def tables(self) -> set[str]:
+        rows = self.rows("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {r["name"] for r in rows}
+
+    def columns(self, table: str) -> set[str]:
+        return {r["name"] for r in self.rows(f"PRAGMA table_info({table})")}
+
+    def close(self) -> None:
+        self.db.close()
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -25,20 +98,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
             log.warning("%s: changes still in %s are not visible read-only", path, wal.name)
         db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
         db.execute("SELECT COUNT(*) FROM meta").fetchone()  # is it a catalog at all?
-    db.row_factory = sqlite3.Row
     return db
-
-
-def add_missing_column(db: sqlite3.Connection, table: str, column: str, decl: str) -> None:
-    """Add a column that a catalog made by an older version lacks (a no-op otherwise)."""
-    columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-    if column in columns:
-        return
-    try:
-        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-    except sqlite3.OperationalError as exc:
-        if "duplicate column" not in str(exc):  # another process added it meanwhile
-            raise
 
 
 class Transaction:

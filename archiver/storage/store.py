@@ -2,7 +2,8 @@
 
 Layout (documented for users in store/README.md)::
 
-    <store>/catalog.sqlite3   the catalog (source of truth, with warc/)
+    <store>/catalog.sqlite3   the catalog (source of truth, with warc/), unless
+                              [store] catalog names a PostgreSQL database
     <store>/warc/             WARC/1.1 files, gzip per record (with [store] warc on S3:
                               the spool of files not yet uploaded)
     <store>/index/            the Whoosh index (derived; `archiver reindex` rebuilds it)
@@ -34,17 +35,28 @@ class Store:
     ``warc/`` is their local spool: see :mod:`archiver.storage.spool`.
     """
 
-    def __init__(self, root: Path, remote: RemoteWarc | None = None) -> None:
+    def __init__(
+        self, root: Path, catalog: str | None = None, remote: RemoteWarc | None = None
+    ) -> None:
         self.root = root
+        self.catalog_dsn = catalog  # None: the embedded <root>/catalog.sqlite3
         self.remote = remote
         self._catalog: Catalog | None = None
         self._lock: PidLock | None = None
+        self._claimed = False  # the cluster catalog's writer lock (see Catalog.claim_writer)
         self._objects: ObjectStore | None = None
 
     @classmethod
-    def of(cls, config: Config) -> Store:
-        """The store a config names: its root, and where its WARC files go."""
-        return cls(config.store, config.warc_remote)
+    def from_config(cls, config: Config) -> Store:
+        """The store a config names: its root, its catalog and where its WARC files go."""
+        return cls(config.store, config.catalog, config.warc_remote)
+
+    of = from_config  # the name the S3 branch used; from_config is the one to call
+
+    @property
+    def catalog_path(self) -> Path:
+        """The embedded catalog's file (what `archiver migrate` copies from)."""
+        return self.root / "catalog.sqlite3"
 
     @property
     def objects(self) -> ObjectStore:
@@ -62,6 +74,12 @@ class Store:
         return self.root / "warc"
 
     @property
+    def originals_dir(self) -> Path:
+        """Imported files kept as they were when the store reads a recompressed copy
+        (a WARC or ARC gzipped whole; see ``archiver.storage.regzip``)."""
+        return self.root / "originals"
+
+    @property
     def reports_dir(self) -> Path:
         return self.root / "reports"
 
@@ -69,7 +87,7 @@ class Store:
     def catalog(self) -> Catalog:
         if self._catalog is None:
             self._check_root()
-            self._catalog = Catalog(self.root / "catalog.sqlite3")
+            self._catalog = Catalog(self.catalog_dsn or self.catalog_path)
         return self._catalog
 
     def _check_root(self) -> None:
@@ -89,13 +107,17 @@ class Store:
         return self.root / "index"
 
     def exists(self) -> bool:
-        return (self.root / "catalog.sqlite3").is_file()
+        """Whether there is an archive to read; a cluster catalog is always there once
+        it can be opened (a CatalogAccessError says why not)."""
+        if self.catalog_dsn is not None:
+            return self.catalog is not None
+        return self.catalog_path.is_file()
 
     def close(self) -> None:
+        self.unlock()
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
-        self.unlock()
 
     def lock(self) -> None:
         """Take the store's writer lock, or raise StoreLockedError if a run holds it."""
@@ -106,8 +128,24 @@ class Store:
                 busy="another crawl run (pid {pid}) is writing to {where}; try again later",
             )
         self._lock.acquire()
+        if self.catalog_dsn is not None and not self._claimed:
+            try:
+                claimed = self.catalog.claim_writer()
+            except BaseException:
+                self._lock.release()
+                raise
+            if not claimed:
+                self._lock.release()
+                raise StoreLockedError(
+                    f"another crawl run is writing to the catalog at {self.catalog.label};"
+                    " try again later"
+                )
+            self._claimed = True
 
     def unlock(self) -> None:
+        if self._claimed and self._catalog is not None:
+            self._catalog.release_writer()
+        self._claimed = False
         if self._lock is not None:
             self._lock.release()
 

@@ -12,6 +12,11 @@ A store on S3 (:mod:`archiver.storage.spool`) is read where each file is: a reco
 spool from there, any other with one range request; every uploaded object must exist
 with the size and SHA-256 recorded at upload, and files still in the spool are reported
 as waiting (not a problem: the next run or `archiver upload` sends them).
+
+The original of a recompressed import (``<store>/originals/``, always local) must still
+hash to the SHA-256 its name starts with and decompress to exactly the bytes its copy in
+``warc/`` (or on S3) does; an original without its copy (left by a crash during the
+import, before any capture pointed at the copy) is a note.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from typing import Any
 from archiver.errors import NotFoundError, ObjectStoreError, StoreError, UsageError
 from archiver.net.urls import canonicalize
 
-from .spool import check_remote, open_record
+from .regzip import same_content
+from .spool import check_remote, open_record, readable_copy
 from .store import Store
-from .warc import check_record, complete_bytes
+from .warc import check_record, complete_bytes, file_sha256, is_arc_name
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     torn_tails: list[TornTail] = field(default_factory=list)
     waiting: list[str] | None = None  # a store on S3: spool files not yet uploaded
+    originals: int = 0  # originals of recompressed imports checked
+    lone_originals: list[str] = field(default_factory=list)  # without their copy: a note
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -56,6 +64,9 @@ class VerifyReport:
         }
         if self.waiting is not None:  # only a store on S3 has a spool
             data["waiting_upload"] = self.waiting
+        if self.originals or self.lone_originals:  # a store with recompressed imports
+            data["originals"] = self.originals
+            data["lone_originals"] = self.lone_originals
         return data
 
 
@@ -77,7 +88,11 @@ def verify_store(store: Store) -> VerifyReport:
         where = f"capture {capture.id} ({capture.warc_file}@{capture.warc_offset})"
         try:
             stream = open_record(store, capture.warc_file, capture.warc_offset, capture.warc_length)
-            record = check_record(stream, f"{capture.warc_file}@{capture.warc_offset}")
+            record = check_record(
+                stream,
+                f"{capture.warc_file}@{capture.warc_offset}",
+                arc=is_arc_name(capture.warc_file),
+            )
         except ObjectStoreError:
             raise  # S3 unreachable or refusing: no use going through every record
         except StoreError as exc:
@@ -104,4 +119,32 @@ def verify_store(store: Store) -> VerifyReport:
         if good < size:
             torn.append(TornTail(path.name, good, size - good))
     waiting = remote.waiting if store.remote is not None else None
-    return VerifyReport(checked, problems, torn, waiting)
+    originals, lone = _check_originals(store, problems)
+    return VerifyReport(checked, problems, torn, waiting, originals, lone)
+
+
+def _check_originals(store: Store, problems: list[str]) -> tuple[int, list[str]]:
+    """Check each kept original against its name and its recompressed copy."""
+    checked, lone = 0, []
+    folder = store.originals_dir
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if not path.name.startswith("import-") or path.name.endswith(".part"):
+            continue
+        try:
+            with readable_copy(store, path.name) as copy:  # on S3: downloaded aside
+                if copy is None:
+                    lone.append(f"originals/{path.name}")
+                    continue
+                checked += 1
+                sha = file_sha256(path)
+                same = same_content(path, copy[0])
+        except OSError as exc:
+            problems.append(f"originals/{path.name}: cannot read: {exc.strerror or exc}")
+            continue
+        if not path.name.startswith(f"import-{sha[:32]}"):
+            problems.append(f"originals/{path.name}: its SHA-256 is {sha}: the file changed")
+        elif not same:
+            problems.append(
+                f"originals/{path.name}: warc/{path.name} no longer holds the same records"
+            )
+    return checked, lone

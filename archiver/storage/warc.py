@@ -54,6 +54,15 @@ def payload_digest(data: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
 
 
+def file_sha256(path: Path) -> str:
+    """The SHA-256 (hex) of a whole file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class WarcLocation:
     """Where one record landed: file name (relative to warc/), offset and length."""
@@ -63,6 +72,7 @@ class WarcLocation:
     length: int
     record_type: str
     payload_digest: str
+    record_id: str = ""  # WARC-Record-ID, for records that refer to this one
 
 
 @dataclass(frozen=True)
@@ -273,7 +283,31 @@ class WarcWriter:
             length=len(response_bytes),
             record_type="revisit" if revisit_of else "response",
             payload_digest=digest,
+            record_id=record.rec_headers.get_header("WARC-Record-ID") or "",
         )
+
+    def write_conversion(
+        self, url: str, fetched_at: str, html: str, *, refers_to: str
+    ) -> WarcLocation:
+        """Write a page's rendered DOM as a ``conversion`` record of the response record
+        ``refers_to`` (its WARC-Record-ID): what the browser built from the archived bytes."""
+        if self._due():
+            self._open()
+        assert self._name is not None
+        body = html.encode("utf-8")
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+        headers = {"WARC-Date": _warc_date(fetched_at), "Content-Type": "text/html; charset=utf-8"}
+        if refers_to:
+            headers["WARC-Refers-To"] = refers_to
+        record = writer.create_warc_record(
+            url, "conversion", payload=io.BytesIO(body), length=len(body),
+            warc_content_type="text/html; charset=utf-8", warc_headers_dict=headers,
+        )  # fmt: skip
+        writer.write_record(record)
+        data = buf.getvalue()
+        offset = self._append(data)
+        return WarcLocation(self._name, offset, len(data), "conversion", payload_digest(body))
 
 
 def read_record(fh: BinaryIO, file: str, offset: int) -> StoredRecord:
@@ -341,6 +375,9 @@ LINE_LIMIT = 1 << 16  # the longest header line read in one piece
 HTTP_HEAD_LIMIT = 1 << 20  # the most bytes of HTTP status line and headers in a record
 HTTP_HEADER_COUNT = 1000
 CAPTURE_TYPES = ("response", "revisit")
+# Records whose payload ForeignWarc reads: captures, and resource records (a page some
+# tools store with its HTML and no HTTP head).
+READ_TYPES = (*CAPTURE_TYPES, "resource")
 GZIP_MAGIC = b"\x1f\x8b"
 _WARCINFO_KEEP = 4096  # what is kept of a warcinfo block (to recognise archiver's own)
 _STATUS_LINE = re.compile(r"HTTP/[0-9](?:\.[0-9])?[ \t]+([0-9]{3})(?:[ \t]+(.*))?", re.ASCII)
@@ -376,15 +413,31 @@ class _BoundedReader(DecompressingBufferedReader):  # type: ignore[misc]  # warc
         return bytes(super()._decompress(data))
 
 
-class _Records(ArchiveIterator):  # type: ignore[misc]  # warcio: untyped
-    """warcio's record iterator over the bounded reader, parsing WARC headers only (the
-    HTTP block is parsed here, within limits), that remembers instead of printing a
-    record not followed by the blank lines that end it (a wrong Content-Length)."""
+class WholeGzipError(ArchiveLoadFailed):  # type: ignore[misc]  # warcio: untyped
+    """A gzip member holds more than one record: the file was gzipped whole (or in
+    blocks), not one member per record, so its records cannot be read by offset."""
 
-    def __init__(self, fh: BinaryIO) -> None:
-        super().__init__(fh, no_record_parse=True)
+
+class _Records(ArchiveIterator):  # type: ignore[misc]  # warcio: untyped
+    """warcio's record iterator over the bounded reader, parsing record headers only (the
+    HTTP block is parsed here, within limits), that remembers instead of printing a
+    record not followed by the blank lines that end it (a wrong Content-Length).
+
+    One format per file: ``arc=True`` reads ARC records only, converted to WARC headers
+    by warcio (``WARC-Target-URI``, ``WARC-Date``, ``WARC-Type: response``; the file's
+    ``filedesc://`` header becomes ``warcinfo``); otherwise WARC records only, so bytes
+    between WARC records are never taken for an ARC record.
+    """
+
+    def __init__(self, fh: BinaryIO, *, arc: bool = False) -> None:
+        super().__init__(fh, no_record_parse=True, arc2warc=True)
         self.reader = _BoundedReader(self.fh, block_size=BUFF_SIZE)
         self.misaligned = False
+        self.known_format = "arc" if arc else "warc"
+        self.mixed_arc_warc = True  # keeps known_format as set here, record after record
+
+    def _raise_invalid_gzip_err(self) -> None:
+        raise WholeGzipError("a gzip member holds more than one record")
 
     def _consume_blanklines(self) -> tuple[bytes | None, int]:
         empty_size = 0
@@ -402,9 +455,53 @@ class _Records(ArchiveIterator):  # type: ignore[misc]  # warcio: untyped
             return line, empty_size
 
 
-def warc_records(fh: BinaryIO) -> Any:
-    """An iterator over the records of an open WARC file, within the bounds above."""
-    return _Records(fh)
+def warc_records(fh: BinaryIO, *, arc: bool = False) -> Any:
+    """An iterator over the records of an open WARC (or ARC) file, within the bounds above."""
+    return _Records(fh, arc=arc)
+
+
+@dataclass(frozen=True)
+class ArchiveFormat:
+    """What a file holds, from its first bytes: ``kind`` "warc" or "arc", and whether it
+    is gzip-compressed."""
+
+    kind: str
+    gz: bool
+    version: str = ""  # an ARC file's version ("1"; warcio reads no other)
+
+    @property
+    def suffix(self) -> str:
+        return f".{self.kind}" + (".gz" if self.gz else "")
+
+
+def sniff_format(path: Path) -> ArchiveFormat | None:
+    """The format of the file at ``path`` by its first line (``WARC/`` or an ARC file's
+    ``filedesc://`` header), or None when it is neither; OSError if it cannot be read."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    gz = head.startswith(GZIP_MAGIC)
+    if gz:
+        try:
+            head = zlib.decompressobj(31).decompress(head, LINE_LIMIT)
+        except zlib.error:
+            return None
+    head = head.lstrip(b"\r\n")
+    if head.startswith(b"WARC/"):
+        return ArchiveFormat("warc", gz)
+    if head.startswith(b"filedesc://"):
+        lines = head.split(b"\n", 2)  # the second line: "<major> <minor> <origin>"
+        version = lines[1].split(b" ", 1)[0] if len(lines) > 1 else b""
+        return ArchiveFormat("arc", gz, version.decode("ascii", "replace"))
+    return None
+
+
+# The names a file in <store>/warc/ can end with: archiver's own, imported WARC and ARC.
+STORE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+
+
+def is_arc_name(name: str) -> bool:
+    """Whether a store file name is an imported ARC file (``import-….arc[.gz]``)."""
+    return name.endswith((".arc", ".arc.gz"))
 
 
 class _Dechunker:
@@ -484,17 +581,25 @@ def _expected_digest(header: str | None) -> tuple[str, bytes] | None:
 
 class _PayloadCheck:
     """Checks a WARC-Payload-Digest while the payload streams past: over the payload as
-    stored, or (as some tools compute it) over its de-chunked body."""
+    stored, or (as some tools compute it) over its de-chunked body. With ``compute``
+    and no digest to check (an ARC record has none), it computes the payload's sha1."""
 
-    def __init__(self, header: str | None, chunked: bool) -> None:
+    def __init__(self, header: str | None, chunked: bool, *, compute: bool = False) -> None:
         self.expected = _expected_digest(header)
         name = self.expected[0] if self.expected else "sha1"
         self.raw = hashlib.new(name)
         self.dechunker = _Dechunker() if chunked and self.expected else None
         self.body = hashlib.new(name)
+        self.compute = compute and self.expected is None
+
+    def computed(self) -> str | None:
+        """The payload's ``sha1:<base32>`` digest, when asked to compute it."""
+        if not self.compute:
+            return None
+        return "sha1:" + base64.b32encode(self.raw.digest()).decode("ascii")
 
     def update(self, data: bytes) -> None:
-        if self.expected is None:
+        if self.expected is None and not self.compute:
             return
         self.raw.update(data)
         if self.dechunker is not None:
@@ -586,8 +691,9 @@ class ForeignRecord:
     date: str
     record_id: str
     concurrent_to: tuple[str, ...]
-    payload_digest: str | None  # the WARC-Payload-Digest header
+    payload_digest: str | None  # WARC-Payload-Digest; for an ARC record, computed here
     http: HttpHead | None = None  # a response or revisit record's HTTP head
+    content_type: str | None = None  # the record's own Content-Type header
     payload: bytes = b""  # as stored (still content- and transfer-encoded), bounded
     payload_length: int = 0  # the whole payload's length
     digest_ok: bool | None = None  # None: no digest to check it against
@@ -600,8 +706,10 @@ class ForeignRecord:
 
 @dataclass
 class ForeignWarc:
-    """Reads a WARC file record by record without trusting it.
+    """Reads a WARC (or ARC) file record by record without trusting it.
 
+    An ARC file (recognised by its ``filedesc://`` header) reads as WARC: each record a
+    ``response`` whose payload digest is computed here (ARC records carry none).
     Iterating yields the complete records only; when reading has to stop (the file is
     cut short, a record's length is wrong, bytes that are no WARC record), iteration
     ends and ``stopped_at`` is the byte offset where the unreadable part begins, with
@@ -616,6 +724,7 @@ class ForeignWarc:
     stopped_at: int | None = None
     stop_reason: str | None = None
     records: int = 0  # complete records read
+    arc: bool = False  # an ARC file (set when iteration starts)
 
     def _stop(self, offset: int, reason: str) -> None:
         self.stopped_at = offset
@@ -627,14 +736,17 @@ class ForeignWarc:
             self.size = os.fstat(fh.fileno()).st_size
             gz = fh.read(2) == GZIP_MAGIC
             fh.seek(0)
+            kind = sniff_format(self.path)
+            self.arc = kind is not None and kind.kind == "arc"
         except OSError as exc:
             raise StoreError(f"cannot read WARC file {self.path}: {exc.strerror or exc}") from exc
         with fh:
             yield from self._iterate(fh, complete_bytes(self.path) if gz else self.size)
 
     def _iterate(self, fh: BinaryIO, whole: int) -> Iterator[ForeignRecord]:
-        records = _Records(fh)
+        records = _Records(fh, arc=self.arc)
         stream = iter(records)
+        previous = 0
         while True:
             start = records.offset
             try:  # warcio meets the file's bytes here: anything it raises is damage
@@ -643,13 +755,23 @@ class ForeignWarc:
                     break
                 length_header = record.rec_headers.get_header("Content-Length") or ""
                 if record.format != "warc" or not _DIGITS.fullmatch(length_header.strip()):
-                    self._stop(start, "a record without a valid WARC Content-Length")
+                    self._stop(
+                        start,
+                        "a record without a valid length (WARC Content-Length or ARC length field)",
+                    )
                     return
                 item = self._read(record, start)
                 records.read_to_end()
                 length = int(records.member_info[1])
             except OSError as exc:
                 raise StoreError(f"cannot read WARC file {self.path}: {exc}") from exc
+            except WholeGzipError:  # offsets past this member mean nothing: name its start
+                self._stop(
+                    previous,
+                    f"the gzip member at byte {previous} holds more than one record"
+                    " (the file is gzipped whole, not one member per record)",
+                )
+                return
             except Exception as exc:  # noqa: BLE001 - warcio's errors on hostile bytes
                 self._stop(start, str(exc) or type(exc).__name__)
                 return
@@ -660,6 +782,7 @@ class ForeignWarc:
                 self._stop(start, "a record longer or shorter than its Content-Length")
                 return
             self.records += 1
+            previous = start
             yield replace(item, length=length)
         end = records.offset
         if self.stopped_at is None and min(end, whole) < self.size:
@@ -681,25 +804,42 @@ class ForeignWarc:
                 v.strip() for k, v in headers.headers if k.lower() == "warc-concurrent-to"
             ),
             payload_digest=digest.strip() if digest else None,
+            content_type=(headers.get_header("Content-Type") or "").strip() or None,
         )
         stream = record.raw_stream
         if not self.payloads:
             return base
         if record_type == "warcinfo":
             return replace(base, payload=bytes(stream.read(_WARCINFO_KEEP)))
-        if record_type not in CAPTURE_TYPES or not uri.lower().startswith(("http:", "https:")):
+        if record_type not in READ_TYPES or not uri.lower().startswith(("http:", "https:")):
             return base
         if len(uri) > LINE_LIMIT - 64:  # its header line was cut at LINE_LIMIT
             return replace(base, problem=f"WARC-Target-URI longer than {LINE_LIMIT} bytes")
+        if record_type == "resource":  # the block is the payload: no HTTP head
+            check = _PayloadCheck(digest, chunked=False)
+            payload, total = _read_payload(stream, self.body_limit, check)
+            return replace(
+                base,
+                payload=payload,
+                payload_length=total,
+                digest_ok=check.result(),
+            )
         if int(headers.get_header("Content-Length") or 0) == 0:
             return replace(base, problem=f"{record_type} record without HTTP headers")
         head = _read_http(stream)
         if isinstance(head, str):
             return replace(base, problem=head)
-        check = _PayloadCheck(digest if record_type == "response" else None, head.chunked)
+        check = _PayloadCheck(
+            digest if record_type == "response" else None, head.chunked, compute=self.arc
+        )
         payload, total = _read_payload(stream, self.body_limit, check)
         return replace(
-            base, http=head, payload=payload, payload_length=total, digest_ok=check.result()
+            base,
+            http=head,
+            payload=payload,
+            payload_length=total,
+            digest_ok=check.result(),
+            payload_digest=check.computed() or base.payload_digest,
         )
 
 
@@ -727,7 +867,7 @@ def unaccounted(path: Path, captured: set[int]) -> str | None:
             return None
         if record.record_type == "warcinfo":
             continue
-        if record.record_type in CAPTURE_TYPES and record.offset in captured:
+        if record.record_type in READ_TYPES and record.offset in captured:
             ids.add(record.record_id)
             ids.update(record.concurrent_to)
             uris.add(canonicalize(record.uri))
@@ -762,13 +902,14 @@ class RecordCheck:
     payload_ok: bool | None
 
 
-def check_record(fh: BinaryIO, where: str) -> RecordCheck:
+def check_record(fh: BinaryIO, where: str, *, arc: bool = False) -> RecordCheck:
     """Re-read the record ``fh`` is positioned at (a local file, or the bytes a range
     request fetched), streaming its payload past its digest; StoreError if it is damaged
-    or cut short. ``where`` names it in messages (``file@offset``)."""
+    or cut short. ``where`` names it in messages (``file@offset``); ``arc``: the file is
+    an imported ARC file (see :func:`is_arc_name`)."""
     try:
         with fh:
-            records = _Records(fh)
+            records = _Records(fh, arc=arc)
             record = next(iter(records), None)
             if record is None:
                 raise StoreError(f"no WARC record at {where}")
@@ -777,11 +918,17 @@ def check_record(fh: BinaryIO, where: str) -> RecordCheck:
             uri = (headers.get_header("WARC-Target-URI") or "").strip()
             digest = headers.get_header("WARC-Payload-Digest")
             ok = None
-            if record_type == "response" and uri.lower().startswith(("http:", "https:")):
+            web = uri.lower().startswith(("http:", "https:"))
+            if record_type == "response" and web:
                 head = _read_http(record.raw_stream)
                 if isinstance(head, str):
                     raise StoreError(f"WARC record {where}: {head}")
-                check = _PayloadCheck(digest, head.chunked)
+                check = _PayloadCheck(digest, head.chunked, compute=arc)
+                _read_payload(record.raw_stream, 0, check)
+                ok = check.result()
+                digest = check.computed() or digest  # an ARC record's: compared with the catalog
+            elif record_type == "resource" and web:
+                check = _PayloadCheck(digest, chunked=False)
                 _read_payload(record.raw_stream, 0, check)
                 ok = check.result()
             records.read_to_end()
