@@ -296,7 +296,11 @@ def render_diff(
     from archiver.changes.render import render
 
     return render(
-        change, fmt, link_base=link_base, warc_dir=store.warc_dir if store is not None else None
+        change,
+        fmt,
+        link_base=link_base,
+        warc_dir=store.warc_dir if store is not None else None,
+        remote=store.remote if store is not None else None,
     )
 
 
@@ -586,6 +590,7 @@ def snapshot(
     A rendered version's snapshot is still the response as the server sent it."""
     from archiver.errors import FetchError, StoreError
     from archiver.net.encoding import decode_content
+    from archiver.storage.spool import open_record
     from archiver.storage.warc import dechunk, read_record
 
     _require_store(store)
@@ -608,7 +613,9 @@ def snapshot(
     path = (warc_dir / capture.warc_file).resolve()
     if not path.is_relative_to(warc_dir):  # a catalog row never points outside the store
         raise NotFoundError(f"no WARC file {capture.warc_file!r} in {warc_dir}")
-    record = read_record(warc_dir, capture.warc_file, capture.warc_offset)
+    # the spool's (or local) file, else the record's bytes from S3 by a range request
+    stream = open_record(store, capture.warc_file, capture.warc_offset, capture.warc_length)
+    record = read_record(stream, capture.warc_file, capture.warc_offset)  # closes it
     headers = {k.lower(): v for k, v in record.http_headers}
     body = record.payload
     if "chunked" in headers.get("transfer-encoding", "").lower():

@@ -40,6 +40,7 @@ class CrawlConfig:
     follow_budget: int = 20
     max_redirects: int = 10
     warc_max_size: int = 1_000_000_000
+    warc_max_age: str = "1h"  # a WARC file older than this is closed (and, on S3, uploaded)
     render: str = "never"  # "never" | "auto" | "always": pages rendered in headless Chromium
     render_timeout: float = 20.0  # seconds for a rendered page to load and settle
 
@@ -60,6 +61,30 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class RemoteWarc:
+    """Where WARC files go once closed: an S3 bucket and key prefix (``[store] warc``).
+
+    Holds no credentials, ever: boto3 reads them from the environment
+    (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_PROFILE).
+    """
+
+    bucket: str
+    prefix: str = ""  # "" or ends with "/"
+    endpoint: str | None = None  # an S3-compatible server; None: AWS
+    region: str = "us-east-1"
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    def object_url(self, name: str) -> str:
+        """The HTTP URL of WARC file ``name`` (path style on an S3-compatible server)."""
+        if self.endpoint:
+            return f"{self.endpoint.rstrip('/')}/{self.bucket}/{self.prefix}{name}"
+        return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/{self.prefix}{name}"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     store: Path
@@ -71,6 +96,7 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     ignore: tuple[IgnoreRule, ...] = ()  # changes that do not count in diffs (issue 6)
+    warc_remote: RemoteWarc | None = None  # None: WARC files stay in <store>/warc/
     target_render: tuple[tuple[str, str], ...] = ()  # ([[targets]] url, its own render mode)
 
 
@@ -370,10 +396,11 @@ def config_from_dict(
         if key not in _TOP_KEYS:
             raise ConfigError(f"{where}: unknown key '{key}'")
     store_table = _table(where, data.get("store"), "store")
-    unknown = set(store_table) - {"path", "catalog"}
+    unknown = set(store_table) - {"path", "catalog", "warc", "warc_endpoint", "warc_region"}
     if unknown:
         raise ConfigError(f"{where}: unknown key 'store.{sorted(unknown)[0]}'")
     catalog = catalog_setting(f"{where}: key 'store.catalog'", store_table.get("catalog"))
+    warc_remote = _warc_remote(where, store_table)
     store_path = store_table.get("path", "store")
     _check_type(where, "store.path", store_path, str)
     if store_override is not None:
@@ -396,6 +423,12 @@ def config_from_dict(
 
     crawl = _dataclass_from(CrawlConfig, where, "crawl", _table(where, data.get("crawl"), "crawl"))
     _check_crawl(where, crawl)
+    if warc_remote is not None and crawl.warc_max_size > MAX_S3_WARC_SIZE:
+        # One PUT carries at most 5 GB; a file may pass warc_max_size by one record.
+        raise ConfigError(
+            f"{where}: key 'crawl.warc_max_size' must be at most {MAX_S3_WARC_SIZE} with"
+            f" WARC files on S3 (one upload carries at most 5 GB), got {crawl.warc_max_size}"
+        )
     schedule = _schedule(where, _table(where, data.get("schedule"), "schedule"))
     retention = _dataclass_from(
         RetentionConfig, where, "retention", _table(where, data.get("retention"), "retention")
@@ -413,6 +446,64 @@ def config_from_dict(
         retention=retention,
         ignore=_ignore_rules(where, data.get("ignore")) + _aliases(where, data.get("aliases")),
         target_render=tuple((url, mode) for url, mode in targets if mode is not None),
+        warc_remote=warc_remote,
+    )
+
+
+MAX_S3_WARC_SIZE = 4_000_000_000
+# S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens (what every
+# S3-compatible server accepts).
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[a-z0-9-]{1,40}")
+
+
+def _warc_remote(where: str, table: dict[str, Any]) -> RemoteWarc | None:
+    """``[store] warc`` ("local", the default, or "s3://bucket/prefix"), with
+    ``warc_endpoint`` and ``warc_region``. Credentials are refused here: they come from
+    the environment only, so that no secret ever sits in a config file."""
+    for key in ("warc", "warc_endpoint", "warc_region"):
+        if key in table:
+            _check_type(where, f"store.{key}", table[key], str)
+    location = table.get("warc", "local").strip()
+    endpoint, region = table.get("warc_endpoint"), table.get("warc_region")
+    if location == "local":
+        for key in ("warc_endpoint", "warc_region"):
+            if key in table:
+                raise ConfigError(f"{where}: key 'store.{key}' needs 'store.warc = \"s3://…\"'")
+        return None
+    if not location.startswith("s3://"):
+        raise ConfigError(
+            f'{where}: key \'store.warc\' must be "local" or "s3://bucket/prefix",'
+            f" got {_shown(location)}"
+        )
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise ConfigError(
+            f"{where}: key 'store.warc': {_shown(bucket)} is not an S3 bucket name"
+            " (3 to 63 lower-case letters, digits, dots and hyphens)"
+        )
+    prefix = prefix.strip("/")
+    if _CONTROL.search(prefix) or "//" in prefix:
+        raise ConfigError(f"{where}: key 'store.warc': bad key prefix {_shown(prefix)}")
+    if endpoint is not None:
+        if "@" in endpoint:
+            # Never a secret in the config, not even a user:password in a URL (and never
+            # echoed back in the message).
+            raise ConfigError(
+                f"{where}: key 'store.warc_endpoint' must not hold credentials; set"
+                " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
+            )
+        endpoint = _http_url(where, "store.warc_endpoint", endpoint)
+    if region is not None and not _REGION.fullmatch(region):
+        raise ConfigError(
+            f"{where}: key 'store.warc_region' must be a region name like"
+            f' "us-east-1", got {_shown(region)}'
+        )
+    return RemoteWarc(
+        bucket=bucket,
+        prefix=f"{prefix}/" if prefix else "",
+        endpoint=endpoint,
+        region=region or "us-east-1",
     )
 
 
@@ -468,6 +559,9 @@ def _store_folder(what: str, base: Path, text: str) -> Path:
 def _check_crawl(where: str, crawl: CrawlConfig) -> None:
     """What the types alone do not say: the user agent is an HTTP header value, and
     follow_hosts are host names."""
+    seconds = parse_duration(crawl.warc_max_age, key="crawl.warc_max_age", where=where)
+    if seconds <= 0:
+        raise ConfigError(f"{where}: key 'crawl.warc_max_age' must be more than 0")
     agent, key = crawl.user_agent, "crawl.user_agent"
     if not agent.strip():
         raise ConfigError(f"{where}: key '{key}' must not be empty")

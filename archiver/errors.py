@@ -16,7 +16,8 @@ exit status without ever showing a traceback::
     │   └── BlockedError      refused before any request (SSRF guard, scheme, robots)
     ├── StoreError            catalog or WARC storage failed (exit 1)
     │   ├── StoreLockedError  another run holds the store lock
-    │   └── CatalogConnectionLost  the server dropped a transaction (it was rolled back)
+    │   ├── CatalogConnectionLost  the server dropped a transaction (it was rolled back)
+    │   └── ObjectStoreError  S3 unreachable, or it refused the credentials or bucket (exit 2)
     └── IndexError_           the full-text index is missing or corrupt (run `reindex`)
 """
 
@@ -81,6 +82,18 @@ class StoreLockedError(StoreError):
 class CatalogConnectionLost(StoreError):
     """A cluster catalog's connection dropped inside a transaction before its COMMIT:
     the server rolled all of it back, so the caller may run it again."""
+
+
+class ObjectStoreError(StoreError):
+    """The S3-compatible server holding the WARC files cannot be reached (``unreachable``)
+    or refused the request: a wrong endpoint, credentials or bucket, so exit status 2.
+    Its message never holds a credential."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class SearchIndexError(ArchiverError):

@@ -96,6 +96,7 @@ def _rows(catalog: Catalog) -> dict[str, Any]:
         "targets": targets,
         "captures": catalog.captures(),
         "versions": [catalog.versions(t.id) for t in targets],
+        "warc_files": catalog.warc_files(),
     }
 
 

@@ -100,7 +100,9 @@ def test_crawl_search_change_history_diff(config: Path, site: FixtureSite) -> No
     # The 304 is archived as a server-not-modified revisit of the response it confirms.
     from warcio.archiveiterator import ArchiveIterator
 
-    newest = max((config.parent / "store" / "warc").glob("*.warc.gz"))
+    newest = max(
+        (config.parent / "store" / "warc").glob("*.warc.gz"), key=lambda p: p.stat().st_mtime_ns
+    )
     with open(newest, "rb") as fh:
         [revisit] = [r for r in ArchiveIterator(fh) if r.rec_type == "revisit"]
         assert revisit.rec_headers.get_header("WARC-Profile").endswith("/server-not-modified")

@@ -3,7 +3,7 @@
 Archived text is hostile input: HTML goes through jinja2 with autoescape on (and a
 Content-Security-Policy that allows no script at all), markdown escapes every character
 that a renderer could turn into markup or a link. Links point only at http(s) URLs and
-at the archived WARC files.
+at the archived WARC files (in the store, or their objects on S3 once uploaded).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from .diff import Hunk, TextDiff
 if TYPE_CHECKING:
     import jinja2
     from rich.console import RenderableType
+
+    from archiver.config import RemoteWarc
 
 FORMATS = ("terminal", "text", "markdown", "json", "html")
 STATUS_MARK = {"present": "=", "paraphrased": "~", "contradicted": "!", "absent": "-"}
@@ -74,7 +76,12 @@ def _row(h: Hunk) -> Row:
 
 
 def render(
-    change: Change, fmt: str, *, link_base: Path | None = None, warc_dir: Path | None = None
+    change: Change,
+    fmt: str,
+    *,
+    link_base: Path | None = None,
+    warc_dir: Path | None = None,
+    remote: RemoteWarc | None = None,
 ) -> str:
     """``change`` as text, markdown, json or html (a whole page)."""
     if fmt == "json":
@@ -82,7 +89,7 @@ def render(
     if fmt == "markdown":
         return markdown(change)
     if fmt == "html":
-        links = Links(link_base or Path.cwd(), warc_dir)
+        links = Links(link_base or Path.cwd(), warc_dir, remote)
         return template("diff.html.j2").render(
             change=change, links=links, is_seed=isinstance(change, SeedChange)
         )
@@ -229,13 +236,16 @@ def seed_table_md(sentences: list[Any]) -> list[str]:
 class Links:
     """hrefs for a page written in ``base``: archived versions (WARC) and live URLs."""
 
-    def __init__(self, base: Path, warc_dir: Path | None) -> None:
+    def __init__(self, base: Path, warc_dir: Path | None, remote: RemoteWarc | None = None) -> None:
         self.base = base
         self.warc_dir = warc_dir
+        self.remote = remote  # WARC files on S3: a file no longer in the spool is there
 
     def archived(self, ref: VersionRef) -> str | None:
         if self.warc_dir is None or not ref.warc_file:
             return None
+        if self.remote is not None and not (self.warc_dir / ref.warc_file).is_file():
+            return self.remote.object_url(ref.warc_file)
         return Path(os.path.relpath(self.warc_dir / ref.warc_file, self.base)).as_posix()
 
     @staticmethod

@@ -25,7 +25,7 @@ from .compare import SeedChange, VersionChange, compare, seed_body, seed_for, ve
 from .render import Links, markdown, md, template
 
 if TYPE_CHECKING:
-    from archiver.config import Config
+    from archiver.config import Config, RemoteWarc
 
 log = logging.getLogger(__name__)
 
@@ -234,13 +234,18 @@ def build_reports(
 
 
 def render_reports(
-    reports: list[RunReport], fmt: str, *, link_base: Path, warc_dir: Path | None = None
+    reports: list[RunReport],
+    fmt: str,
+    *,
+    link_base: Path,
+    warc_dir: Path | None = None,
+    remote: RemoteWarc | None = None,
 ) -> str:
     if fmt == "json":
         return json.dumps({"runs": [r.as_json() for r in reports]}, ensure_ascii=False, indent=2)
     if fmt == "html":
         return template("report.html.j2").render(
-            reports=reports, links=Links(link_base, warc_dir), listed=LISTED
+            reports=reports, links=Links(link_base, warc_dir, remote), listed=LISTED
         )
     if fmt != "markdown":
         raise UsageError(f"report format must be one of {', '.join(FORMATS)}")
@@ -304,7 +309,10 @@ def save_run_report(store: Store, run_id: int, config: Config | None = None) -> 
             path = folder / f"run-{run_id:06d}.{ext}"
             tmp = path.with_suffix(f".{ext}.tmp")
             tmp.write_text(
-                render_reports(reports, fmt, link_base=folder, warc_dir=store.warc_dir) + "\n",
+                render_reports(
+                    reports, fmt, link_base=folder, warc_dir=store.warc_dir, remote=store.remote
+                )
+                + "\n",
                 encoding="utf-8",
             )
             os.replace(tmp, path)

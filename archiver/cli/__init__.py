@@ -2,7 +2,7 @@
 
 Only this package imports click. ``app`` holds the group and the error handling; the
 commands live in ``reading`` (search, history, show, diff, report, runs, verify) and
-``writing`` (crawl, seeds, reindex, schedule, gc, import) and ``serving`` (serve).
+``writing`` (crawl, seeds, reindex, schedule, gc, import, upload) and ``serving`` (serve).
 """
 
 from . import reading, serving, writing  # noqa: F401 - importing registers the commands

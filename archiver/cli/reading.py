@@ -256,7 +256,9 @@ def report(
         built = api.report(store, run_id=run_id, since=since, ignore=rules)
         base = Path(output).resolve().parent if output else Path.cwd()
         fmt = "json" if as_json else fmt
-        rendered = render_reports(built, fmt, link_base=base, warc_dir=store.warc_dir)
+        rendered = render_reports(
+            built, fmt, link_base=base, warc_dir=store.warc_dir, remote=store.remote
+        )
     _write_output(rendered, output, fmt)
 
 
@@ -305,6 +307,8 @@ def verify(ctx: Context, as_json: bool) -> None:
                 f"  note: {tail.file} ends in a torn record ({tail.torn_bytes} bytes"
                 " after the last complete one; nothing refers to it)"
             )
+        for name in report.waiting or []:
+            out.print(f"  waiting: {name} is in the spool, not yet on S3 (`archiver upload`)")
         for name in report.lone_originals:
             out.print(f"  note: {name} has no recompressed copy in warc/ (nothing refers to it)")
     if report.problems:

@@ -273,6 +273,28 @@ def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+@handle_errors()
+def upload(ctx: Context, as_json: bool) -> None:
+    """Upload the WARC files waiting in the spool to S3 ([store] warc = "s3://…")."""
+    from archiver.storage.spool import upload_spool  # boto3 only for stores on S3
+
+    with ctx.store() as store:
+        if store.remote is None:
+            raise ConfigError(
+                f"the WARC files of {store.root} are local: nothing to upload (set"
+                ' [store] warc = "s3://bucket/prefix" in the config to keep them on S3)'
+            )
+        store.lock()
+        report = upload_spool(store, strict=True)
+    if as_json:
+        _json(report.as_json())
+        return
+    out.print(f"uploaded {len(report.uploaded)} WARC files to {store.remote.uri}")
+
+
+@main.command()
 @click.option(
     "--to",
     "dsn",

@@ -53,6 +53,7 @@ from archiver.errors import FetchError, StoreError, UsageError
 from archiver.net.encoding import decode_content
 from archiver.net.exchange import Exchange
 from archiver.net.urls import canonicalize
+from archiver.storage import spool
 from archiver.storage.regzip import recompress
 from archiver.storage.rows import TargetRow
 from archiver.storage.store import Store
@@ -216,7 +217,9 @@ def _store_file(source: _Source, store: Store) -> _Stored:
     # Before formats were sniffed, a WARC's suffix followed the source's name.
     legacy = f"import-{sha[:32]}{'.warc.gz' if source.path.name.endswith('.gz') else '.warc'}"
     for known in (name, legacy):
-        if (store.warc_dir / known).exists():
+        if (store.warc_dir / known).exists() or (
+            store.remote is not None and store.catalog.warc_file(known)
+        ):
             return _Stored(known, seen=True)
     if not source.whole_gzip:
         _copy_atomic(source.path, store.warc_dir / name)
@@ -480,6 +483,7 @@ def import_warcs(
     sources = [_inspect(path) for path in paths]
     store.lock()
     try:
+        spool.start_run(store)  # a store on S3: check it; upload what earlier runs left
         run_id = store.catalog.start_run("import")
         summary = ImportSummary(run_id=run_id)
         crawl = CrawlSummary(run_id=run_id)

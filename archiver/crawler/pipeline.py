@@ -32,6 +32,7 @@ from archiver.net.fetch import Fetcher
 from archiver.net.render import Rendered, Renderer, RenderError
 from archiver.net.robots import RobotsPolicy
 from archiver.net.urls import canonicalize
+from archiver.storage import spool
 from archiver.storage.catalog import Catalog, SeedRow
 from archiver.storage.store import Store
 
@@ -328,6 +329,7 @@ def _crawl(
         # Holding the lock, no live run is unfinished: an open one was killed.
         for killed in store.catalog.abandon_unfinished_runs():
             log.warning("run %d was killed before it ended; marked abandoned", killed)
+        spool.start_run(store)  # a store on S3: check it; upload what earlier runs left
         seeds = [register_seed(store, path)[0] for path in config.seeds]
         run_id = store.catalog.start_run(trigger)
         summary = CrawlSummary(run_id=run_id, seeds=[s.id for s in seeds])

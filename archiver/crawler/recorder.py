@@ -12,13 +12,14 @@ import hashlib
 import logging
 from collections.abc import Callable
 
-from archiver.config import CrawlConfig
+from archiver.config import CrawlConfig, parse_duration
 from archiver.errors import ArchiverError, CatalogConnectionLost, StoreError
 from archiver.extractor.page import Document, extract
 from archiver.fulltext.feed import IndexFeed
 from archiver.fulltext.rebuild import open_index, version_doc
 from archiver.net.exchange import Conditional, Exchange, FetchResult
 from archiver.net.render import Rendered
+from archiver.storage import spool
 from archiver.storage.catalog import Catalog, TargetRow
 from archiver.storage.store import Store
 from archiver.storage.warc import WarcWriter, payload_digest
@@ -87,7 +88,14 @@ class CrawlRun:
         self.catalog: Catalog = store.catalog
         self.run_id = run_id
         self.progress = progress
-        self.warc = WarcWriter(store.warc_dir, max_size=crawl_config.warc_max_size)
+        # A store on S3: each file the writer closes is uploaded while the run goes on.
+        self.uploader = spool.Uploader(store) if store.remote is not None else None
+        self.warc = WarcWriter(
+            store.warc_dir,
+            max_size=crawl_config.warc_max_size,
+            max_age=parse_duration(crawl_config.warc_max_age, key="crawl.warc_max_age"),
+            on_close=self.uploader.closed if self.uploader is not None else None,
+        )
         self.index_feed = IndexFeed(open_index(store))
         # Scores a new follow-up's (title, text) against the seed; None: no gate.
         self.relevance: Callable[[str, str], float] | None = None
@@ -146,6 +154,8 @@ class CrawlRun:
             self.index_feed.discard()  # the page's version was rolled back with it
             raise
         self.index_feed.flush()
+        if self.uploader is not None:  # committed: uploaded files may leave the spool
+            self.uploader.settle()
         level = logging.WARNING if outcome.state == ERROR else logging.INFO
         # A URL can be 100,000 characters long (and is then an error): a log line stays short.
         shown = item.url if len(item.url) <= 300 else item.url[:299] + "…"
@@ -365,11 +375,14 @@ class CrawlRun:
 def finish_run(run: CrawlRun, summary: CrawlSummary) -> None:
     """Close the run's WARC file, index its new versions and record its outcome."""
     run.warc.close()
+    if run.uploader is not None:
+        run.uploader.close()
     index_error: ArchiverError | None = None
     try:
         run.index_feed.commit()
     except ArchiverError as exc:  # the catalog holds everything; reindex catches up
         index_error = exc
     run.catalog.finish_run(run.run_id, **summary.run_record())
+    spool.end_run(run.store)  # a store on S3: upload what the run wrote
     if index_error is not None:
         raise index_error

@@ -17,7 +17,8 @@ points at. When the page's history is not in capture order (an older capture was
 imported after later ones), eras cannot be told apart and a version takes only its own
 capture with it. WARC files are never rewritten: a file is deleted when no capture
 refers to it any longer, and only if every record in it is accounted for
-(:func:`archiver.storage.warc.unaccounted`): a file holding records archiver did not
+(:func:`archiver.storage.warc.unaccounted`; on S3 the object is read, and deleted, too): a
+file holding records archiver did not
 write or ingest (an imported file's resource, metadata or conversion records, records
 the import skipped, bytes that are no readable record) is kept, and the plan says why.
 The original of a recompressed import (``<store>/originals/``, same name) goes with its
@@ -42,7 +43,9 @@ from typing import Any
 from archiver.config import Config, RetentionConfig
 from archiver.errors import StoreError
 from archiver.fulltext.rebuild import reindex
+from archiver.storage import spool
 from archiver.storage.catalog import CaptureRow, VersionStub
+from archiver.storage.spool import UPLOADED
 from archiver.storage.store import Store
 from archiver.storage.warc import unaccounted
 
@@ -267,27 +270,28 @@ def plan(store: Store, retention: RetentionConfig, *, now: datetime | None = Non
 
     referenced = {c.warc_file for c in captures if c.warc_file}
     still = {c.warc_file for c in captures if c.warc_file and c.id not in doomed_captures}
+    uploaded = {r.name: r.size for r in store.catalog.warc_files() if r.state == UPLOADED}
     for name in sorted(referenced - still):
-        path = store.warc_dir / name
-        if not path.is_file():
-            continue
         offsets = {
             c.warc_offset for c in captures if c.warc_file == name and c.warc_offset is not None
         }
-        why = unaccounted(path, offsets)
+        if name in uploaded and spool.owned_by_archiver(store, name):
+            result.warc_files.append((name, uploaded[name]))  # on S3: read its head only
+            continue
+        with spool.readable_copy(store, name) as found:  # on S3: downloaded aside
+            if found is None:
+                continue
+            path, size = found
+            why = unaccounted(path, offsets)
         if why is None:
-            result.warc_files.append((name, path.stat().st_size))
+            result.warc_files.append((name, size))
             original = store.originals_dir / name
             if original.is_file():
                 result.originals.append((name, original.stat().st_size))
         else:
-            result.kept_files.append((name, path.stat().st_size, why))
-    if store.warc_dir.is_dir():
-        result.unreferenced = sorted(
-            p.name
-            for p in store.warc_dir.iterdir()
-            if p.name.endswith((".warc", ".warc.gz")) and p.name not in referenced
-        )
+            result.kept_files.append((name, size, why))
+    on_disk = {p.name for p in spool.spool_files(store)}
+    result.unreferenced = sorted((on_disk | set(uploaded)) - referenced)
 
     gone = {(v.url, v.version) for v in result.versions}
     runs_touched = {c.run_id for c in captures if c.id in doomed_captures and c.run_id}
@@ -313,14 +317,13 @@ def collect(
         if not result.capture_ids and not result.versions:
             return result
         store.catalog.delete_versions([v.id for v in result.versions], result.capture_ids)
-        doomed = [store.warc_dir / name for name, _ in result.warc_files]
-        # A recompressed copy first, then its original: never a copy without its original.
-        doomed += [store.originals_dir / name for name, _ in result.originals]
-        for path in doomed:
-            try:
-                path.unlink(missing_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot delete {path}: {exc}") from exc
+        # A recompressed copy first (its object too, on S3), then its original: never a
+        # copy without its original.
+        for name, _ in result.warc_files:
+            _unlink(store.warc_dir / name)
+            spool.forget(store, name)  # on S3: its object and its row
+        for name, _ in result.originals:
+            _unlink(store.originals_dir / name)
         log.info(
             "gc: %d versions, %d captures, %d WARC files deleted",
             len(result.versions),
@@ -338,3 +341,10 @@ def collect(
         return result
     finally:
         store.unlock()
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot delete {path}: {exc}") from exc

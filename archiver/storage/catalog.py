@@ -36,6 +36,7 @@ from .rows import (
     TargetRow,
     VersionRow,
     VersionStub,
+    WarcFileRow,
     run_row,
     seed_row,
     version_row,
@@ -585,3 +586,39 @@ class Catalog:
                 ("its process was killed, or its end could not be recorded (a full disk)",),
             )
         return ids
+
+    # -- WARC files on S3 (issue 14) ------------------------------------------------
+    # Portable SQL only (? placeholders, INSERT … ON CONFLICT): the same statements run
+    # on PostgreSQL. The table is at the end of schema.sql (migration 4 adds it).
+
+    def record_warc_file(
+        self, name: str, *, state: str, size: int, sha256: str, error: str | None = None
+    ) -> None:
+        """Set a spool file's upload state (inserting its row the first time)."""
+        self._write(
+            "INSERT INTO warc_files(name, state, size, sha256, updated_at, error)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+            " state = excluded.state, size = excluded.size, sha256 = excluded.sha256,"
+            " updated_at = excluded.updated_at, error = excluded.error",
+            (name, state, size, sha256, now_iso(), error),
+        )
+
+    def warc_files(self, name: str | None = None) -> list[WarcFileRow]:
+        """Every WARC file a store on S3 has spooled or uploaded (or the one named), by
+        name; none from an older catalog opened read-only, which lacks the table."""
+        where, params = ("WHERE name = ?", (name,)) if name is not None else ("", ())
+        try:
+            rows = self._query(f"SELECT * FROM warc_files {where} ORDER BY name", params)
+        except StoreError:
+            if self.read_only:
+                return []
+            raise
+        return [WarcFileRow(**dict(r)) for r in rows]
+
+    def warc_file(self, name: str) -> WarcFileRow | None:
+        rows = self.warc_files(name)
+        return rows[0] if rows else None
+
+    def forget_warc_file(self, name: str) -> None:
+        """Drop a file's row (``gc`` deleted the file)."""
+        self._write("DELETE FROM warc_files WHERE name = ?", (name,))

@@ -13,10 +13,11 @@ starts there and the later steps find nothing to do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .sqldb import SqlDb, schema_for
+from .sqldb import SCHEMA, SqlDb, schema_for
 
 SCHEMA_LOCK = 0x61726368  # "arch": the advisory lock key of schema changes
 
@@ -44,10 +45,18 @@ def _run_reason(db: SqlDb) -> None:
         db.run("ALTER TABLE runs ADD COLUMN reason TEXT")
 
 
+def _warc_files(db: SqlDb) -> None:
+    if "warc_files" not in db.tables():  # its statement in schema.sql, the latest shape
+        found = re.search(r"CREATE TABLE IF NOT EXISTS warc_files \(.*?\n\);", SCHEMA, re.S)
+        assert found is not None, "schema.sql defines warc_files"
+        db.script(schema_for(db.dialect, found.group()))
+
+
 MIGRATIONS = (
     Migration(1, "the tables", _tables),
     Migration(2, "versions.position: the history order", _position),
     Migration(3, "runs.reason: how a run ended", _run_reason),
+    Migration(4, "warc_files: the upload state of WARC files on S3", _warc_files),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -122,6 +122,18 @@ class VersionStub:
 
 
 @dataclass(frozen=True)
+class WarcFileRow:
+    """A WARC file of a store on S3: spooled, uploading or uploaded (see schema.sql)."""
+
+    name: str
+    state: str
+    size: int
+    sha256: str
+    updated_at: str
+    error: str | None = None  # why the last upload failed
+
+
+@dataclass(frozen=True)
 class RunRow:
     id: int
     started_at: str

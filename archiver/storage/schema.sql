@@ -77,3 +77,14 @@ CREATE TABLE IF NOT EXISTS versions (
     position INTEGER,  -- the history order (schema 2 added it)
     UNIQUE (target_id, version)
 );
+-- WARC files on S3 (issue 14): each closed spool file's upload state, size and SHA-256.
+-- state: spooled (closed, waiting in <store>/warc/), uploading, uploaded (the object's
+-- size and SHA-256 were checked with a HEAD request; the spool copy may then go).
+CREATE TABLE IF NOT EXISTS warc_files (
+    name TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    error TEXT
+);

@@ -4,7 +4,8 @@ Layout (documented for users in store/README.md)::
 
     <store>/catalog.sqlite3   the catalog (source of truth, with warc/), unless
                               [store] catalog names a PostgreSQL database
-    <store>/warc/             WARC/1.1 files, gzip per record
+    <store>/warc/             WARC/1.1 files, gzip per record (with [store] warc on S3:
+                              the spool of files not yet uploaded)
     <store>/index/            the Whoosh index (derived; `archiver reindex` rebuilds it)
     <store>/reports/          generated change reports
     <store>/lock              held by the crawl run writing to the store
@@ -16,31 +17,57 @@ import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from archiver.config import Config
+from archiver.config import Config, RemoteWarc
 from archiver.errors import StoreError, StoreLockedError
 
 from .catalog import Catalog
 
+if TYPE_CHECKING:
+    from .objects import ObjectStore
+
 
 class Store:
-    """Opens the parts of one archive root on demand."""
+    """Opens the parts of one archive root on demand.
 
-    def __init__(self, root: Path, catalog: str | None = None) -> None:
+    With ``remote`` (``[store] warc = "s3://…"``) the WARC files live in that bucket and
+    ``warc/`` is their local spool: see :mod:`archiver.storage.spool`.
+    """
+
+    def __init__(
+        self, root: Path, catalog: str | None = None, remote: RemoteWarc | None = None
+    ) -> None:
         self.root = root
         self.catalog_dsn = catalog  # None: the embedded <root>/catalog.sqlite3
+        self.remote = remote
         self._catalog: Catalog | None = None
         self._lock: PidLock | None = None
         self._claimed = False  # the cluster catalog's writer lock (see Catalog.claim_writer)
+        self._objects: ObjectStore | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Store:
-        return cls(config.store, config.catalog)
+        """The store a config names: its root, its catalog and where its WARC files go."""
+        return cls(config.store, config.catalog, config.warc_remote)
+
+    of = from_config  # the name the S3 branch used; from_config is the one to call
 
     @property
     def catalog_path(self) -> Path:
         """The embedded catalog's file (what `archiver migrate` copies from)."""
         return self.root / "catalog.sqlite3"
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The S3 bucket holding the WARC files (only for a store with ``remote``)."""
+        if self.remote is None:
+            raise StoreError(f"the WARC files of {self.root} are not on S3")
+        if self._objects is None:
+            from .objects import ObjectStore  # boto3 loads only for stores on S3
+
+            self._objects = ObjectStore(self.remote)
+        return self._objects
 
     @property
     def warc_dir(self) -> Path:

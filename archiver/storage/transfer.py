@@ -21,6 +21,8 @@ from .sqldb import Params, SqlDb, open_postgres
 from .sqlite import SqliteDb
 
 TABLES = ("seeds", "runs", "targets", "captures", "versions")  # foreign keys point back
+# Tables keyed by something other than an id of their own: the key, its value before any.
+KEYS: dict[str, tuple[str, object]] = {"warc_files": ("name", "")}  # WARC files on S3
 MIGRATE_LOCK = 0x6D696772  # "migr": one copy into a catalog at a time
 _BATCH = 500
 
@@ -46,20 +48,21 @@ class MigrateReport:
 def _batches(db: SqlDb, table: str, columns: list[str]) -> Iterator[Params]:
     """Every row of a table, by id, a batch at a time (a catalog may not fit in memory)."""
     names = ", ".join(columns)
-    last = -1
+    key, last = KEYS.get(table, ("id", -1))
     while True:
         rows = db.rows(
-            f"SELECT {names} FROM {table} WHERE id > ? ORDER BY id LIMIT {_BATCH}", (last,)
+            f"SELECT {names} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT {_BATCH}",
+            (last,),
         )
         for row in rows:
             yield tuple(row[c] for c in columns)
         if len(rows) < _BATCH:
             return
-        last = rows[-1]["id"]
+        last = rows[-1][key]
 
 
 def _counts(db: SqlDb) -> dict[str, int]:
-    return {t: int(db.rows(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in TABLES}
+    return {t: int(db.rows(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in (*TABLES, *KEYS)}
 
 
 def copy_catalog(source: Path, store_root: Path, dsn: str) -> MigrateReport:
@@ -89,9 +92,11 @@ def copy_catalog(source: Path, store_root: Path, dsn: str) -> MigrateReport:
                     f" {found['versions']} versions); migrate copies into an empty catalog only"
                 )
             copied = {}
-            for table in TABLES:
+            for table in (*TABLES, *KEYS):
                 columns = sorted(src.columns(table) & dst.columns(table))
                 copied[table] = copy_rows(dst, table, columns, _batches(src, table, columns))
+                if table in KEYS:
+                    continue
                 # The next id a crawl draws follows the copied ones.
                 dst.run(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"

@@ -8,10 +8,15 @@ digest (streamed, in whichever algorithm and encoding the record names). Every g
 also scanned end to end: a torn tail (a record cut short by a crash or a full disk) is
 reported as a note, not a problem, since nothing in the catalog points at it.
 
-The original of a recompressed import (``<store>/originals/``) must still hash to the
-SHA-256 its name starts with and decompress to exactly the bytes its copy in ``warc/``
-does; an original without its copy (left by a crash during the import, before any
-capture pointed at the copy) is a note.
+A store on S3 (:mod:`archiver.storage.spool`) is read where each file is: a record in the
+spool from there, any other with one range request; every uploaded object must exist
+with the size and SHA-256 recorded at upload, and files still in the spool are reported
+as waiting (not a problem: the next run or `archiver upload` sends them).
+
+The original of a recompressed import (``<store>/originals/``, always local) must still
+hash to the SHA-256 its name starts with and decompress to exactly the bytes its copy in
+``warc/`` (or on S3) does; an original without its copy (left by a crash during the
+import, before any capture pointed at the copy) is a note.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from archiver.errors import NotFoundError, StoreError
+from archiver.errors import NotFoundError, ObjectStoreError, StoreError, UsageError
 from archiver.net.urls import canonicalize
 
 from .regzip import same_content
+from .spool import check_remote, open_record, readable_copy
 from .store import Store
-from .warc import check_record, complete_bytes, file_sha256
+from .warc import check_record, complete_bytes, file_sha256, is_arc_name
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class VerifyReport:
     checked: int
     problems: list[str] = field(default_factory=list)
     torn_tails: list[TornTail] = field(default_factory=list)
+    waiting: list[str] | None = None  # a store on S3: spool files not yet uploaded
     originals: int = 0  # originals of recompressed imports checked
     lone_originals: list[str] = field(default_factory=list)  # without their copy: a note
 
@@ -55,6 +62,8 @@ class VerifyReport:
                 for t in self.torn_tails
             ],
         }
+        if self.waiting is not None:  # only a store on S3 has a spool
+            data["waiting_upload"] = self.waiting
         if self.originals or self.lone_originals:  # a store with recompressed imports
             data["originals"] = self.originals
             data["lone_originals"] = self.lone_originals
@@ -65,6 +74,11 @@ def verify_store(store: Store) -> VerifyReport:
     """Re-read every record the catalog references, then scan every file's tail."""
     if not store.exists():
         raise NotFoundError(f"no archive at {store.root}; run `archiver crawl` first")
+    if store.remote is None and any(r.state == "uploaded" for r in store.catalog.warc_files()):
+        raise UsageError(
+            f"the WARC files of {store.root} are on S3: run verify with the config whose"
+            " [store] warc names their bucket (--config)"
+        )
     checked = 0
     problems: list[str] = []
     for capture in store.catalog.captures():
@@ -73,7 +87,14 @@ def verify_store(store: Store) -> VerifyReport:
         checked += 1
         where = f"capture {capture.id} ({capture.warc_file}@{capture.warc_offset})"
         try:
-            record = check_record(store.warc_dir, capture.warc_file, capture.warc_offset)
+            stream = open_record(store, capture.warc_file, capture.warc_offset, capture.warc_length)
+            record = check_record(
+                stream,
+                f"{capture.warc_file}@{capture.warc_offset}",
+                arc=is_arc_name(capture.warc_file),
+            )
+        except ObjectStoreError:
+            raise  # S3 unreachable or refusing: no use going through every record
         except StoreError as exc:
             problems.append(f"{where}: {exc}")
             continue
@@ -89,14 +110,17 @@ def verify_store(store: Store) -> VerifyReport:
             )
         elif record.payload_ok is False:
             problems.append(f"{where}: payload does not match its digest")
+    remote = check_remote(store)  # a store on S3: every uploaded object is there, whole
+    problems += remote.problems
     torn: list[TornTail] = []
     for path in sorted(store.warc_dir.glob("*.warc.gz")) if store.warc_dir.is_dir() else []:
         size = path.stat().st_size
         good = complete_bytes(path)
         if good < size:
             torn.append(TornTail(path.name, good, size - good))
+    waiting = remote.waiting if store.remote is not None else None
     originals, lone = _check_originals(store, problems)
-    return VerifyReport(checked, problems, torn, originals, lone)
+    return VerifyReport(checked, problems, torn, waiting, originals, lone)
 
 
 def _check_originals(store: Store, problems: list[str]) -> tuple[int, list[str]]:
@@ -106,14 +130,14 @@ def _check_originals(store: Store, problems: list[str]) -> tuple[int, list[str]]
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         if not path.name.startswith("import-") or path.name.endswith(".part"):
             continue
-        copy = store.warc_dir / path.name
-        if not copy.is_file():
-            lone.append(f"originals/{path.name}")
-            continue
-        checked += 1
         try:
-            sha = file_sha256(path)
-            same = same_content(path, copy)
+            with readable_copy(store, path.name) as copy:  # on S3: downloaded aside
+                if copy is None:
+                    lone.append(f"originals/{path.name}")
+                    continue
+                checked += 1
+                sha = file_sha256(path)
+                same = same_content(path, copy[0])
         except OSError as exc:
             problems.append(f"originals/{path.name}: cannot read: {exc.strerror or exc}")
             continue

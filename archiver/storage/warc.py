@@ -20,9 +20,11 @@ import hashlib
 import io
 import os
 import re
+import secrets
+import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,15 +110,40 @@ def _warc_date(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class WarcWriter:
-    """Appends records to ``<store>/warc/archiver-<time>-<pid>-<n>.warc.gz`` files."""
+@dataclass(frozen=True)
+class ClosedWarc:
+    """A WARC file the writer finished: its name, size and the SHA-256 of its bytes."""
 
-    def __init__(self, directory: Path, *, max_size: int = 1_000_000_000) -> None:
+    name: str
+    size: int
+    sha256: str
+
+
+class WarcWriter:
+    """Appends records to ``<store>/warc/archiver-<time>-<pid>-<n>-<random>.warc.gz`` files.
+
+    A file is closed once it reaches ``max_size`` bytes or ``max_age`` seconds (checked
+    before each write), and when the writer closes; ``on_close`` then hears of it (a
+    store on S3 uploads it).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_size: int = 1_000_000_000,
+        max_age: float | None = None,
+        on_close: Callable[[ClosedWarc], None] | None = None,
+    ) -> None:
         self.directory = directory
         self.max_size = max_size
+        self.max_age = max_age
+        self.on_close = on_close
         self._file: io.BufferedWriter | None = None
         self._name: str | None = None
         self._size = 0
+        self._opened = 0.0
+        self._sha256 = hashlib.sha256()
         self._sequence = 0
         self._stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
 
@@ -124,6 +151,9 @@ class WarcWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+            assert self._name is not None
+            if self.on_close is not None:
+                self.on_close(ClosedWarc(self._name, self._size, self._sha256.hexdigest()))
 
     def __enter__(self) -> WarcWriter:
         return self
@@ -137,7 +167,13 @@ class WarcWriter:
             self.directory.mkdir(parents=True, exist_ok=True)
             while self._file is None:
                 self._sequence += 1
-                self._name = f"archiver-{self._stamp}-{os.getpid()}-{self._sequence:05d}.warc.gz"
+                # The random part keeps names unique beyond this folder: a spooled file is
+                # deleted once uploaded, and a later run in the same second (same pid, in
+                # a long-running process) must not reuse its name and overwrite its object.
+                self._name = (
+                    f"archiver-{self._stamp}-{os.getpid()}-{self._sequence:05d}"
+                    f"-{secrets.token_hex(4)}.warc.gz"
+                )
                 try:  # "x": never append to, or overwrite, an existing file
                     self._file = open(self.directory / self._name, "xb")  # noqa: SIM115
                 except FileExistsError:
@@ -145,6 +181,8 @@ class WarcWriter:
         except OSError as exc:
             raise StoreError(f"cannot create WARC file in {self.directory}: {exc}") from exc
         self._size = 0
+        self._opened = time.monotonic()
+        self._sha256 = hashlib.sha256()
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True, warc_version="1.1")
         writer.write_record(
@@ -171,7 +209,14 @@ class WarcWriter:
         except OSError as exc:
             raise StoreError(f"cannot write WARC file {self._name}: {exc}") from exc
         self._size += len(data)
+        self._sha256.update(data)
         return offset
+
+    def _due(self) -> bool:
+        """Whether the next record goes to a new file: none open, or too big or old."""
+        if self._file is None or self._size >= self.max_size:
+            return True
+        return self.max_age is not None and time.monotonic() - self._opened >= self.max_age
 
     def write_exchange(
         self,
@@ -188,7 +233,7 @@ class WarcWriter:
         server-not-modified revisit record, without a request record (the 304's headers
         say what was confirmed; an unchanged page then costs well under 1 KB).
         """
-        if self._file is None or self._size >= self.max_size:
+        if self._due():
             self._open()
         assert self._name is not None
         buf = io.BytesIO()
@@ -273,7 +318,7 @@ class WarcWriter:
     ) -> WarcLocation:
         """Write a page's rendered DOM as a ``conversion`` record of the response record
         ``refers_to`` (its WARC-Record-ID): what the browser built from the archived bytes."""
-        if self._file is None or self._size >= self.max_size:
+        if self._due():
             self._open()
         assert self._name is not None
         body = html.encode("utf-8")
@@ -292,12 +337,11 @@ class WarcWriter:
         return WarcLocation(self._name, offset, len(data), "conversion", payload_digest(body))
 
 
-def read_record(directory: Path, file: str, offset: int) -> StoredRecord:
-    """Read the record at ``offset`` of ``directory/file``; StoreError if it is damaged."""
-    path = directory / file
+def read_record(fh: BinaryIO, file: str, offset: int) -> StoredRecord:
+    """Read the record ``fh`` is positioned at (``file@offset``; see
+    :func:`archiver.storage.spool.open_record`); StoreError if it is damaged."""
     try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
+        with fh:
             for record in ArchiveIterator(fh):
                 payload = record.raw_stream.read()  # as stored, for digest checks
                 http = record.http_headers
@@ -476,6 +520,10 @@ def sniff_format(path: Path) -> ArchiveFormat | None:
         version = lines[1].split(b" ", 1)[0] if len(lines) > 1 else b""
         return ArchiveFormat("arc", gz, version.decode("ascii", "replace"))
     return None
+
+
+# The names a file in <store>/warc/ can end with: archiver's own, imported WARC and ARC.
+STORE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 
 
 def is_arc_name(name: str) -> bool:
@@ -881,14 +929,13 @@ class RecordCheck:
     payload_ok: bool | None
 
 
-def check_record(directory: Path, file: str, offset: int) -> RecordCheck:
-    """Re-read the record at ``offset`` of ``directory/file``, streaming its payload past
-    its digest; StoreError if it is damaged or cut short."""
-    where = f"{file}@{offset}"
+def check_record(fh: BinaryIO, where: str, *, arc: bool = False) -> RecordCheck:
+    """Re-read the record ``fh`` is positioned at (a local file, or the bytes a range
+    request fetched), streaming its payload past its digest; StoreError if it is damaged
+    or cut short. ``where`` names it in messages (``file@offset``); ``arc``: the file is
+    an imported ARC file (see :func:`is_arc_name`)."""
     try:
-        with open(directory / file, "rb") as fh:
-            fh.seek(offset)
-            arc = is_arc_name(file)
+        with fh:
             records = _Records(fh, arc=arc)
             record = next(iter(records), None)
             if record is None:
