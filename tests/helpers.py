@@ -29,22 +29,16 @@ from click.testing import CliRunner, Result
 from archiver.cli import main
 from archiver.config import load_config
 from archiver.crawler.schedule import JOB_ID, STATE_FILE, ScheduleState, describe
+from archiver.net.render import CHROMIUM_FLAGS
 
 SITE = Path(__file__).parent / "fixtures" / "site"
 DEFAULT_SEED = Path(__file__).parents[1] / "config" / "seeds" / "careerly-altman-tigris.txt"
 # The installed console script, for tests that need a real process (signals, kills).
 ARCHIVER = str(Path(sys.executable).with_name("archiver"))
-# Headless Chromium for the browser tests: no sandbox (tests run as root), and no traffic of
-# its own (updates, sync, QUIC probes) so that its network log holds only the page's.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# Headless Chromium for the browser tests, started as the renderer starts it: no sandbox
+# (tests run as root), and no traffic of its own (updates, sync, QUIC probes) so that its
+# network log holds only the page's.
+CHROMIUM_ARGS = list(CHROMIUM_FLAGS)
 
 
 # --------------------------------------------------------------------------- the CLI

@@ -30,13 +30,13 @@ from .exchange import Exchange
 from .fetch import check_address
 from .urls import url_problem
 
-__all__ = ["RenderError", "Rendered", "Renderer", "chromium_path"]
+__all__ = ["CHROMIUM_FLAGS", "RenderError", "Rendered", "Renderer", "chromium_path"]
 
 log = logging.getLogger(__name__)
 
 # Flags for a browser that talks to nothing but the pages it is given: no background
 # networking (a closed network refuses it, many connections at a time), no QUIC, no sync.
-_FLAGS = (
+CHROMIUM_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -102,7 +102,7 @@ class Renderer:
             try:
                 self._playwright = await async_playwright().start()
                 self._browser = await self._playwright.chromium.launch(
-                    executable_path=path, args=list(_FLAGS), headless=True
+                    executable_path=path, args=list(CHROMIUM_FLAGS), headless=True
                 )
             except Exception as exc:  # Playwright's errors are many; one line for all
                 await self.aclose()
