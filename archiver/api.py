@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from archiver.errors import NotFoundError
 from archiver.fulltext.index import Hit
-from archiver.fulltext.rebuild import open_index, shared_index
+from archiver.fulltext.rebuild import shared_index
 from archiver.storage.rows import CaptureRow, RunRow, SeedRow, TargetRow, VersionRow
 from archiver.storage.store import Store
 
@@ -664,14 +664,15 @@ def run_errors(store: Store, run_id: int) -> list[RunError]:
 
 
 class Searcher:
-    """Searches of one store through one index kept open, for a process that answers many
-    (the web UI keeps one per thread): the index's reader is reused while it is current and
-    reopened after a crawl's commit or a `reindex` swap, where `search` opens it per call.
-    Takes the keyword options of :func:`search`."""
+    """Searches of one store for a process that answers many (the web UI keeps one per
+    thread): all of them go through the process's one warm index of the store
+    (:func:`archiver.fulltext.rebuild.shared_index`), whose searcher, term statistics and
+    cached postings serve every thread, and which notices a crawl's commit or a `reindex`
+    swap. Takes the keyword options of :func:`search`."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._index = open_index(store)
+        self._index = shared_index(store)
 
     def search(self, query: str, **options: Any) -> list[Hit]:
         _require_store(self.store)
@@ -690,4 +691,4 @@ class Searcher:
             return IndexStatus(0, expected, str(exc))
 
     def close(self) -> None:
-        self._index.close()
+        """Nothing to release: the shared index stays open for the process's other users."""

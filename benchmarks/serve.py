@@ -59,6 +59,11 @@ def build(root: Path, docs: int) -> list[list[str]]:
     corpus = Corpus()
     samples: list[list[str]] = []
     store = Store(root)
+    # A store is reused only once a build finished: a killed build leaves a catalog and
+    # an index that look whole but hold a fraction of the documents.
+    done = root / "BUILT"
+    if store.exists() and not done.is_file():
+        raise SystemExit(f"serve.py: {root} is an unfinished build; delete it and run again")
     fresh = not store.exists()
     with store:
         if fresh:
@@ -80,6 +85,7 @@ def build(root: Path, docs: int) -> list[list[str]]:
             started = time.perf_counter()
             count = api.reindex(store)
             print(f"indexed {count} documents in {time.perf_counter() - started:.1f} s")
+            done.write_text(f"{docs}\n", encoding="utf-8")
     return samples
 
 
