@@ -42,6 +42,10 @@ from .query import Leaf, has_positive, parse, positive_leaves
 from .snippets import highlighter, make_snippet
 from .whoosh_internals import ParallelWriter
 
+# Tries of a search (and a count) that meets a generation a concurrent commit is deleting:
+# with the waits between them (50 ms, then 100 ms, ...) about 0.75 s in all, so a search
+# rides out a commit that merges segments on a loaded machine.
+_ATTEMPTS = 6
 log = logging.getLogger(__name__)
 
 # Bumped when the schema changes: an index without these fields must be rebuilt.
@@ -284,16 +288,16 @@ class Index:
             return self._doc_count()
 
     def _doc_count(self) -> int:
-        for attempt in range(3):
+        for attempt in range(_ATTEMPTS):
             try:
                 return int(self._open().doc_count())
             except IndexDamagedError:
-                if attempt == 2:
+                if attempt == _ATTEMPTS - 1:
                     raise
             except ArchiverError:
                 raise
             except Exception as exc:
-                if attempt == 2:
+                if attempt == _ATTEMPTS - 1:
                     raise IndexDamagedError.at(self.directory, exc) from exc
             self._close()  # changed under us by a concurrent commit: look again
             time.sleep(0.05 * (attempt + 1))
@@ -360,7 +364,7 @@ class Index:
         all_versions: bool,
         any_words: bool,
     ) -> list[Hit]:
-        for attempt in range(3):
+        for attempt in range(_ATTEMPTS):
             try:
                 return self._search(node, limit, site, since_dt, until_dt, all_versions, any_words)
             except ArchiverError as exc:
@@ -369,10 +373,10 @@ class Index:
                 transient = isinstance(exc, IndexDamagedError) or (
                     isinstance(exc, SearchIndexError) and (self._being_replaced() or self.exists())
                 )
-                if not transient or attempt == 2:
+                if not transient or attempt == _ATTEMPTS - 1:
                     raise
             except Exception as exc:
-                if attempt == 2:
+                if attempt == _ATTEMPTS - 1:
                     log.info("search failed", exc_info=True)  # the traceback with -v
                     raise IndexDamagedError.at(self.directory, exc) from exc
                 log.info("search retry after %s: %s", type(exc).__name__, exc)
