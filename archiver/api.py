@@ -590,8 +590,9 @@ def snapshot(
     A rendered version's snapshot is still the response as the server sent it."""
     from archiver.errors import FetchError, StoreError
     from archiver.net.encoding import decode_content
+    from archiver.storage.foreign import dechunk
     from archiver.storage.spool import open_record
-    from archiver.storage.warc import dechunk, read_record
+    from archiver.storage.warc import read_record
 
     _require_store(store)
     _check_version(store, url, number)

@@ -17,7 +17,7 @@ text is new, the index.
 - A file that yields no capture is not kept (a later archiver may read more of it) and
   the import says so and exits 1.
 
-Nothing in the file is trusted (:class:`~archiver.storage.warc.ForeignWarc` reads it):
+Nothing in the file is trusted (:class:`~archiver.storage.foreign.ForeignWarc` reads it):
 
 - a body is kept up to ``crawl.max_bytes`` and decoded within that bound (the crawl's
   decompression-bomb guard); a larger one is flagged as a crawl's is (state *error*,
@@ -54,10 +54,7 @@ from archiver.net.encoding import decode_content
 from archiver.net.exchange import Exchange
 from archiver.net.urls import canonicalize
 from archiver.storage import spool
-from archiver.storage.regzip import recompress
-from archiver.storage.rows import TargetRow
-from archiver.storage.store import Store
-from archiver.storage.warc import (
+from archiver.storage.foreign import (
     READ_TYPES,
     ArchiveFormat,
     ForeignRecord,
@@ -65,10 +62,13 @@ from archiver.storage.warc import (
     HttpHead,
     WholeGzipError,
     dechunk,
-    file_sha256,
     sniff_format,
     warc_records,
 )
+from archiver.storage.regzip import recompress
+from archiver.storage.rows import TargetRow
+from archiver.storage.store import Store
+from archiver.storage.warc import file_sha256
 from archiver.text.dates import now_iso
 
 from .outcome import ERROR, UNCHANGED, CrawlSummary, ProgressFn, TargetOutcome

@@ -17,7 +17,7 @@ points at. When the page's history is not in capture order (an older capture was
 imported after later ones), eras cannot be told apart and a version takes only its own
 capture with it. WARC files are never rewritten: a file is deleted when no capture
 refers to it any longer, and only if every record in it is accounted for
-(:func:`archiver.storage.warc.unaccounted`; on S3 the object is read, and deleted, too): a
+(:func:`archiver.storage.foreign.unaccounted`; on S3 the object is read, and deleted, too): a
 file holding records archiver did not
 write or ingest (an imported file's resource, metadata or conversion records, records
 the import skipped, bytes that are no readable record) is kept, and the plan says why.
@@ -45,9 +45,9 @@ from archiver.errors import StoreError
 from archiver.fulltext.rebuild import reindex
 from archiver.storage import spool
 from archiver.storage.catalog import CaptureRow, VersionStub
+from archiver.storage.foreign import unaccounted
 from archiver.storage.spool import UPLOADED
 from archiver.storage.store import Store
-from archiver.storage.warc import unaccounted
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from archiver.errors import StoreError
 
-from .warc import GZIP_MAGIC, warc_records
+from .foreign import GZIP_MAGIC, warc_records
 
 _BLOCK = 1 << 20
 

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from archiver.errors import ArchiverError, ObjectStoreError, StoreError
 
+from .foreign import STORE_SUFFIXES, unaccounted
 from .store import Store
-from .warc import STORE_SUFFIXES, ClosedWarc, unaccounted
+from .warc import ClosedWarc
 
 if TYPE_CHECKING:
     from .objects import ObjectStore

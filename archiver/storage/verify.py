@@ -27,10 +27,11 @@ from typing import Any
 from archiver.errors import NotFoundError, ObjectStoreError, StoreError, UsageError
 from archiver.net.urls import canonicalize
 
+from .foreign import check_record, is_arc_name
 from .regzip import same_content
 from .spool import check_remote, open_record, readable_copy
 from .store import Store
-from .warc import check_record, complete_bytes, file_sha256, is_arc_name
+from .warc import complete_bytes, file_sha256
 
 
 @dataclass(frozen=True)
