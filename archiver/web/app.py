@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from archiver import api
+from archiver import api, views
 from archiver.errors import (
     ArchiverError,
     NotFoundError,
@@ -60,10 +60,10 @@ class Archive:
             store = self._local.store = Store(self.root, self.catalog)
         return store
 
-    def searcher(self) -> api.Searcher:
-        searcher: api.Searcher | None = getattr(self._local, "searcher", None)
+    def searcher(self) -> views.Searcher:
+        searcher: views.Searcher | None = getattr(self._local, "searcher", None)
         if searcher is None:
-            searcher = self._local.searcher = api.Searcher(self.store())
+            searcher = self._local.searcher = views.Searcher(self.store())
         return searcher
 
 
@@ -96,7 +96,7 @@ def home(request: Request) -> Response:
     archive = _archive(request)
     return page(
         "home.html.j2",
-        stories=api.stories(archive.store(), ignore=archive.ignore),
+        stories=views.stories(archive.store(), ignore=archive.ignore),
         index=archive.searcher().status(),
     )
 
@@ -104,7 +104,7 @@ def home(request: Request) -> Response:
 def story(request: Request) -> Response:
     archive = _archive(request)
     number = request.path_params["number"]
-    found = api.story(archive.store(), f"seed:{number}", ignore=archive.ignore)
+    found = views.story(archive.store(), f"seed:{number}", ignore=archive.ignore)
     return page("story.html.j2", story=found)
 
 
@@ -157,7 +157,7 @@ def page_view(request: Request) -> Response:
     archive = _archive(request)
     store = archive.store()
     url = _required(request, "url")
-    found = api.page(store, url)
+    found = views.page(store, url)
     shown = claims = None
     if found.versions:
         shown = api.show(store, found.target.url, _number(request, "v"))
@@ -194,7 +194,7 @@ def diff(request: Request) -> Response:
 
 def runs(request: Request) -> Response:
     store = _archive(request).store()
-    api.index_status(store)  # says "no archive" the same way as every other page
+    views.index_status(store)  # says "no archive" the same way as every other page
     return page("runs.html.j2", runs=list(reversed(api.runs(store))))
 
 
@@ -202,7 +202,7 @@ def run(request: Request) -> Response:
     archive = _archive(request)
     number = request.path_params["number"]
     reports = api.report(archive.store(), run_id=number, ignore=archive.ignore)
-    errors = api.run_errors(archive.store(), number)
+    errors = views.run_errors(archive.store(), number)
     return page("run.html.j2", reports=reports, errors=errors, listed=100)
 
 
@@ -213,7 +213,7 @@ def snapshot_page(request: Request) -> Response:
     url = _required(request, "url")
     number = _number(request, "v")
     view = api.show(store, url, number)
-    rendering = api.rendering(store, url, number)
+    rendering = views.rendering(store, url, number)
     dom = request.query_params.get("dom") == "1"
     if dom and rendering is None:
         raise NotFoundError(f"version {view.version} of {view.url} was not rendered")
@@ -222,7 +222,7 @@ def snapshot_page(request: Request) -> Response:
 
 def snapshot_raw(request: Request) -> Response:
     store = _archive(request).store()
-    found = api.snapshot(
+    found = views.snapshot(
         store,
         _required(request, "url"),
         _number(request, "v"),

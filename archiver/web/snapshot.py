@@ -15,7 +15,7 @@ import re
 
 from starlette.responses import Response
 
-from archiver.api import Snapshot
+from archiver.views import Snapshot
 
 SNAPSHOT_POLICY = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:;"
