@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archiver.errors import NotFoundError
-from archiver.fulltext.index import Hit
-from archiver.fulltext.rebuild import shared_index
 from archiver.storage.rows import RunRow, SeedRow, TargetRow, VersionRow
 from archiver.storage.store import Store
 
 if TYPE_CHECKING:
     from archiver.changes.compare import SeedChange, VersionChange
     from archiver.changes.report import RunReport
+    from archiver.fulltext.index import Hit
     from archiver.storage.verify import VerifyReport
     from archiver.text.ignore import IgnoreRule
 
@@ -167,6 +166,10 @@ def search(
 
     Words are ANDed; ``any_words`` ranks pages holding any of them, best first.
     """
+    # Imported here: the index (Whoosh, numpy) is the costliest import, and the commands
+    # that do not search start without it.
+    from archiver.fulltext.rebuild import shared_index
+
     _require_store(store)
     index = shared_index(store)  # warm across calls in a long-running process
     hits = index.search(

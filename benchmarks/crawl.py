@@ -8,6 +8,8 @@ one run:
 2. full pipeline: ``archiver.crawler.pipeline.crawl`` (fetch, WARC, catalog, extract, index);
 3. Scrapy fetch-only: a minimal CrawlSpider from the index page (in a subprocess, so
    its reactor stays out of this process);
+3b. the equal-work peer of step 2: the same spider extracting each article with
+   trafilatura and indexing it with Whoosh's default analyzer (index written at the end);
 4. an unchanged re-crawl of the store from step 2: bytes nginx sent relative to the
    first crawl (its access log's ``$bytes_sent``) and bytes the store grew per page.
 
@@ -17,8 +19,10 @@ Politeness delays are off and per-host concurrency is 16. Usage (from the repo r
 
 The last line is
 ``pages=N fetch_pages_per_s=X full_pages_per_s=Y scrapy_pages_per_s=Z
-recrawl_transfer_ratio=R recrawl_bytes_per_page=B`` (medians over ``--runs``).
-Needs nginx (``apt-get install -y nginx``) and Scrapy (``pip install -e '.[bench]'``).
+peer_full_pages_per_s=P recrawl_transfer_ratio=R recrawl_bytes_per_page=B`` (medians over
+``--runs``). Targets: X ≥ Z (equal work: fetch and store) and Y ≥ 2 × P (equal work:
+fetch, extract, index). Needs nginx (``apt-get install -y nginx``), Scrapy and
+trafilatura (``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
@@ -611,6 +615,7 @@ def write_config(path: Path, store: Path, urls: list[str], agent: str) -> Path:
 def run_fetch_warc(config_path: Path, warc_dir: Path) -> tuple[float, int]:
     """archiver's Fetcher + WarcWriter alone; return (seconds, pages with a 200)."""
     from archiver.config import load_config
+    from archiver.net.exchange import FetchResult
     from archiver.net.fetch import Fetcher
     from archiver.storage.warc import WarcWriter
 
@@ -621,12 +626,26 @@ def run_fetch_warc(config_path: Path, warc_dir: Path) -> tuple[float, int]:
         ok = 0
         try:
             with WarcWriter(warc_dir) as writer:
-                tasks = [asyncio.ensure_future(fetcher.fetch(url)) for url in config.targets]
-                for done in asyncio.as_completed(tasks):
-                    result = await done
-                    for exchange in result.exchanges:
-                        writer.write_exchange(exchange)
-                    ok += bool(result.response and result.response.status == 200)
+                finished: asyncio.Queue[asyncio.Task[FetchResult]] = asyncio.Queue()
+                for url in config.targets:
+                    task = asyncio.ensure_future(fetcher.fetch(url))
+                    task.add_done_callback(finished.put_nowait)
+                remaining = len(config.targets)
+                while remaining:
+                    # As the pipeline records: the fetches that finished together share
+                    # one fsync (WarcWriter.group), in a thread so fetching goes on; it
+                    # comes before anything could point at their records.
+                    group = [await finished.get()]
+                    while not finished.empty():
+                        group.append(finished.get_nowait())
+                    remaining -= len(group)
+                    with writer.group(sync=False):
+                        for task in group:
+                            result = task.result()
+                            for exchange in result.exchanges:
+                                writer.write_exchange(exchange)
+                            ok += bool(result.response and result.response.status == 200)
+                    await asyncio.to_thread(writer.sync)
         finally:
             await fetcher.aclose()
         return ok
@@ -660,10 +679,10 @@ def store_sizes(root: Path) -> Counter[str]:
     return sizes
 
 
-def run_scrapy(index_url: str, agent: str) -> tuple[float, float, int]:
+def run_scrapy(index_url: str, agent: str, mode: str = "fetch") -> tuple[float, float, int]:
     """Scrapy in a subprocess (its Twisted reactor stays out of this process)."""
     proc = subprocess.run(
-        [sys.executable, __file__, "--scrapy-child", index_url, agent],
+        [sys.executable, __file__, "--scrapy-child", index_url, agent, mode],
         capture_output=True,
         text=True,
         timeout=900,
@@ -674,8 +693,14 @@ def run_scrapy(index_url: str, agent: str) -> tuple[float, float, int]:
     return float(data["seconds"]), float(data["wall"]), int(data["pages"])
 
 
-def scrapy_child(index_url: str, agent: str) -> None:
-    """Fetch-only CrawlSpider: index page → every article, nothing parsed beyond links."""
+def scrapy_child(index_url: str, agent: str, mode: str) -> None:
+    """A CrawlSpider from the index page to every article.
+
+    ``fetch``: nothing parsed beyond links. ``full``: the equal-work peer of archiver's
+    pipeline, the stack a Python user would assemble: each article extracted with
+    ``trafilatura.extract`` (title and text) and added to a Whoosh index with the default
+    analyzer, written once at the end (timed too).
+    """
     try:
         from scrapy import signals
         from scrapy.crawler import CrawlerProcess
@@ -683,7 +708,13 @@ def scrapy_child(index_url: str, agent: str) -> None:
         from scrapy.spiders import CrawlSpider, Rule
     except ImportError:
         sys.exit("crawl.py: Scrapy is not installed: .venv/bin/pip install -e '.[bench]'")
-    state = {"pages": 0, "opened": 0.0, "last": 0.0, "closed": 0.0}
+    if mode == "full":
+        try:
+            import trafilatura
+        except ImportError:
+            sys.exit("crawl.py: trafilatura is not installed: .venv/bin/pip install -e '.[bench]'")
+    state = {"pages": 0, "opened": 0.0, "last": 0.0, "closed": 0.0, "index": 0.0}
+    docs: list[tuple[str, str, str]] = []
 
     class Bench(CrawlSpider):  # type: ignore[misc,unused-ignore]  # untyped without the bench extra
         name = "bench"
@@ -695,6 +726,13 @@ def scrapy_child(index_url: str, agent: str) -> None:
 
         def parse_article(self, response: Any) -> list[object]:
             if response.status == 200:
+                if mode == "full":
+                    out = trafilatura.extract(
+                        response.text, url=response.url, output_format="json", with_metadata=True
+                    )
+                    if out is not None:
+                        doc = json.loads(out)
+                        docs.append((response.url, doc.get("title") or "", doc.get("text") or ""))
                 state["pages"] += 1
                 state["last"] = time.perf_counter()
             return []
@@ -723,16 +761,35 @@ def scrapy_child(index_url: str, agent: str) -> None:
     crawler.signals.connect(closed, signal=signals.spider_closed)
     process.crawl(crawler)
     process.start()
-    # Timed from spider open to the last article received (its shutdown is not counted).
+    if mode == "full":
+        state["index"] = whoosh_index(docs)
+    # Timed from spider open to the last article received (its shutdown is not counted),
+    # plus writing the index.
     print(
         json.dumps(
             {
-                "pages": state["pages"],
-                "seconds": state["last"] - state["opened"],
-                "wall": state["closed"] - state["opened"],
+                "pages": state["pages"] if mode == "fetch" else len(docs),
+                "seconds": state["last"] - state["opened"] + state["index"],
+                "wall": state["closed"] - state["opened"] + state["index"],
             }
         )
     )
+
+
+def whoosh_index(docs: list[tuple[str, str, str]]) -> float:
+    """Index (url, title, text) documents with Whoosh's default analyzer; return seconds."""
+    from whoosh import fields, index
+
+    start = time.perf_counter()
+    schema = fields.Schema(
+        url=fields.ID(stored=True, unique=True), title=fields.TEXT(stored=True), text=fields.TEXT
+    )
+    with tempfile.TemporaryDirectory(prefix="crawl-bench-whoosh-") as folder:
+        writer = index.create_in(folder, schema).writer()
+        for url, title, text in docs:
+            writer.add_document(url=url, title=title, text=text)
+        writer.commit()
+        return time.perf_counter() - start
 
 
 # --- one run ----------------------------------------------------------------------------
@@ -743,6 +800,7 @@ class RunResult:
     fetch_pps: float
     full_pps: float
     scrapy_pps: float
+    peer_full_pps: float
     transfer_ratio: float
     bytes_per_page: float
     recrawl_pps: float
@@ -792,6 +850,17 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
         flush=True,
     )
 
+    peer_agent = f"Scrapy bench-peer-full-{tag}"
+    secs, wall, got = run_scrapy(nginx.base + "/", peer_agent, "full")
+    if got != pages:
+        sys.exit(f"crawl.py: the Scrapy + trafilatura + Whoosh peer indexed {got} of {pages} pages")
+    peer_full_pps = pages / secs
+    print(
+        f"run {n}: peer full       {pages} pages in {secs:6.2f} s = {peer_full_pps:7.1f} pages/s"
+        f" (Scrapy + trafilatura + Whoosh; ratio full/peer {full_pps / peer_full_pps:.2f})",
+        flush=True,
+    )
+
     before = store_sizes(store)
     cfg = write_config(work / f"recrawl-{tag}.toml", store, urls, ua["recrawl"])
     secs, states = run_pipeline(cfg)
@@ -816,7 +885,9 @@ def one_run(n: int, work: Path, nginx: Nginx, paths: list[str]) -> RunResult:
         f" ({parts})",
         flush=True,
     )
-    return RunResult(fetch_pps, full_pps, scrapy_pps, ratio, grown / pages, pages / secs)
+    return RunResult(
+        fetch_pps, full_pps, scrapy_pps, peer_full_pps, ratio, grown / pages, pages / secs
+    )
 
 
 def main() -> None:
@@ -825,7 +896,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="runs; figures are medians")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-gzip", action="store_true", help="nginx sends pages uncompressed")
-    parser.add_argument("--scrapy-child", nargs=2, metavar=("URL", "AGENT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scrapy-child", nargs=3, metavar=("URL", "AGENT", "MODE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.scrapy_child:
         scrapy_child(*args.scrapy_child)
@@ -867,6 +940,7 @@ def main() -> None:
     print(
         f"pages={args.pages} fetch_pages_per_s={med('fetch_pps'):.1f} "
         f"full_pages_per_s={med('full_pps'):.1f} scrapy_pages_per_s={med('scrapy_pps'):.1f} "
+        f"peer_full_pages_per_s={med('peer_full_pps'):.1f} "
         f"recrawl_transfer_ratio={med('transfer_ratio'):.4f} "
         f"recrawl_bytes_per_page={med('bytes_per_page'):.0f}"
     )

@@ -29,7 +29,7 @@ from archiver.extractor.seed import parse_seed_file
 from archiver.fulltext.rebuild import open_index, seed_doc
 from archiver.net.exchange import FetchResult
 from archiver.net.fetch import Fetcher
-from archiver.net.render import Rendered, Renderer, RenderError
+from archiver.net.render import Renderer, RenderError
 from archiver.net.robots import RobotsPolicy
 from archiver.net.urls import canonicalize
 from archiver.storage import spool
@@ -44,7 +44,7 @@ from .outcome import (
     ProgressFn,
     TargetOutcome,
 )
-from .recorder import CrawlRun, finish_run, prepare_document
+from .recorder import CrawlRun, PageResult, finish_run, prepare_document
 from .relevance import SeedTerms, seed_terms
 
 log = logging.getLogger(__name__)
@@ -219,9 +219,6 @@ async def _run_frontier(
             await renderer.aclose()
 
 
-Fetched = tuple[FrontierItem, FetchResult, Document | None, Rendered | None]
-
-
 async def _fetch_all(
     run: CrawlRun,
     frontier: Frontier,
@@ -232,7 +229,7 @@ async def _fetch_all(
     robots: RobotsPolicy,
     renderer: Renderer | None,
 ) -> None:
-    async def one(item: FrontierItem) -> Fetched:
+    async def one(item: FrontierItem) -> PageResult:
         reason = await robots.disallowed(item.url)
         if reason:
             return item, FetchResult(url=item.url, skipped=reason), None, None
@@ -254,7 +251,7 @@ async def _fetch_all(
         return item, result, doc, rendered
 
     window = max(4, run.crawl_config.concurrency * 2)
-    pending: set[asyncio.Task[Fetched]] = set()
+    pending: set[asyncio.Task[PageResult]] = set()
     while True:
         stopping = should_stop is not None and should_stop()
         while not stopping and len(pending) < window and (item := frontier.pop()) is not None:
@@ -270,9 +267,11 @@ async def _fetch_all(
         done, pending = await asyncio.wait(
             pending, timeout=0.25, return_when=asyncio.FIRST_COMPLETED
         )
-        for task in done:
-            item, result, doc, rendered = task.result()
-            outcome = run.record(item, result, doc, rendered)
+        # The pages that finished together are recorded together: one group commit.
+        fetched = [task.result() for task in done]
+        for (item, result, _, _), outcome in zip(
+            fetched, await run.record_group(fetched), strict=True
+        ):
             summary.outcomes.append(outcome)
             _follow(run, discovery, frontier, item, result, outcome, summary)
     if stopping:  # stopped before the work ran out, with or without fetches in flight

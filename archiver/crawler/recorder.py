@@ -8,9 +8,10 @@ points at were fsynced, so a crash loses at most the page in flight.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from archiver.config import CrawlConfig, parse_duration
 from archiver.errors import ArchiverError, CatalogConnectionLost, StoreError
@@ -45,6 +46,10 @@ from .outcome import (
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+# One fetched page, ready to record: what was asked, what came back, its extracted
+# document (None: extract while recording) and its rendering, if any.
+PageResult = tuple[FrontierItem, FetchResult, Document | None, Rendered | None]
 
 
 def _is_html(content_type: str | None, body: bytes) -> bool:
@@ -105,21 +110,55 @@ class CrawlRun:
         self.render_modes: dict[str, str] = {}  # canonical [[targets]] URL -> its render mode
         self._record_id = ""  # WARC-Record-ID of the last response record written
 
-    def record(
-        self,
-        item: FrontierItem,
-        result: FetchResult,
-        doc: Document | None = None,
-        rendered: Rendered | None = None,
-    ) -> TargetOutcome:
+    async def record_group(self, pages: Sequence[PageResult]) -> list[TargetOutcome]:
+        """Record pages under one catalog commit, preceded by one WARC fsync.
+
+        This is a group commit: the pages that finished fetching together share the cost
+        of making their records durable, and the fsync runs in a thread, so fetches go
+        on meanwhile. Each page still lands whole or not at all (its own savepoint), and
+        none is committed before all its records are on disk.
+        """
         try:
-            return self._record_page(item, result, doc, rendered)
+            return await self._record_group(pages)
         except CatalogConnectionLost as exc:
-            # A cluster catalog restarted mid-page: the server rolled the page's
+            # A cluster catalog restarted mid-group: the server rolled the group's
             # transaction back whole, so it is recorded once more on a new connection
             # (its first WARC records stay behind, referenced by nothing).
-            log.warning("%s: recording again: %s", item.url, exc)
-            return self._record_page(item, result, doc, rendered)
+            log.warning("recording %d pages again: %s", len(pages), exc)
+            return await self._record_group(pages)
+
+    async def _record_group(self, pages: Sequence[PageResult]) -> list[TargetOutcome]:
+        outcomes: list[TargetOutcome] = []
+        try:
+            with self.catalog.transaction():
+                with self.warc.group(sync=False):
+                    for item, result, doc, rendered in pages:
+                        outcomes.append(self._record_page(item, result, doc, rendered))
+                        self.index_feed.hold()
+                # Before the commit. Nothing else writes this WARC file meanwhile: the
+                # pipeline records one group at a time.
+                await asyncio.to_thread(self.warc.sync)
+        except BaseException:
+            self.index_feed.discard_all()  # the group's versions were rolled back with it
+            raise
+        self.index_feed.flush()
+        if self.uploader is not None:  # committed: uploaded files may leave the spool
+            self.uploader.settle()
+        for (item, *_), outcome in zip(pages, outcomes, strict=True):
+            level = logging.WARNING if outcome.state == ERROR else logging.INFO
+            # A URL can be 100,000 characters long (and is then an error): a log line
+            # stays short.
+            shown = item.url if len(item.url) <= 300 else item.url[:299] + "…"
+            log.log(
+                level,
+                "%s %s%s",
+                outcome.state,
+                shown,
+                f": {outcome.error}" if outcome.error else "",
+            )
+            if self.progress:
+                self.progress(outcome)
+        return outcomes
 
     def _record_page(
         self,
@@ -128,42 +167,22 @@ class CrawlRun:
         doc: Document | None,
         rendered: Rendered | None,
     ) -> TargetOutcome:
-        # One transaction per page: its captures, version and state land together (after
-        # the WARC records they point at were fsynced), or not at all.
+        """One page inside the group's transaction: its target, captures, version and
+        state (the captures and version in a savepoint, so a bad page only loses them)."""
+        target = self.catalog.upsert_target(
+            item.url, via=item.via, depth=item.depth, score=item.score, seed_id=item.seed_id
+        )
         try:
             with self.catalog.transaction():
-                target = self.catalog.upsert_target(
-                    item.url,
-                    via=item.via,
-                    depth=item.depth,
-                    score=item.score,
-                    seed_id=item.seed_id,
-                )
-                try:
-                    with self.catalog.transaction():
-                        outcome = self._record(target, item, result, doc, rendered)
-                except StoreError:
-                    raise
-                except ArchiverError as exc:
-                    self.index_feed.discard()
-                    outcome = TargetOutcome(item.url, ERROR, error=str(exc), tries=result.tries)
-                self.catalog.set_target_state(
-                    target.id, outcome.state, error=outcome.error, tries=outcome.tries
-                )
-        except BaseException:
-            self.index_feed.discard()  # the page's version was rolled back with it
+                outcome = self._record(target, item, result, doc, rendered)
+        except StoreError:
             raise
-        self.index_feed.flush()
-        if self.uploader is not None:  # committed: uploaded files may leave the spool
-            self.uploader.settle()
-        level = logging.WARNING if outcome.state == ERROR else logging.INFO
-        # A URL can be 100,000 characters long (and is then an error): a log line stays short.
-        shown = item.url if len(item.url) <= 300 else item.url[:299] + "…"
-        log.log(
-            level, "%s %s%s", outcome.state, shown, f": {outcome.error}" if outcome.error else ""
+        except ArchiverError as exc:
+            self.index_feed.discard()
+            outcome = TargetOutcome(item.url, ERROR, error=str(exc), tries=result.tries)
+        self.catalog.set_target_state(
+            target.id, outcome.state, error=outcome.error, tries=outcome.tries
         )
-        if self.progress:
-            self.progress(outcome)
         return outcome
 
     def _store_exchange(self, target: TargetRow, exchange: Exchange) -> int:

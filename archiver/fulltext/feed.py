@@ -1,7 +1,8 @@
 """A crawl run's new index documents: staged per page, streamed or indexed at the end.
 
 A page's documents are staged while it is recorded and taken only once its catalog
-transaction commits, so the index never holds a version the catalog rolled back. All of
+transaction commits, so the index never holds a version the catalog rolled back. Pages
+recorded as a group (one catalog commit) are held page by page until the group commits. All of
 a run's documents become searchable together, when the run ends.
 """
 
@@ -33,7 +34,8 @@ class IndexFeed:
     def __init__(self, index: Index) -> None:
         self.index = index
         self.docs: list[IndexDoc] = []
-        self._staged: list[IndexDoc] = []
+        self._staged: list[IndexDoc] = []  # the page being recorded
+        self._held: list[IndexDoc] = []  # pages recorded, waiting for their group's commit
         self._writer: IndexWriter | None = None
         self._streaming = True  # False once streaming failed: index at the end only
 
@@ -42,12 +44,22 @@ class IndexFeed:
         self._staged.append(doc)
 
     def discard(self) -> None:
-        """Drop the staged documents: their catalog transaction was rolled back."""
+        """Drop the staged documents: their page's transaction was rolled back."""
         self._staged.clear()
 
+    def hold(self) -> None:
+        """The staged page is recorded inside a group that has not committed yet."""
+        self._held += self._staged
+        self._staged = []
+
+    def discard_all(self) -> None:
+        """Drop staged and held documents: the whole group was rolled back."""
+        self._staged.clear()
+        self._held.clear()
+
     def flush(self) -> None:
-        """Take the staged documents: their versions are committed in the catalog."""
-        staged, self._staged = self._staged, []
+        """Take the staged and held documents: their versions are committed."""
+        staged, self._held, self._staged = self._held + self._staged, [], []
         for doc in staged:
             self._take(doc)
 

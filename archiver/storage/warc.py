@@ -1,9 +1,12 @@
 """Write and read the WARC/1.1 files of the store (warcio).
 
-Each record is rendered to memory first and appended to its file with one write and an
-fsync, so the catalog only ever points at complete records and a crash loses at most
-the record in flight. Each writer starts a new file (never appending to a file an
-earlier, possibly killed, run left behind) and rolls over at a size limit.
+Each record is rendered to memory first and appended to its file with one write. The
+file is fsynced before the catalog may point at the record: after each exchange, or once
+for a group of exchanges (:meth:`WarcWriter.group`) whose catalog rows commit together
+afterwards, the way a database batches its log flushes. So the catalog only ever points
+at complete records, and a crash loses at most the records in flight. Each writer starts
+a new file (never appending to a file an earlier, possibly killed, run left behind) and
+rolls over at a size limit.
 
 Files other tools wrote are read by :mod:`archiver.storage.foreign`.
 """
@@ -17,7 +20,8 @@ import os
 import secrets
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,9 +140,12 @@ class WarcWriter:
         self._sha256 = hashlib.sha256()
         self._sequence = 0
         self._stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+        self._grouped = False  # inside group(): writes wait for the group's one fsync
+        self._unsynced = False
 
     def close(self) -> None:
         if self._file is not None:
+            self.sync()  # a rotated file may hold a group's records not yet synced
             self._file.close()
             self._file = None
             assert self._name is not None
@@ -188,18 +195,43 @@ class WarcWriter:
         )
         self._append(buf.getvalue())
 
+    @contextmanager
+    def group(self, *, sync: bool = True) -> Iterator[None]:
+        """Group commit: the exchanges written inside share one fsync, made when the
+        block ends without an error (``sync=False``: the caller calls :meth:`sync`
+        itself, e.g. in a thread). The caller commits their catalog rows only after
+        that, so the catalog still never points at a record that is not on disk."""
+        self._grouped = True
+        try:
+            yield
+        finally:
+            self._grouped = False
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
+        """Make every record written so far durable (no-op when nothing is pending)."""
+        if self._file is None or not self._unsynced:
+            return
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise StoreError(f"cannot write WARC file {self._name}: {exc}") from exc
+        self._unsynced = False
+
     def _append(self, data: bytes, *, sync: bool = True) -> int:
         assert self._file is not None
         offset = self._size
         try:
             self._file.write(data)
-            if sync:  # one fsync per exchange: before the catalog may point at it
-                self._file.flush()
-                os.fsync(self._file.fileno())
         except OSError as exc:
             raise StoreError(f"cannot write WARC file {self._name}: {exc}") from exc
         self._size += len(data)
         self._sha256.update(data)
+        self._unsynced = True
+        if sync and not self._grouped:  # one fsync per exchange: before the catalog may point at it
+            self.sync()
         return offset
 
     def _due(self) -> bool:
