@@ -29,7 +29,7 @@ def crawl(ctx: Context, as_json: bool) -> None:
         pipeline,  # httpx and the extractor load only for commands that fetch
     )
 
-    config = ctx.config()
+    config = ctx.config(sending=True)
     with Store.from_config(config) as store:
         if err.is_terminal and not as_json:
             with Progress(
@@ -181,6 +181,7 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
         from archiver.errors import UsageError
 
         raise UsageError("--json goes with --list")
+    ctx.config(sending=True)  # a bad [[notify]] URL stops the scheduler before it starts
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
         logging.getLogger(scheduling.__name__).setLevel(logging.INFO)
     scheduling.run_scheduler(

@@ -1,0 +1,395 @@
+"""Notifications (issue 16): messages to [[notify]] entries after each run, through real
+receivers on 127.0.0.1 (tests/receivers.py): an aiosmtpd SMTP server and a webhook
+server. Every event comes from a real crawl of the fixture site."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from .helpers import FixtureSite, Route, cli, cli_json, write_config
+from .receivers import SmtpReceiver, WebhookReceiver
+
+CLAIM = (
+    "회의는 시작부터 끝까지 30분이 채 걸리지 않았고, "
+    "올트먼은 회의 직전까지도 아무런 낌새를 알아채지 못했다고 한다."
+)
+TITLE = "오픈AI 이사회는 왜 샘 올트먼을 내보냈나"
+FOLLOW = 'follow_hosts = ["127.0.0.1"]\nfollow_depth = 2'
+
+
+@pytest.fixture
+def hooks() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.up()
+    yield receiver
+    receiver.release.set()
+    receiver.down()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    receiver = SmtpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+def notify_block(url: str, on: Sequence[str], **keys: object) -> str:
+    lines = ["[[notify]]", f'url = "{url}"', f"on = {json.dumps(list(on))}"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
+    return "\n".join(lines) + "\n"
+
+
+def configure(
+    config_dir: Path,
+    site: FixtureSite,
+    blocks: Sequence[str],
+    *,
+    claim: bool = True,
+    extra: str = "",
+    targets: Sequence[str] = (),
+    feeds: Sequence[str] = (),
+    serve: str | None = None,
+) -> Path:
+    """The fixture site's config with [[notify]] entries; the seed states CLAIM, which
+    version 1 of /99663 supports and version 2 contradicts (30분 → 10분 남짓)."""
+    config = write_config(config_dir, site, extra=extra, targets=targets, feeds=feeds)
+    if claim:
+        seed = config_dir / "seeds" / "careerly-altman-tigris.txt"
+        text = seed.read_text(encoding="utf-8").replace("해임 사유\n", f"해임 사유\n{CLAIM}\n", 1)
+        assert CLAIM in text
+        seed.write_text(text, encoding="utf-8")
+    text = config.read_text(encoding="utf-8") + "\n" + "\n".join(blocks)
+    if serve is not None:
+        text += f'\n[serve]\npublic_url = "{serve}"\n'
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def crawl(config: Path, expect: int = 0) -> dict[str, object]:
+    result = cli(config, "crawl", "--json")
+    assert result.exit_code == expect, result.output
+    summary: dict[str, object] = json.loads(result.stdout)
+    return summary
+
+
+def runs(config: Path) -> list[dict[str, object]]:
+    data: list[dict[str, object]] = cli_json(config, "runs")
+    return data
+
+
+def edit(site: FixtureSite) -> None:
+    site.serve("/99663", "slownews/99663.v2.html")
+
+
+# --------------------------------------------------------------------------- Korean text
+
+
+def test_korean_subject_and_body_arrive_intact_by_mail_and_webhook(
+    config_dir: Path, site: FixtureSite, smtp: SmtpReceiver, hooks: WebhookReceiver
+) -> None:
+    config = configure(
+        config_dir,
+        site,
+        [
+            notify_block(smtp.url, ["claim", "changed"]),
+            notify_block(hooks.url(), ["claim", "changed"]),
+        ],
+        serve="https://archive.example.org/",
+    )
+    crawl(config)
+    assert smtp.mails == [] and hooks.hooks == []  # version 1 supports the seed: quiet
+    edit(site)
+    crawl(config)
+    title = f"archiver run 2: 1 seed claim contradicted, 1 page changed — {TITLE}"
+    [mail] = smtp.mails
+    assert mail.subject == title  # RFC 2047-encoded on the wire, decoded here
+    assert "30분" in mail.text and "10분" in mail.text and "[정정]" in mail.text
+    assert "회의는 시작부터 끝까지 10분 남짓 걸렸고" in mail.text
+    [hook] = hooks.hooks
+    assert hook.payload["title"] == title
+    body = hook.payload["message"]
+    assert "count: seed **30분**, source **10분**" in body
+    assert "**contradicted** (was present): 회의는 시작부터 끝까지 30분이" in body
+    assert "- added: " in body and "10분 남짓 걸렸고" in body
+    assert "- removed: ~~" in body
+    # links: the HTML report and, with [serve] public_url, the run and the diff in serve
+    report = config_dir / "store" / "reports" / "run-000002.html"
+    assert f"({report.as_uri()})" in body
+    assert "(https://archive.example.org/runs/2)" in body
+    assert "https://archive.example.org/diff?url=" in body
+    assert [n["state"] for n in runs(config)[1]["notifications"]] == ["sent", "sent"]
+
+
+def test_notify_test_reports_each_entry(
+    config_dir: Path, site: FixtureSite, smtp: SmtpReceiver, hooks: WebhookReceiver
+) -> None:
+    closed = WebhookReceiver()  # never started: connection refused
+    config = configure(
+        config_dir,
+        site,
+        [
+            notify_block(smtp.url, ["error"]),
+            notify_block(hooks.url(), ["error"]),
+            notify_block(closed.url(), ["error"], attempts=1),
+        ],
+    )
+    result = cli(config, "notify", "test", "--json")
+    assert result.exit_code == 1, result.output
+    entries = json.loads(result.stdout)["entries"]
+    assert [e["ok"] for e in entries] == [True, True, False]
+    assert entries[1]["to"] == f"json://127.0.0.1:{hooks.port}/hook"
+    assert entries[2]["error"] and entries[2]["attempts"] == 1
+    [mail] = smtp.mails
+    assert mail.subject == "archiver: test message — 알림 시험"
+    assert "한글이 깨지지 않고 보이면" in mail.text
+    assert hooks.hooks[0].payload["title"] == "archiver: test message — 알림 시험"
+    text = cli(config, "notify", "test")
+    assert text.exit_code == 1 and "sent" in text.stdout and "failed" in text.stdout
+
+
+# --------------------------------------------------------------------------- events
+
+
+def test_follow_ups_with_relevance_and_url_filters(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    # the feed lists a tag page, which lists 99710 and 99700 (relevant) and 99720 (not)
+    site.routes["/feed"] = Route(
+        body=(
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>슬로우뉴스</title><item><title>태그: 오픈AI</title>"
+            f"<link>{site.url('/tag/openai')}</link></item></channel></rss>"
+        ).encode(),
+        content_type="application/rss+xml",
+    )
+    config = configure(
+        config_dir,
+        site,
+        [
+            notify_block(hooks.url("/all"), ["follow_up"]),
+            notify_block(hooks.url("/one"), ["follow_up"], url_prefix=site.url("/99710")),
+            notify_block(hooks.url("/strict"), ["follow_up"], min_relevance=1.0),
+            notify_block(hooks.url("/other"), ["changed", "claim", "error"]),
+        ],
+        claim=False,
+        extra=FOLLOW,
+        feeds=["/feed"],
+    )
+    summary = crawl(config)
+    follow_ups = set(summary["follow_ups"])  # type: ignore[arg-type]
+    assert follow_ups == {site.url("/99710"), site.url("/99700")}
+    [everything] = hooks.at("/all")
+    assert everything.payload["title"] == "archiver run 1: 2 new follow-ups"
+    for url in follow_ups:
+        assert url in everything.payload["message"]
+    assert "relevance 0." in everything.payload["message"]
+    [one] = hooks.at("/one")
+    assert site.url("/99710") in one.payload["message"]
+    assert site.url("/99700") not in one.payload["message"]
+    assert one.payload["title"].startswith("archiver run 1: 1 new follow-up — ")
+    assert hooks.at("/strict") == [] and hooks.at("/other") == []
+    crawl(config)  # nothing new: no message at all
+    assert len(hooks.hooks) == 2
+
+
+def test_a_changed_page_without_a_claim_sends_changed_only(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    config = configure(
+        config_dir,
+        site,
+        [
+            notify_block(hooks.url("/changed"), ["changed"]),
+            notify_block(hooks.url("/claim"), ["claim"]),
+        ],
+        claim=False,
+    )
+    crawl(config)
+    edit(site)
+    crawl(config)
+    [changed] = hooks.at("/changed")
+    assert changed.payload["title"] == f"archiver run 2: 1 page changed — {TITLE}"
+    assert "10분 남짓 걸렸고" in changed.payload["message"]
+    assert hooks.at("/claim") == []  # the real seed does not state the 30 minutes
+
+
+def test_error_fires_once_when_a_url_has_failed_n_runs_in_a_row(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    config = configure(
+        config_dir,
+        site,
+        [notify_block(hooks.url(), ["error"], error_runs=2)],
+        claim=False,
+        targets=["/status/500"],
+    )
+    crawl(config, 1)
+    assert hooks.hooks == []  # one failing run is not yet a pattern
+    crawl(config, 1)
+    [hook] = hooks.hooks
+    assert hook.payload["title"] == "archiver run 2: 1 URL failing"
+    assert site.url("/status/500") in hook.payload["message"]
+    assert "failing 2 runs in a row" in hook.payload["message"]
+    crawl(config, 1)  # still failing: announced already
+    assert len(hooks.hooks) == 1
+    site.routes["/status/500"] = Route("slownews/99700.html")
+    crawl(config)
+    site.routes["/status/500"] = Route(status=500, body=b"down again")
+    crawl(config, 1)
+    crawl(config, 1)  # a new streak of two
+    assert len(hooks.hooks) == 2
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+def test_a_receiver_that_is_down_gets_the_message_once_it_is_back(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    config = configure(config_dir, site, [notify_block(hooks.url(), ["changed"], attempts=2)])
+    crawl(config)
+    hooks.down()
+    edit(site)
+    summary = crawl(config)  # the run itself is fine
+    assert summary["outcome"] == "ok"
+    [waiting] = runs(config)[1]["notifications"]
+    assert waiting["state"] == "pending" and waiting["attempts"] == 2
+    assert "Connection" in waiting["error"] or "connect" in waiting["error"].lower()
+    text = cli(config, "runs").stdout
+    assert "not sent after 2 attempts" in text and "retried at the next run" in text
+    hooks.up()
+    crawl(config)  # nothing new in run 3; run 2's message goes now
+    [hook] = hooks.hooks
+    assert hook.payload["title"].startswith("archiver run 2: 1 page changed")
+    [sent] = runs(config)[1]["notifications"]
+    assert sent["state"] == "sent" and sent["attempts"] == 3 and sent["sent_at"]
+    crawl(config)
+    assert len(hooks.hooks) == 1  # exactly once
+
+
+def test_a_slow_receiver_does_not_hold_up_the_run_and_gets_it_once(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    config = configure(
+        config_dir, site, [notify_block(hooks.url(), ["changed"], timeout=1, attempts=1)]
+    )
+    crawl(config)
+    edit(site)
+    hooks.stall = 1
+    started = time.monotonic()
+    crawl(config)
+    took = time.monotonic() - started
+    # the receiver still holds the request: the run did not wait for its answer
+    assert hooks.holding == 1
+    assert took < 15, took
+    [waiting] = runs(config)[1]["notifications"]
+    assert waiting["state"] == "pending" and "within 1 s" in waiting["error"]
+    hooks.release.set()  # the slow receiver wakes: its client hung up long ago
+    assert hooks.done_holding.wait(10)
+    assert hooks.abandoned == 1 and hooks.hooks == []
+    crawl(config)
+    crawl(config)
+    [hook] = hooks.hooks
+    assert hook.payload["title"].startswith("archiver run 2: 1 page changed")
+
+
+def test_a_message_whose_sending_was_cut_off_is_never_sent_twice(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    config = configure(config_dir, site, [notify_block(hooks.url(), ["changed"])])
+    crawl(config)
+    hooks.down()
+    edit(site)
+    crawl(config)
+    # A process killed mid-send leaves the message "sending" (maybe delivered).
+    db = sqlite3.connect(config_dir / "store" / "catalog.sqlite3")
+    with db:
+        db.execute("UPDATE notifications SET state = 'sending'")
+    db.close()
+    hooks.up()
+    crawl(config)
+    assert hooks.hooks == []
+    [settled] = runs(config)[1]["notifications"]
+    assert settled["state"] == "unknown" and "may or may not have arrived" in settled["error"]
+
+
+def test_secrets_from_the_environment_never_show(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "s3cr3t-t0ken-4f9a"
+    monkeypatch.setenv("HOOK_PASSWORD", secret)
+    url = f"json://desk:${{HOOK_PASSWORD}}@127.0.0.1:{hooks.port}/hook"
+    config = configure(config_dir, site, [notify_block(url, ["changed"], attempts=1)])
+    crawl(config)
+    hooks.down()
+    edit(site)
+    result = cli(config, "-v", "crawl", "--json")
+    assert result.exit_code == 0
+    hooks.up()
+    crawl(config)
+    [hook] = hooks.hooks
+    assert hook.headers["Authorization"].startswith("Basic ")  # the secret was used
+    shown = [
+        result.output,
+        cli(config, "runs").output,
+        cli(config, "runs", "--json").output,
+        cli(config, "notify", "test", "--json").output,
+    ]
+    shown += [p.read_text(encoding="utf-8") for p in (config_dir / "store" / "reports").iterdir()]
+    for text in shown:
+        assert secret not in text
+    assert f"json://desk:****@127.0.0.1:{hooks.port}/hook" in shown[2]
+
+
+# --------------------------------------------------------------------------- bad config
+
+
+@pytest.mark.parametrize(
+    ("url", "command", "says"),
+    [
+        ("json:/127.0.0.1/hook", "runs", "must be an Apprise URL"),
+        ("nosuchservice://example.org/x", "crawl", "is not an Apprise URL that works"),
+        ("mailto://", "notify", "is not an Apprise URL that works"),
+        ("json://x:${ARCHIVER_TEST_UNSET}@example.org/", "runs", "ARCHIVER_TEST_UNSET"),
+    ],
+)
+def test_a_malformed_apprise_url_is_a_one_line_config_error(
+    config_dir: Path, site: FixtureSite, url: str, command: str, says: str
+) -> None:
+    assert "ARCHIVER_TEST_UNSET" not in os.environ
+    config = configure(config_dir, site, [notify_block(url, ["changed"])])
+    args = ["notify", "test"] if command == "notify" else [command]
+    result = cli(config, *args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("archiver: error: "), result.stderr
+    assert says in lines[0] and "notify.url" in lines[0]
+    assert not (config_dir / "store" / "catalog.sqlite3").exists()  # nothing crawled
+
+
+@pytest.mark.parametrize(
+    ("block", "says"),
+    [
+        ('url = "json://h/"\non = ["changes"]', "'notify.on' takes"),
+        ('url = "json://h/"\nmin_relevance = 2', "'notify.min_relevance' must be between"),
+        ('url = "json://h/"\nerror_runs = 0', "'notify.error_runs' must be at least 1"),
+        ('url = "json://h/"\ncolour = "red"', "unknown key 'notify.colour'"),
+        ('on = ["error"]', "needs 'url'"),
+        ('url = "json://h/"\nurl_prefix = "ftp://x"', "'notify.url_prefix' must be an http(s)"),
+    ],
+)
+def test_bad_notify_keys_are_one_line_errors(
+    config_dir: Path, site: FixtureSite, block: str, says: str
+) -> None:
+    config = configure(config_dir, site, ["[[notify]]\n" + block + "\n"], claim=False)
+    result = cli(config, "runs")
+    assert result.exit_code == 2 and says in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
