@@ -80,10 +80,10 @@ class WebhookReceiver:
     """An HTTP server taking JSON webhooks (Apprise's ``json://``), keeping each one.
 
     ``stall`` holds the next N requests without answering until ``release`` is set (or
-    ``stall_limit`` passes); then, like a server whose framework cancels a request whose
-    client hung up, it keeps a held request only if its client is still waiting, and
-    counts it in ``abandoned`` otherwise. ``down()`` closes the port (connection refused);
-    ``up()`` opens it again.
+    ``stall_limit`` passes); like a server whose framework cancels a request whose client
+    hung up, it drops a held request as soon as its client is gone, noting after how many
+    seconds in ``hung_up_after``. ``down()`` closes the port (connection refused); ``up()``
+    opens it again.
     """
 
     port: int = field(default_factory=free_port)
@@ -91,9 +91,7 @@ class WebhookReceiver:
     stall: int = 0
     stall_limit: float = 30.0
     release: threading.Event = field(default_factory=threading.Event)
-    holding: int = 0
-    abandoned: int = 0
-    done_holding: threading.Event = field(default_factory=threading.Event)
+    hung_up_after: list[float] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
     def up(self) -> None:
@@ -107,16 +105,18 @@ class WebhookReceiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if receiver.stall > 0:
                     receiver.stall -= 1
-                    receiver.holding += 1
-                    receiver.release.wait(receiver.stall_limit)
-                    receiver.holding -= 1
-                    gone = receiver._client_gone(self.connection)
+                    held = time.monotonic()
+                    deadline = held + receiver.stall_limit
+                    gone = False
+                    while not receiver.release.is_set() and time.monotonic() < deadline:
+                        if receiver._client_gone(self.connection):
+                            gone = True
+                            break
+                        time.sleep(0.02)
                     if gone:
-                        receiver.abandoned += 1
-                        receiver.done_holding.set()
+                        receiver.hung_up_after.append(time.monotonic() - held)
                         self.close_connection = True
                         return
-                    receiver.done_holding.set()
                 receiver.hooks.append(Hook(self.path, dict(self.headers.items()), json.loads(raw)))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
