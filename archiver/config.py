@@ -207,13 +207,8 @@ def _schedule(where: str, raw: dict[str, Any]) -> ScheduleConfig:
 def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
     """``[[ignore]]`` tables: ``pattern`` (a regex) and/or ``whitespace = true``, for pages
     whose URL starts with ``url`` (all pages without it)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: 'ignore' must be an array of tables ([[ignore]])")
     rules = []
-    for item in raw:
-        entry = _table(where, item, "ignore")
+    for entry in _tables(where, raw, "ignore"):
         unknown = set(entry) - {"pattern", "whitespace", "url"}
         if unknown:
             raise ConfigError(f"{where}: unknown key 'ignore.{sorted(unknown)[0]}'")
@@ -239,13 +234,8 @@ def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
 def _aliases(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
     """``[[aliases]]`` tables: ``names``, two or more spellings of one name (the first is
     the one shown), as comparison rules that apply to every page."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: 'aliases' must be an array of tables ([[aliases]])")
     rules = []
-    for item in raw:
-        entry = _table(where, item, "aliases")
+    for entry in _tables(where, raw, "aliases"):
         unknown = set(entry) - {"names"}
         if unknown:
             raise ConfigError(f"{where}: unknown key 'aliases.{sorted(unknown)[0]}'")
@@ -272,6 +262,15 @@ def _check_type(where: str, key: str, value: Any, expected: type | tuple[type, .
             else expected.__name__
         )
         raise ConfigError(f"{where}: key '{key}' must be {names}, got {value!r}")
+
+
+def _tables(where: str, raw: Any, name: str) -> list[dict[str, Any]]:
+    """The tables of a ``[[name]]`` array (none when the key is absent)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: '{name}' must be an array of tables ([[{name}]])")
+    return [_table(where, item, name) for item in raw]
 
 
 def _table(where: str, raw: Any, name: str) -> dict[str, Any]:
@@ -360,13 +359,8 @@ def _url_list(where: str, raw: Any, name: str) -> tuple[str, ...]:
 
 def _url_entries(where: str, raw: Any, name: str) -> list[tuple[str, str | None]]:
     """(url, render mode or None) per [[name]] entry; only [[targets]] take ``render``."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: '{name}' must be an array of tables ([[{name}]])")
     entries: list[tuple[str, str | None]] = []
-    for item in raw:
-        entry = _table(where, item, name)
+    for entry in _tables(where, raw, name):
         unknown = set(entry) - ({"url", "render"} if name == "targets" else {"url"})
         if unknown:
             raise ConfigError(f"{where}: unknown key '{name}.{sorted(unknown)[0]}'")
@@ -514,13 +508,8 @@ _APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 def _notify_entries(where: str, raw: Any) -> tuple[NotifyEntry, ...]:
     """``[[notify]]`` tables. The URL's form and its ``${VAR}`` references are checked
     here; whether Apprise knows the service is checked by the commands that send."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: 'notify' must be an array of tables ([[notify]])")
     entries = []
-    for item in raw:
-        table = _table(where, item, "notify")
+    for table in _tables(where, raw, "notify"):
         if "url" not in table:
             raise ConfigError(f"{where}: a [[notify]] needs 'url' (an Apprise URL)")
         url = table["url"]

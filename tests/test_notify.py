@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -396,3 +398,22 @@ def test_bad_notify_keys_are_one_line_errors(
     result = cli(config, "runs")
     assert result.exit_code == 2 and says in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_commands_that_do_not_send_never_load_apprise(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    config = configure(config_dir, site, [notify_block(hooks.url(), ["changed"])])
+    probe = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from archiver.cli import main\n"
+        f"r = CliRunner().invoke(main, ['--config', {str(config)!r}, sys.argv[1]])\n"
+        "print(r.exit_code, 'apprise' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    for command, loads in (("runs", False), ("crawl", True)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, command], capture_output=True, text=True, env=env
+        )
+        assert done.stdout.split() == ["0", str(loads)], done.stderr

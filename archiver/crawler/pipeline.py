@@ -387,7 +387,7 @@ def _crawl(
 
             # After the run is recorded; never raises. A stopping process only queues:
             # the next run sends.
-            notify_run(store, config, report, send=signals.received is None)
+            notify_run(store, config, report, send=not stop())
         if signals.received is not None:
             raise _interrupted(summary)
         return summary
