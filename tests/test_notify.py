@@ -9,12 +9,17 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from archiver.config import load_config
+from archiver.crawler.pipeline import crawl as crawl_run
+from archiver.storage.store import Store
 
 from .helpers import FixtureSite, Route, cli, cli_json, write_config
 from .receivers import SmtpReceiver, WebhookReceiver
@@ -110,7 +115,8 @@ def test_korean_subject_and_body_arrive_intact_by_mail_and_webhook(
     crawl(config)
     assert smtp.mails == [] and hooks.hooks == []  # version 1 supports the seed: quiet
     edit(site)
-    crawl(config)
+    summary = crawl(config)
+    assert [n["state"] for n in summary["notifications"]] == ["sent", "sent"]
     title = f"archiver run 2: 1 seed claim contradicted, 1 page changed — {TITLE}"
     [mail] = smtp.mails
     assert mail.subject == title  # RFC 2047-encoded on the wire, decoded here
@@ -361,8 +367,8 @@ def test_secrets_from_the_environment_never_show(
     ("url", "command", "says"),
     [
         ("json:/127.0.0.1/hook", "runs", "must be an Apprise URL"),
-        ("nosuchservice://example.org/x", "crawl", "is not an Apprise URL that works"),
-        ("mailto://", "notify", "is not an Apprise URL that works"),
+        ("nosuchservice://example.org/x", "crawl", "nosuchservice:// URL that Apprise cannot"),
+        ("mailto://", "notify", "a mailto:// URL that Apprise cannot use"),
         ("json://x:${ARCHIVER_TEST_UNSET}@example.org/", "runs", "ARCHIVER_TEST_UNSET"),
     ],
 )
@@ -417,3 +423,19 @@ def test_commands_that_do_not_send_never_load_apprise(
             [sys.executable, "-c", probe, command], capture_output=True, text=True, env=env
         )
         assert done.stdout.split() == ["0", str(loads)], done.stderr
+
+
+def test_a_scheduled_run_notifies(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    """The scheduler's call: trigger "scheduled", stopped through ``should_stop``."""
+    config_path = configure(config_dir, site, [notify_block(hooks.url(), ["changed"])])
+    config = load_config(config_path)
+    stopping = threading.Event()
+    with Store.from_config(config) as store:
+        crawl_run(config, store, trigger="scheduled", should_stop=stopping.is_set)
+        edit(site)
+        summary = crawl_run(config, store, trigger="scheduled", should_stop=stopping.is_set)
+    assert [n["state"] for n in summary.notifications] == ["sent"]
+    [hook] = hooks.hooks
+    assert hook.payload["title"] == f"archiver run 2: 1 page changed — {TITLE}"

@@ -66,6 +66,9 @@ def crawl(ctx: Context, as_json: bool) -> None:
         html = [r for r in summary.reports if r.endswith(".html")]
         if html:
             out.print(f"report: {html[0]}")
+        for n in summary.notifications:
+            state = "sent" if n["state"] == "sent" else f"not sent ({n['error']}); see `runs`"
+            out.print(f"notification to {n['to']}: {state}")
     if summary.errors:
         if summary.fetched == 0:
             refused = all("non-public address" in e["error"] for e in summary.errors)

@@ -388,6 +388,9 @@ def _crawl(
             # After the run is recorded; never raises. A stopping process only queues:
             # the next run sends.
             notify_run(store, config, report, send=not stop())
+            summary.notifications = [
+                n.as_json() for n in store.catalog.notifications(run_id=run_id)
+            ]
         if signals.received is not None:
             raise _interrupted(summary)
         return summary

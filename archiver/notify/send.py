@@ -57,8 +57,8 @@ def _service(entry: NotifyEntry, where: str = "notify.url") -> Any:
     if service is None:
         scheme = urlsplit(entry.url).scheme or "?"
         raise ConfigError(
-            f"{where}: {label_of(entry)} is not an Apprise URL that works (unknown service"
-            f" {scheme}://, or a part it needs is missing or malformed)"
+            f"{where}: a {scheme}:// URL that Apprise cannot use (an unknown service, or a"
+            " part it needs is missing or malformed)"
         )
     return service
 
@@ -66,20 +66,21 @@ def _service(entry: NotifyEntry, where: str = "notify.url") -> Any:
 def check(entries: tuple[NotifyEntry, ...], where: str) -> None:
     """Raise ConfigError for the first entry Apprise cannot read (at config load of the
     commands that send)."""
-    for entry in entries:
-        _service(entry, f"{where}: key 'notify.url'")
+    for number, entry in enumerate(entries, 1):
+        _service(entry, f"{where}: key 'notify.url' of [[notify]] {number}")
 
 
 def label_of(entry: NotifyEntry) -> str:
-    """Where an entry sends to, for people: its URL as configured, without query string
-    or password; the scheme and host (or service id) stay."""
-    parts = urlsplit(entry.url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, _, host = netloc.rpartition("@")
-        name, colon, _password = user.partition(":")
-        netloc = f"{name}{':****' if colon else ''}@{host}"
-    shown = f"{parts.scheme}://{netloc}{parts.path}"
+    """Where an entry sends to, for people: Apprise's privacy form of its URL (passwords
+    and tokens shortened to ``****`` or ``1...p``) without the query string, and with any
+    secret from the environment masked; the scheme and host (or service id) stay."""
+    try:
+        shown = str(_service(entry).url(privacy=True)).partition("?")[0]
+    except ConfigError:  # not an Apprise URL that works: mask what a URL may hold
+        parts = urlsplit(entry.url)
+        user, at, host = parts.netloc.rpartition("@")
+        name = user.partition(":")[0]
+        shown = f"{parts.scheme}://{name}{':****' if ':' in user else ''}{at}{host}{parts.path}"
     return _masked(entry, shown)
 
 
