@@ -508,7 +508,7 @@ _APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 def _notify_entries(where: str, raw: Any) -> tuple[NotifyEntry, ...]:
     """``[[notify]]`` tables. The URL's form and its ``${VAR}`` references are checked
     here; whether Apprise knows the service is checked by the commands that send."""
-    entries = []
+    entries: list[NotifyEntry] = []
     for table in _tables(where, raw, "notify"):
         if "url" not in table:
             raise ConfigError(f"{where}: a [[notify]] needs 'url' (an Apprise URL)")
@@ -548,6 +548,12 @@ def _notify_entries(where: str, raw: Any) -> tuple[NotifyEntry, ...]:
                 url_prefix=_canonical_prefix(
                     _http_url(where, "notify.url_prefix", entry.url_prefix, prefix=True)
                 ),
+            )
+        if any(e.url == entry.url for e in entries):
+            # the URL names the entry in the catalog: one message per run and entry
+            raise ConfigError(
+                f"{where}: two [[notify]] entries have the same 'url'; give one entry all"
+                " its events in 'on'"
             )
         entries.append(entry)
     return tuple(entries)

@@ -91,6 +91,7 @@ class WebhookReceiver:
     stall: int = 0
     stall_limit: float = 30.0
     release: threading.Event = field(default_factory=threading.Event)
+    held: int = 0  # requests held so far
     hung_up_after: list[float] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -105,6 +106,7 @@ class WebhookReceiver:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if receiver.stall > 0:
                     receiver.stall -= 1
+                    receiver.held += 1
                     held = time.monotonic()
                     deadline = held + receiver.stall_limit
                     gone = False

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from archiver.config import load_config
 from archiver.crawler.pipeline import crawl as crawl_run
 from archiver.storage.store import Store
 
-from .helpers import FixtureSite, Route, cli, cli_json, write_config
+from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json, write_config
 from .receivers import SmtpReceiver, WebhookReceiver
 
 CLAIM = (
@@ -312,20 +311,36 @@ def test_a_slow_receiver_does_not_hold_up_the_run_and_gets_it_once(
     assert hook.payload["title"].startswith("archiver run 2: 1 page changed")
 
 
-def test_a_message_whose_sending_was_cut_off_is_never_sent_twice(
+def test_a_message_whose_sending_was_cut_off_by_a_kill_is_never_sent_twice(
     config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
 ) -> None:
-    config = configure(config_dir, site, [notify_block(hooks.url(), ["changed"])])
+    config = configure(
+        config_dir, site, [notify_block(hooks.url(), ["changed"], timeout=30, attempts=1)]
+    )
     crawl(config)
-    hooks.down()
     edit(site)
-    crawl(config)
-    # A process killed mid-send leaves the message "sending" (maybe delivered).
-    db = sqlite3.connect(config_dir / "store" / "catalog.sqlite3")
-    with db:
-        db.execute("UPDATE notifications SET state = 'sending'")
-    db.close()
-    hooks.up()
+    hooks.stall = 1  # holds the message unanswered: the crawl is now sending it
+    process = subprocess.Popen(
+        [ARCHIVER, "--config", str(config), "crawl"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while hooks.held == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert hooks.held == 1, "the crawl never sent its message"
+    finally:
+        process.kill()  # SIGKILL mid-send: maybe delivered, maybe not
+        process.wait()
+    deadline = time.monotonic() + 10
+    while not hooks.hung_up_after and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(hooks.hung_up_after) == 1
+    [cut] = runs(config)[1]["notifications"]
+    assert cut["state"] == "sending"
+    crawl(config)  # the next run settles it and does not send it again
     crawl(config)
     assert hooks.hooks == []
     [settled] = runs(config)[1]["notifications"]
@@ -395,6 +410,7 @@ def test_a_malformed_apprise_url_is_a_one_line_config_error(
         ('url = "json://h/"\ncolour = "red"', "unknown key 'notify.colour'"),
         ('on = ["error"]', "needs 'url'"),
         ('url = "json://h/"\nurl_prefix = "ftp://x"', "'notify.url_prefix' must be an http(s)"),
+        ('url = "json://h/"\n[[notify]]\nurl = "json://h/"', "the same 'url'"),
     ],
 )
 def test_bad_notify_keys_are_one_line_errors(
