@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -455,3 +456,25 @@ def test_a_scheduled_run_notifies(
     assert [n["state"] for n in summary.notifications] == ["sent"]
     [hook] = hooks.hooks
     assert hook.payload["title"] == f"archiver run 2: 1 page changed — {TITLE}"
+
+
+def test_serve_shows_a_runs_notifications(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    with warnings.catch_warnings():  # starlette asks for httpx2; httpx is what is installed
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from archiver.web import create_app
+
+    config = configure(config_dir, site, [notify_block(hooks.url(), ["changed"], attempts=1)])
+    crawl(config)
+    hooks.down()
+    edit(site)
+    crawl(config)
+    client = TestClient(create_app(config_dir / "store"))
+    page = client.get("/runs/2").text
+    assert "<h2>Notifications</h2>" in page
+    assert f"json://127.0.0.1:{hooks.port}/hook" in page
+    assert "not sent (retried at the next run)" in page and "Connection error" in page
+    assert "<h2>Notifications</h2>" not in client.get("/runs/1").text

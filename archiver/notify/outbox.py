@@ -79,6 +79,8 @@ def flush(store: Store, config: Config) -> list[NotificationRow]:
         work.append((row, entry))
     if not work:
         return []
+    for entry in {id(e): e for _, e in work}.values():
+        label_of(entry)  # loads Apprise's plugins here, not in several threads at once
     with ThreadPoolExecutor(max_workers=min(8, len(work))) as pool:
         futures = [(row, pool.submit(deliver, entry, row.title, row.body)) for row, entry in work]
         for row, future in futures:
