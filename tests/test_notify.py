@@ -21,7 +21,7 @@ from archiver.config import load_config
 from archiver.crawler.pipeline import crawl as crawl_run
 from archiver.storage.store import Store
 
-from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json, write_config
+from .helpers import ARCHIVER, SITE, FixtureSite, Route, cli, cli_json, write_config
 from .receivers import SmtpReceiver, WebhookReceiver
 
 CLAIM = (
@@ -478,3 +478,17 @@ def test_serve_shows_a_runs_notifications(
     assert f"json://127.0.0.1:{hooks.port}/hook" in page
     assert "not sent (retried at the next run)" in page and "Connection error" in page
     assert "<h2>Notifications</h2>" not in client.get("/runs/1").text
+
+
+def test_a_claim_the_source_drops_is_announced_as_absent(
+    config_dir: Path, site: FixtureSite, hooks: WebhookReceiver
+) -> None:
+    config = configure(config_dir, site, [notify_block(hooks.url(), ["claim"])])
+    crawl(config)
+    html = (SITE / "slownews" / "99663.html").read_text(encoding="utf-8")
+    assert CLAIM in html
+    site.routes["/99663"] = Route(body=html.replace(CLAIM, "").encode())  # the source drops it
+    crawl(config)
+    [hook] = hooks.hooks
+    assert hook.payload["title"] == f"archiver run 2: 1 seed claim changed — {TITLE}"
+    assert f"- **absent** (was present): {CLAIM}" in hook.payload["message"]
