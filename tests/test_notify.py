@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -19,6 +20,8 @@ import pytest
 
 from archiver.config import load_config
 from archiver.crawler.pipeline import crawl as crawl_run
+from archiver.notify.events import Event
+from archiver.notify.message import compose
 from archiver.storage.store import Store
 
 from .helpers import ARCHIVER, SITE, FixtureSite, Route, cli, cli_json, write_config
@@ -492,3 +495,21 @@ def test_a_claim_the_source_drops_is_announced_as_absent(
     [hook] = hooks.hooks
     assert hook.payload["title"] == f"archiver run 2: 1 seed claim changed — {TITLE}"
     assert f"- **absent** (was present): {CLAIM}" in hook.payload["message"]
+
+
+def test_archived_text_is_inert_and_long_runs_are_cut() -> None:
+    hostile = "![pixel](http://evil.example/p.png) <img src=x> [click](http://evil.example)"
+    events = [
+        Event("changed", f"https://example.org/{i}", hostile, None, (1, 2), added=(hostile,) * 9)
+        for i in range(25)
+    ]
+    message = compose(7, events, report=None, serve_url=None)
+    assert message is not None
+    assert message.title == "archiver run 7: 25 pages changed"
+    # no link or image forms (brackets escaped), no HTML
+    assert not re.search(r"(?<!\\)\]\(http://evil", message.body) and "<img" not in message.body
+    assert "!\\[pixel\\](http://evil.example/p.png)" in message.body
+    assert message.body.count("- added: ") == 20 * 5  # 5 sentences a page, 20 pages
+    assert "… and 4 more changed sentences" in message.body
+    assert "… and 5 more (see the report)" in message.body
+    assert compose(7, [], report=None, serve_url=None) is None

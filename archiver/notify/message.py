@@ -123,7 +123,9 @@ def _section(kind: str, events: list[Event], serve_url: str | None) -> list[str]
         elif kind == CHANGED:
             items = [f"- removed: ~~{md(s)}~~" for s in event.removed]
             items += [f"- added: {md(s)}" for s in event.added]
-            lines += _cut(items, MAX_SENTENCES, "changed sentences") or ["- (layout only)"]
+            lines += _cut(items, MAX_SENTENCES, "changed sentences") or [
+                "- (no sentence added or removed: text moved)"
+            ]
         elif kind == FOLLOW_UP:
             score = f", relevance {event.score:.2f}" if event.score is not None else ""
             lines.append(f"- found via {md(event.via)}{score}")
