@@ -157,7 +157,9 @@ class WebhookReceiver:
     def at(self, path: str) -> list[Hook]:
         return [h for h in self.hooks if h.path == path]
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+    def hang_ups(self, timeout: float = 10.0) -> list[float]:
+        """``hung_up_after`` once the receiver noticed a hang-up (it looks every 20 ms)."""
         deadline = time.monotonic() + timeout
-        while len(self.hooks) < count and time.monotonic() < deadline:
+        while not self.hung_up_after and time.monotonic() < deadline:
             time.sleep(0.02)
+        return self.hung_up_after
