@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archiver.errors import NotFoundError
-from archiver.storage.rows import RunRow, SeedRow, TargetRow, VersionRow
+from archiver.storage.rows import NotificationRow, RunRow, SeedRow, TargetRow, VersionRow
 from archiver.storage.store import Store
 
 if TYPE_CHECKING:
@@ -323,6 +323,15 @@ def report(
 def runs(store: Store) -> list[RunRow]:
     """Every crawl run, oldest first; none for a store that does not exist yet."""
     return store.catalog.runs() if store.exists() else []
+
+
+def notifications(store: Store) -> dict[int, list[NotificationRow]]:
+    """Run id → the messages about it to [[notify]] entries (issue 16), oldest first."""
+    found: dict[int, list[NotificationRow]] = {}
+    if store.exists():
+        for row in store.catalog.notifications():
+            found.setdefault(row.run_id, []).append(row)
+    return found
 
 
 def seeds(store: Store) -> list[SeedRow]:

@@ -8,6 +8,7 @@ folder of the config file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
 import re
@@ -84,6 +85,49 @@ class RemoteWarc:
         return f"https://{self.bucket}.s3.{self.region}.amazonaws.com/{self.prefix}{name}"
 
 
+NOTIFY_EVENTS = ("follow_up", "changed", "claim", "error")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class NotifyEntry:
+    """A ``[[notify]]`` entry: where messages go (an Apprise URL), for which events.
+
+    ``url`` is kept as written, ``${VAR}`` references unexpanded: it is what is shown and
+    what identifies the entry, so that no secret from the environment is ever stored,
+    logged or reported; :meth:`target` expands it only to send.
+    """
+
+    url: str
+    on: tuple[str, ...] = NOTIFY_EVENTS
+    min_relevance: float | None = None  # follow-up pages scored lower are left out
+    url_prefix: str | None = None  # only pages whose URL starts with this
+    error_runs: int = 3  # `error`: a URL failing this many runs in a row
+    timeout: float = 10.0  # seconds per delivery attempt
+    attempts: int = 3  # tries per run, with backoff between them
+
+    @property
+    def key(self) -> str:
+        """A stable name of the entry in the catalog: a digest of its URL as written."""
+        return hashlib.sha256(self.url.encode("utf-8")).hexdigest()[:16]
+
+    def target(self) -> str:
+        """The URL with ``${VAR}`` expanded from the environment (ConfigError if unset)."""
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"notify.url: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV_REF.sub(value, self.url)
+
+    def secrets(self) -> list[tuple[str, str]]:
+        """(value, ``${NAME}``) of every variable the URL uses: what to mask in messages."""
+        names = _ENV_REF.findall(self.url)
+        return [(os.environ[n], f"${{{n}}}") for n in names if os.environ.get(n)]
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None
@@ -98,6 +142,8 @@ class Config:
     ignore: tuple[IgnoreRule, ...] = ()  # changes that do not count in diffs (issue 6)
     warc_remote: RemoteWarc | None = None  # None: WARC files stay in <store>/warc/
     target_render: tuple[tuple[str, str], ...] = ()  # ([[targets]] url, its own render mode)
+    notify: tuple[NotifyEntry, ...] = ()  # [[notify]]: messages after each run (issue 16)
+    serve_url: str | None = None  # [serve] public_url: where `archiver serve` is reached
 
 
 _TOP_KEYS = {
@@ -110,6 +156,8 @@ _TOP_KEYS = {
     "retention",
     "ignore",
     "aliases",
+    "notify",
+    "serve",
 }
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
@@ -159,13 +207,8 @@ def _schedule(where: str, raw: dict[str, Any]) -> ScheduleConfig:
 def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
     """``[[ignore]]`` tables: ``pattern`` (a regex) and/or ``whitespace = true``, for pages
     whose URL starts with ``url`` (all pages without it)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: 'ignore' must be an array of tables ([[ignore]])")
     rules = []
-    for item in raw:
-        entry = _table(where, item, "ignore")
+    for entry in _tables(where, raw, "ignore"):
         unknown = set(entry) - {"pattern", "whitespace", "url"}
         if unknown:
             raise ConfigError(f"{where}: unknown key 'ignore.{sorted(unknown)[0]}'")
@@ -183,11 +226,7 @@ def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
                 raise ConfigError(f"{where}: 'ignore.pattern' {pattern!r}: {exc}") from exc
         if url is not None:
             _check_type(where, "ignore.url", url, str)
-            url = _http_url(where, "ignore.url", url, prefix=True)
-            # Page URLs are canonical: scheme and host lower-case.
-            scheme, rest = url.split("://", 1)
-            host, slash, path = rest.partition("/")
-            url = f"{scheme.lower()}://{host.lower()}{slash}{path}"
+            url = _canonical_prefix(_http_url(where, "ignore.url", url, prefix=True))
         rules.append(IgnoreRule(compiled, whitespace, url))
     return tuple(rules)
 
@@ -195,13 +234,8 @@ def _ignore_rules(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
 def _aliases(where: str, raw: Any) -> tuple[IgnoreRule, ...]:
     """``[[aliases]]`` tables: ``names``, two or more spellings of one name (the first is
     the one shown), as comparison rules that apply to every page."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: 'aliases' must be an array of tables ([[aliases]])")
     rules = []
-    for item in raw:
-        entry = _table(where, item, "aliases")
+    for entry in _tables(where, raw, "aliases"):
         unknown = set(entry) - {"names"}
         if unknown:
             raise ConfigError(f"{where}: unknown key 'aliases.{sorted(unknown)[0]}'")
@@ -230,6 +264,15 @@ def _check_type(where: str, key: str, value: Any, expected: type | tuple[type, .
         raise ConfigError(f"{where}: key '{key}' must be {names}, got {value!r}")
 
 
+def _tables(where: str, raw: Any, name: str) -> list[dict[str, Any]]:
+    """The tables of a ``[[name]]`` array (none when the key is absent)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: '{name}' must be an array of tables ([[{name}]])")
+    return [_table(where, item, name) for item in raw]
+
+
 def _table(where: str, raw: Any, name: str) -> dict[str, Any]:
     if raw is None:
         return {}
@@ -238,13 +281,18 @@ def _table(where: str, raw: Any, name: str) -> dict[str, Any]:
     return raw
 
 
-def _dataclass_from(cls: type, where: str, section: str, raw: dict[str, Any]) -> Any:
+def _dataclass_from(
+    cls: type, where: str, section: str, raw: dict[str, Any], **required: Any
+) -> Any:
+    """``cls`` from a TOML table, each value checked against its default's type;
+    ``required`` are the fields without a default, already checked."""
     known = {f.name: f for f in fields(cls)}
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(required)
+    defaults = cls(**required)
     for key, value in raw.items():
-        if key not in known:
+        if key not in known or key in required:
             raise ConfigError(f"{where}: unknown key '{section}.{key}'")
-        default = getattr(cls(), key)
+        default = getattr(defaults, key)
         dotted = f"{section}.{key}"
         if isinstance(default, bool):
             _check_type(where, dotted, value, bool)
@@ -276,6 +324,10 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "crawl.per_host_concurrency": (1, True, _MAX_INT),
     "crawl.per_host_delay": (0, True, 86400),
     "crawl.follow_threshold": (0, True, 1),
+    "notify.min_relevance": (0, True, 1),
+    "notify.error_runs": (1, True, 1000),
+    "notify.timeout": (0, False, 600),
+    "notify.attempts": (1, True, 10),
     "retention.keep_days": (0, True, MAX_DAYS),
 }
 
@@ -307,13 +359,8 @@ def _url_list(where: str, raw: Any, name: str) -> tuple[str, ...]:
 
 def _url_entries(where: str, raw: Any, name: str) -> list[tuple[str, str | None]]:
     """(url, render mode or None) per [[name]] entry; only [[targets]] take ``render``."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: '{name}' must be an array of tables ([[{name}]])")
     entries: list[tuple[str, str | None]] = []
-    for item in raw:
-        entry = _table(where, item, name)
+    for entry in _tables(where, raw, name):
         unknown = set(entry) - ({"url", "render"} if name == "targets" else {"url"})
         if unknown:
             raise ConfigError(f"{where}: unknown key '{name}.{sorted(unknown)[0]}'")
@@ -447,7 +494,90 @@ def config_from_dict(
         ignore=_ignore_rules(where, data.get("ignore")) + _aliases(where, data.get("aliases")),
         target_render=tuple((url, mode) for url, mode in targets if mode is not None),
         warc_remote=warc_remote,
+        notify=_notify_entries(where, data.get("notify")),
+        serve_url=_serve_url(where, data.get("serve")),
     )
+
+
+_NOTIFY_KEYS = {f.name for f in fields(NotifyEntry)}
+# An Apprise URL: a scheme, "://", and anything (each service reads the rest its own
+# way; archiver.notify.send checks it with Apprise itself before a crawl sends).
+_APPRISE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+
+
+def _notify_entries(where: str, raw: Any) -> tuple[NotifyEntry, ...]:
+    """``[[notify]]`` tables. The URL's form and its ``${VAR}`` references are checked
+    here; whether Apprise knows the service is checked by the commands that send."""
+    entries: list[NotifyEntry] = []
+    for table in _tables(where, raw, "notify"):
+        if "url" not in table:
+            raise ConfigError(f"{where}: a [[notify]] needs 'url' (an Apprise URL)")
+        url = table["url"]
+        _check_type(where, "notify.url", url, str)
+        url = url.strip()
+        if not _APPRISE_URL.fullmatch(url) or _CONTROL.search(url):
+            # not quoted: the URL may hold a password
+            raise ConfigError(
+                f"{where}: key 'notify.url' must be an Apprise URL like"
+                ' "mailto://user@example.org" or "json://host/path"'
+            )
+        for name in _ENV_REF.findall(url):
+            if name not in os.environ:
+                raise ConfigError(
+                    f"{where}: key 'notify.url' uses ${{{name}}}, which is not set in the"
+                    " environment"
+                )
+        rest = {k: v for k, v in table.items() if k not in ("url", "min_relevance")}
+        entry: NotifyEntry = _dataclass_from(NotifyEntry, where, "notify", rest, url=url)
+        if "min_relevance" in table:  # no default: its type is checked here
+            relevance = table["min_relevance"]
+            _check_type(where, "notify.min_relevance", relevance, (int, float))
+            _check_number(where, "notify.min_relevance", relevance)
+            entry = replace(entry, min_relevance=float(relevance))
+        for event in entry.on:
+            if event not in NOTIFY_EVENTS:
+                raise ConfigError(
+                    f"{where}: key 'notify.on' takes {', '.join(NOTIFY_EVENTS)};"
+                    f" got {_shown(event)}"
+                )
+        if not entry.on:
+            raise ConfigError(f"{where}: key 'notify.on' must name at least one event")
+        if entry.url_prefix is not None:
+            entry = replace(
+                entry,
+                url_prefix=_canonical_prefix(
+                    _http_url(where, "notify.url_prefix", entry.url_prefix, prefix=True)
+                ),
+            )
+        if any(e.url == entry.url for e in entries):
+            # the URL names the entry in the catalog: one message per run and entry
+            raise ConfigError(
+                f"{where}: two [[notify]] entries have the same 'url'; give one entry all"
+                " its events in 'on'"
+            )
+        entries.append(entry)
+    return tuple(entries)
+
+
+def _canonical_prefix(url: str) -> str:
+    """Page URLs are canonical: scheme and host lower-case."""
+    scheme, rest = url.split("://", 1)
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
+
+
+def _serve_url(where: str, raw: Any) -> str | None:
+    """``[serve] public_url``: the address people reach `archiver serve` at (behind a
+    proxy, say), for links in notifications."""
+    table = _table(where, raw, "serve")
+    unknown = set(table) - {"public_url"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key 'serve.{sorted(unknown)[0]}'")
+    url = table.get("public_url")
+    if url is None:
+        return None
+    _check_type(where, "serve.public_url", url, str)
+    return _http_url(where, "serve.public_url", url).rstrip("/")
 
 
 MAX_S3_WARC_SIZE = 4_000_000_000

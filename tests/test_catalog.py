@@ -284,6 +284,35 @@ def test_a_schema_1_catalog_is_migrated_on_open_keeping_its_rows(
     db.close()
 
 
+def test_a_schema_4_catalog_gains_the_notification_outbox(
+    catalog_location: Path | str,
+) -> None:
+    catalog = Catalog(catalog_location)
+    run = catalog.start_run("manual")
+    catalog.close()
+    db = _open(catalog_location)  # as version 4 of the schema made it
+    db.run("DROP TABLE notifications")
+    db.run("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    db.close()
+    catalog = Catalog(catalog_location)
+    for _ in range(2):  # one message per run and entry, however often it is queued
+        catalog.add_notification(
+            run, "abc", label="json://h/", events=["claim"], title="주장 반박", body="본문"
+        )
+    [row] = catalog.notifications()
+    assert (row.run_id, row.state, row.attempts, row.title) == (run, "pending", 0, "주장 반박")
+    catalog.set_notification(row.id, state="pending", attempts=2, error="refused")
+    catalog.set_notification(row.id, state="sending")
+    assert catalog.settle_interrupted_notifications() == [row.id]
+    [row] = catalog.notifications(run_id=run)
+    assert row.state == "unknown" and row.attempts == 2 and "may or may not" in (row.error or "")
+    assert catalog.notifications(state="pending") == []
+    catalog.close()
+    db = _open(catalog_location)
+    assert schema_version(db) == LATEST
+    db.close()
+
+
 def test_a_cluster_catalog_reconnects_after_a_server_restart(
     pg_cluster: PgCluster, pg_dsn: str
 ) -> None:

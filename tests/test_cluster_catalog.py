@@ -97,6 +97,7 @@ def _rows(catalog: Catalog) -> dict[str, Any]:
         "captures": catalog.captures(),
         "versions": [catalog.versions(t.id) for t in targets],
         "warc_files": catalog.warc_files(),
+        "notifications": catalog.notifications(),
     }
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from archiver.cli import main
-from archiver.config import CrawlConfig, ScheduleConfig
+from archiver.config import CrawlConfig, NotifyEntry, ScheduleConfig
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -41,6 +41,13 @@ def test_every_config_key_is_in_the_readme() -> None:
             assert f"`{section}.{field.name}`" in README or f"{section}.{field.name}`" in README, (
                 f"config key {section}.{field.name} missing from README"
             )
+
+
+def test_notify_keys_are_in_the_readme() -> None:
+    for field in fields(NotifyEntry):
+        assert f"`[[notify]] {field.name}`" in README, f"[[notify]] {field.name} missing"
+    for word in ("`serve.public_url`", "## Notifications", "`notify test --json`"):
+        assert word in README, f"{word} missing from README"
 
 
 def test_store_keys_and_the_catalog_variable_are_in_the_readme() -> None:

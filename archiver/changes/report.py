@@ -295,12 +295,16 @@ def _markdown(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-def save_run_report(store: Store, run_id: int, config: Config | None = None) -> list[Path]:
-    """Write a run's report into the store's reports/ folder; never raises (a report
-    must not fail the crawl that produced it), logs instead."""
+def save_run_report(
+    store: Store, run_id: int, config: Config | None = None, report: RunReport | None = None
+) -> list[Path]:
+    """Write a run's report (``report`` when already built) into the store's reports/
+    folder; never raises (a report must not fail the crawl that produced it), logs
+    instead."""
     try:
         reports = [
-            build_run_report(store, store.catalog.run(run_id), config.ignore if config else ())
+            report
+            or build_run_report(store, store.catalog.run(run_id), config.ignore if config else ())
         ]
         folder = store.reports_dir
         folder.mkdir(parents=True, exist_ok=True)

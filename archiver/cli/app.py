@@ -167,11 +167,19 @@ class Context:
         self.config_path = config_path
         self.store_path = store_path
         self._config: Config | None = None
+        self._notify_checked = False
 
-    def config(self) -> Config:
+    def config(self, *, sending: bool = False) -> Config:
+        """The config; ``sending`` (commands that notify): its [[notify]] URLs checked by
+        Apprise too, which loads only then (it costs a cold start tenths of a second)."""
         if self._config is None:
             path = self.config_path or DEFAULT_CONFIG
             self._config = load_config(path, store_override=self.store_path)
+        if sending and self._config.notify and not self._notify_checked:
+            from archiver.notify import check
+
+            check(self._config.notify, str(self._config.path or DEFAULT_CONFIG))
+            self._notify_checked = True
         return self._config
 
     def store(self) -> Store:

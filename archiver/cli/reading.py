@@ -267,13 +267,21 @@ def report(
 @pass_context
 @handle_errors()
 def runs(ctx: Context, as_json: bool) -> None:
-    """Crawl-run history."""
+    """Crawl-run history, with the notifications each run sent."""
     with ctx.store() as store:
         rows = api.runs(store)
+        sent = api.notifications(store)
     if as_json:
-        _json([r.as_json() for r in rows])
+        _json(
+            [
+                {**r.as_json(), "notifications": [n.as_json() for n in sent.get(r.id, [])]}
+                for r in rows
+            ]
+        )
         return
-    table = Table("run", "started", "finished", "trigger", "outcome", "fetched", "new", "errors")
+    table = Table(
+        "run", "started", "finished", "trigger", "outcome", "fetched", "new", "errors", "notify"
+    )
     for r in rows:
         table.add_row(
             str(r.id),
@@ -284,8 +292,39 @@ def runs(ctx: Context, as_json: bool) -> None:
             str(r.fetched),
             str(r.new_versions),
             str(len(r.errors)),
+            _notify_cell(sent.get(r.id, [])),
         )
     out.print(table)
+    for r in rows:
+        for n in sent.get(r.id, []):
+            if n.state != "sent" or n.attempts > 1:
+                out.print(f"run {r.id}: notification to {n.label}: {_notify_line(n)}")
+
+
+_NOTIFY_STATES = {
+    "sent": "sent",
+    "pending": "not sent",
+    "sending": "sending",
+    "unknown": "unknown",
+    "dropped": "dropped",
+}
+
+
+def _notify_cell(rows: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for n in rows:
+        state = _NOTIFY_STATES.get(n.state, n.state)
+        counts[state] = counts.get(state, 0) + 1
+    return ", ".join(f"{count} {state}" for state, count in counts.items())
+
+
+def _notify_line(n: Any) -> str:
+    tries = f"{n.attempts} attempt{'s' if n.attempts != 1 else ''}"
+    if n.state == "sent":
+        return f"sent at {n.sent_at} after {tries} (earlier: {n.error})"
+    if n.state == "pending":
+        return f"not sent after {tries} ({n.error}); retried at the next run"
+    return f"{n.state} ({n.error})"
 
 
 @main.command()

@@ -29,7 +29,7 @@ def crawl(ctx: Context, as_json: bool) -> None:
         pipeline,  # httpx and the extractor load only for commands that fetch
     )
 
-    config = ctx.config()
+    config = ctx.config(sending=True)
     with Store.from_config(config) as store:
         if err.is_terminal and not as_json:
             with Progress(
@@ -66,6 +66,9 @@ def crawl(ctx: Context, as_json: bool) -> None:
         html = [r for r in summary.reports if r.endswith(".html")]
         if html:
             out.print(f"report: {html[0]}")
+        for n in summary.notifications:
+            state = "sent" if n["state"] == "sent" else f"not sent ({n['error']}); see `runs`"
+            out.print(f"notification to {n['to']}: {state}")
     if summary.errors:
         if summary.fetched == 0:
             refused = all("non-public address" in e["error"] for e in summary.errors)
@@ -181,6 +184,7 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
         from archiver.errors import UsageError
 
         raise UsageError("--json goes with --list")
+    ctx.config(sending=True)  # a bad [[notify]] URL stops the scheduler before it starts
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
         logging.getLogger(scheduling.__name__).setLevel(logging.INFO)
     scheduling.run_scheduler(

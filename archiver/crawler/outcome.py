@@ -51,6 +51,8 @@ class CrawlSummary:
     stop_reason: str | None = None  # what stopped an interrupted run
     failure: str | None = None  # why the run itself failed (not one URL): one line
     reports: list[str] = field(default_factory=list)  # this run's report files
+    # this run's messages to [[notify]] entries (NotificationRow.as_json), as they ended
+    notifications: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, *states: str) -> int:
         return sum(1 for o in self.outcomes if o.state in states)
@@ -117,6 +119,7 @@ class CrawlSummary:
             "follow_ups": self.follow_ups,
             "seeds": self.seeds,
             "reports": self.reports,
+            "notifications": self.notifications,
             "targets": [
                 {
                     "url": o.url,

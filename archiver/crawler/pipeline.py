@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archiver.config import Config
 from archiver.errors import ArchiverError, SearchIndexError
@@ -46,6 +46,9 @@ from .outcome import (
 )
 from .recorder import CrawlRun, PageResult, finish_run, prepare_document
 from .relevance import SeedTerms, seed_terms
+
+if TYPE_CHECKING:
+    from archiver.changes.report import RunReport
 
 log = logging.getLogger(__name__)
 
@@ -375,13 +378,37 @@ def _crawl(
             save_run_report,  # imported late: jinja2 only when a run ends
         )
 
+        report = _report_for_notify(store, run_id, config)
         # logs a failure, never raises: a report must not fail the run it reports
-        summary.reports = [str(p) for p in save_run_report(store, run_id, config)]
+        summary.reports = [str(p) for p in save_run_report(store, run_id, config, report)]
+        if config.notify:
+            from archiver.notify import notify_run
+
+            # After the run is recorded; never raises. A stopping process only queues:
+            # the next run sends.
+            notify_run(store, config, report, send=not stop())
+            summary.notifications = [
+                n.as_json() for n in store.catalog.notifications(run_id=run_id)
+            ]
         if signals.received is not None:
             raise _interrupted(summary)
         return summary
     finally:
         store.unlock()
+
+
+def _report_for_notify(store: Store, run_id: int, config: Config) -> RunReport | None:
+    """The run's change report, built once for both the report files and the
+    notifications; None without [[notify]] entries (the report files build their own)."""
+    if not config.notify:
+        return None
+    from archiver.changes.report import build_run_report
+
+    try:
+        return build_run_report(store, store.catalog.run(run_id), config.ignore)
+    except Exception as exc:  # noqa: BLE001 - as save_run_report: logged, never raised
+        log.error("run %d: cannot build the change report: %s", run_id, exc)
+        return None
 
 
 def _interrupted(summary: CrawlSummary) -> CrawlInterrupted:

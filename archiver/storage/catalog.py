@@ -31,12 +31,14 @@ from archiver.text.dates import now_iso
 from .migrations import migrate
 from .rows import (
     CaptureRow,
+    NotificationRow,
     RunRow,
     SeedRow,
     TargetRow,
     VersionRow,
     VersionStub,
     WarcFileRow,
+    notification_row,
     run_row,
     seed_row,
     version_row,
@@ -622,3 +624,66 @@ class Catalog:
     def forget_warc_file(self, name: str) -> None:
         """Drop a file's row (``gc`` deleted the file)."""
         self._write("DELETE FROM warc_files WHERE name = ?", (name,))
+
+    # -- notifications (issue 16) ----------------------------------------------------
+    # The outbox: a message is written before it is sent and marked as each attempt ends,
+    # so that one that could not be sent waits for the next run, and one whose fate a
+    # killed process left open is never sent twice. Only the store's writer (the crawl,
+    # under its lock) sends, so the states need no compare-and-set.
+
+    def add_notification(
+        self, run_id: int, entry: str, *, label: str, events: list[str], title: str, body: str
+    ) -> None:
+        """Queue the message of ``run_id`` to ``entry``; one per run and entry, ever."""
+        self._write(
+            "INSERT INTO notifications(run_id, entry, label, events, title, body, state,"
+            " attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)"
+            " ON CONFLICT (run_id, entry) DO NOTHING",
+            (run_id, entry, label, json.dumps(events), title, body, now_iso()),
+        )
+
+    def notifications(
+        self, *, run_id: int | None = None, state: str | None = None
+    ) -> list[NotificationRow]:
+        """Messages by id, of one run or in one state (all by default); none from an older
+        catalog opened read-only, which lacks the table."""
+        terms, params = [], []
+        for column, value in (("run_id", run_id), ("state", state)):
+            if value is not None:
+                terms.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(terms)}" if terms else ""
+        try:
+            rows = self._query(f"SELECT * FROM notifications {where} ORDER BY id", tuple(params))
+        except StoreError:
+            if self.read_only:
+                return []
+            raise
+        return [notification_row(r) for r in rows]
+
+    def set_notification(
+        self,
+        notification_id: int,
+        *,
+        state: str,
+        attempts: int | None = None,
+        error: str | None = None,
+        sent: bool = False,
+    ) -> None:
+        """Record how an attempt went (``error`` None keeps the last one, for history)."""
+        self._write(
+            "UPDATE notifications SET state = ?, attempts = COALESCE(?, attempts),"
+            " error = COALESCE(?, error), sent_at = ? WHERE id = ?",
+            (state, attempts, error, now_iso() if sent else None, notification_id),
+        )
+
+    def settle_interrupted_notifications(self) -> list[int]:
+        """Messages a killed process left ``sending``: maybe delivered, so never sent
+        again; marked ``unknown``. Only call this holding the store lock."""
+        ids = [n.id for n in self.notifications(state="sending")]
+        if ids:
+            self._write(
+                "UPDATE notifications SET state = 'unknown', error = ? WHERE state = 'sending'",
+                ("the process ended while sending; it may or may not have arrived",),
+            )
+        return ids

@@ -45,11 +45,20 @@ def _run_reason(db: SqlDb) -> None:
         db.run("ALTER TABLE runs ADD COLUMN reason TEXT")
 
 
-def _warc_files(db: SqlDb) -> None:
-    if "warc_files" not in db.tables():  # its statement in schema.sql, the latest shape
-        found = re.search(r"CREATE TABLE IF NOT EXISTS warc_files \(.*?\n\);", SCHEMA, re.S)
-        assert found is not None, "schema.sql defines warc_files"
+def _table_from_schema(db: SqlDb, name: str) -> None:
+    """Create table ``name`` by its statement in schema.sql (the latest shape)."""
+    if name not in db.tables():
+        found = re.search(rf"CREATE TABLE IF NOT EXISTS {name} \(.*?\n\);", SCHEMA, re.S)
+        assert found is not None, f"schema.sql defines {name}"
         db.script(schema_for(db.dialect, found.group()))
+
+
+def _warc_files(db: SqlDb) -> None:
+    _table_from_schema(db, "warc_files")
+
+
+def _notifications(db: SqlDb) -> None:
+    _table_from_schema(db, "notifications")
 
 
 MIGRATIONS = (
@@ -57,6 +66,7 @@ MIGRATIONS = (
     Migration(2, "versions.position: the history order", _position),
     Migration(3, "runs.reason: how a run ended", _run_reason),
     Migration(4, "warc_files: the upload state of WARC files on S3", _warc_files),
+    Migration(5, "notifications: the outbox of messages to [[notify]] entries", _notifications),
 )
 LATEST = MIGRATIONS[-1].version
 

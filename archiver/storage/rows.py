@@ -134,6 +134,43 @@ class WarcFileRow:
 
 
 @dataclass(frozen=True)
+class NotificationRow:
+    """A message to one [[notify]] entry about one run (see schema.sql)."""
+
+    id: int
+    run_id: int
+    entry: str  # the entry's key (NotifyEntry.key)
+    label: str  # where it goes, secrets masked
+    events: list[str]
+    title: str
+    body: str
+    state: str  # pending | sending | sent | unknown | dropped
+    attempts: int
+    error: str | None
+    created_at: str
+    sent_at: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape in `runs --json` (the body is left out: it is in the message)."""
+        return {
+            "id": self.id,
+            "to": self.label,
+            "events": self.events,
+            "title": self.title,
+            "state": self.state,
+            "attempts": self.attempts,
+            "error": self.error,
+            "sent_at": self.sent_at,
+        }
+
+
+def notification_row(row: Mapping[str, Any]) -> NotificationRow:
+    d = dict(row)
+    d["events"] = json.loads(d["events"])
+    return NotificationRow(**d)
+
+
+@dataclass(frozen=True)
 class RunRow:
     id: int
     started_at: str

@@ -88,3 +88,23 @@ CREATE TABLE IF NOT EXISTS warc_files (
     updated_at TEXT NOT NULL,
     error TEXT
 );
+-- Notifications (issue 16): the outbox of messages to [[notify]] entries, one per run and
+-- entry. state: pending (to send; retried by each run until sent), sending (an attempt
+-- under way; left so by a killed process, it becomes unknown: maybe delivered, never sent
+-- again), sent, dropped (its entry left the config). entry: a digest of the entry's URL as
+-- configured; label: that URL with secrets masked. Never a secret in any column.
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    entry TEXT NOT NULL,
+    label TEXT NOT NULL,
+    events TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    UNIQUE (run_id, entry)
+);

@@ -203,7 +203,10 @@ def run(request: Request) -> Response:
     number = request.path_params["number"]
     reports = api.report(archive.store(), run_id=number, ignore=archive.ignore)
     errors = views.run_errors(archive.store(), number)
-    return page("run.html.j2", reports=reports, errors=errors, listed=100)
+    notifications = api.notifications(archive.store()).get(number, [])
+    return page(
+        "run.html.j2", reports=reports, errors=errors, notifications=notifications, listed=100
+    )
 
 
 def snapshot_page(request: Request) -> Response:
