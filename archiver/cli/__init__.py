@@ -2,10 +2,11 @@
 
 Only this package imports click. ``app`` holds the group and the error handling; the
 commands live in ``reading`` (search, history, show, diff, report, runs, verify) and
-``writing`` (crawl, seeds, reindex, schedule, gc, import, upload) and ``serving`` (serve).
+``writing`` (crawl, seeds, reindex, schedule, gc, import, upload), ``exporting``
+(export) and ``serving`` (serve).
 """
 
-from . import reading, serving, writing  # noqa: F401 - importing registers the commands
+from . import exporting, reading, serving, writing  # noqa: F401 - importing registers the commands
 from .app import main
 
 __all__ = ["main"]
