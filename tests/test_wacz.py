@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,7 +160,7 @@ def test_a_revisit_brings_its_original_whatever_the_filter(story: Story, tmp_pat
     path = tmp_path / "late.wacz"
     export(story, path, "--since", second, "--url", story.url("/plain"))
     validate(path)
-    kinds = sorted(x.get("mime") for x in index_lines(path))
+    kinds = sorted(str(x.get("mime")) for x in index_lines(path))
     assert kinds == ["text/html", "warc/revisit"]  # the revisit and the response it needs
 
 
@@ -294,6 +294,28 @@ def test_round_trip_of_the_whole_archive(story: Story, tmp_path: Path) -> None:
     assert counts(copy)["versions"] == counts(story.store)["versions"]
 
 
+@needs_tools
+def test_import_a_wacz_another_tool_wrote(story: Story, tmp_path: Path) -> None:
+    """A WACZ as py-wacz (Webrecorder's, the layout Browsertrix writes) makes it: its own
+    index.cdx.gz and pages, the store's WARC files inside, no seed posts."""
+    path = tmp_path / "pywacz.wacz"
+    warcs = sorted(str(p) for p in (story.store / "warc").glob("*.warc.gz"))
+    done = subprocess.run(
+        [str(WACZ), "create", "-o", str(path), *warcs], capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    copy = tmp_path / "copy"
+    result = cli_store(copy, "import", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["seeds"] == [] and summary["ok"] is True
+    for route_path in PAGES:
+        url = story.url(route_path)
+        assert versions(copy, url) == versions(story.store, url)
+    pages_only = [hit for hit in search(story.store, "반도체") if hit[0] != "seed:1"]
+    assert search(copy, "반도체") == pages_only  # the pages: py-wacz carries no seed post
+
+
 def _zip(members: dict[str, bytes], package: dict | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
@@ -324,7 +346,7 @@ def _traversal(path: Path) -> bytes:
     return _zip(members, package)
 
 
-BAD = {
+BAD: dict[str, Callable[[Path], bytes]] = {
     "truncated": lambda path: path.read_bytes()[: path.stat().st_size * 2 // 3],
     "bad hash": _bad_hash,
     "path traversal": _traversal,

@@ -12,7 +12,7 @@ Invariants:
   a ``metadata`` record holding its catalog fields so that ``archiver import`` restores
   it);
 - records stream through a bounded buffer and the index is sorted in bounded runs:
-  memory does not grow with the archive (the catalog is read one page at a time);
+  memory does not grow with the archive (the catalog is read in batches of pages);
 - the file appears complete or not at all (written aside, renamed at the end).
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 
 from archiver.errors import StoreError
 from archiver.storage import spool
-from archiver.storage.rows import CaptureRow, SeedRow
+from archiver.storage.rows import CaptureRow, SeedRow, TargetRow
 from archiver.storage.store import Store
 from archiver.storage.wacz import (
     DATA_WARC,
@@ -41,6 +41,8 @@ from archiver.storage.wacz import (
 from .selection import Selection
 
 log = logging.getLogger(__name__)
+
+_BATCH = 500  # pages read from the catalog at a time
 
 
 @dataclass
@@ -153,11 +155,25 @@ class _Exporter:
         return first
 
     def pages(self, selection: Selection) -> None:
-        catalog = self.store.catalog
         self.writer.warc(DATA_WARC)
-        for target in selection.targets(catalog):
-            copied: dict[int, str | None] = {}  # capture id -> record URI (this page only)
-            for capture in catalog.captures(target.id):
+        batch: list[TargetRow] = []
+        for target in selection.targets(self.store.catalog):
+            batch.append(target)
+            if len(batch) == _BATCH:
+                self._batch(batch, selection)
+                batch = []
+        self._batch(batch, selection)
+
+    def _batch(self, targets: list[TargetRow], selection: Selection) -> None:
+        """Copy a batch of pages' records and write their pages (two catalog queries)."""
+        catalog = self.store.catalog
+        ids = [t.id for t in targets]
+        captures: dict[int, list[CaptureRow]] = {}
+        for capture in catalog.captures_of(ids):
+            captures.setdefault(capture.target_id, []).append(capture)
+        copied: dict[int, str | None] = {}  # capture id -> record URI (this batch only)
+        for target_id in ids:
+            for capture in captures.get(target_id, []):
                 if capture.warc_file is None or capture.warc_offset is None:
                     continue  # a failed fetch: nothing was archived
                 if not selection.keeps(capture.fetched_at):
@@ -168,13 +184,13 @@ class _Exporter:
                         copied[original.id] = self.copy(original)
                 if capture.id not in copied:
                     copied[capture.id] = self.copy(capture)
-            for version in catalog.versions(target.id):
-                uri = copied.get(version.capture_id)
-                if uri is None:  # outside the window, or its record was not readable
-                    continue
-                self.writer.add_page(
-                    Page(uri, _warc_date(version.fetched_at), version.title, version.text)
-                )
+        for version in catalog.versions_of(ids):
+            uri = copied.get(version.capture_id)
+            if uri is None:  # outside the window, or its record was not readable
+                continue
+            self.writer.add_page(
+                Page(uri, _warc_date(version.fetched_at), version.title, version.text)
+            )
 
 
 def export_wacz(store: Store, selection: Selection, path: Path) -> WaczExport:

@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -337,6 +337,18 @@ class Catalog:
             )
         return [CaptureRow(**dict(r)) for r in rows]
 
+    def captures_of(self, target_ids: Sequence[int]) -> list[CaptureRow]:
+        """The captures of a batch of pages, page by page, each page's in order (one
+        query for the batch: an export reads the catalog batch by batch)."""
+        if not target_ids:
+            return []
+        marks = ",".join("?" * len(target_ids))
+        rows = self._query(
+            f"SELECT * FROM captures WHERE target_id IN ({marks}) ORDER BY target_id, id",  # noqa: S608
+            tuple(target_ids),
+        )
+        return [CaptureRow(**dict(r)) for r in rows]
+
     def capture(self, capture_id: int) -> CaptureRow:
         rows = self._query("SELECT * FROM captures WHERE id = ?", (capture_id,))
         if not rows:
@@ -460,6 +472,18 @@ class Catalog:
             "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
             f" WHERE v.target_id = ? ORDER BY {self._history()}",
             (target_id,),
+        )
+        return [version_row(r) for r in rows]
+
+    def versions_of(self, target_ids: Sequence[int]) -> list[VersionRow]:
+        """The versions of a batch of pages, page by page, each in history order."""
+        if not target_ids:
+            return []
+        marks = ",".join("?" * len(target_ids))
+        rows = self._query(
+            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            f" WHERE v.target_id IN ({marks}) ORDER BY v.target_id, {self._history()}",  # noqa: S608
+            tuple(target_ids),
         )
         return [version_row(r) for r in rows]
 
