@@ -15,6 +15,7 @@ which both tools read. Peak RSS for the small and the full store is printed: str
 means the two are about the same. Usage (from the repo root)::
 
     PYTHONPATH=. .venv/bin/python benchmarks/export.py [--pages 2000] [--runs 3] [--keep]
+    PYTHONPATH=. .venv/bin/python benchmarks/export.py --reuse DIR   # the stores --keep kept
 
 The last line is ``wacz_mb_per_s=X peak_rss_mb=Y pywacz_mb_per_s=Z`` (medians over
 ``--runs``; peak RSS of the full store's export). Needs nginx and the dev extra (wacz).
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -101,9 +103,12 @@ def measure(store: Path, work: Path, tag: str) -> tuple[float, float, float, flo
     ours = child(EXPORT_CHILD, str(store), str(work / f"{tag}-archiver.wacz"))
     theirs = child(PYWACZ_CHILD, str(store), str(work / f"{tag}-pywacz.wacz"), *warcs)
     our_rss, their_rss = ours["rss_mb"], theirs["rss_mb"]
+    with zipfile.ZipFile(work / f"{tag}-archiver.wacz") as archive:
+        text = archive.getinfo("pages/pages.jsonl").file_size / 1e6
     ours_rate, theirs_rate = size / ours["seconds"], size / theirs["seconds"]
     print(
-        f"{tag}: {size:.1f} MB of WARC; archiver {ours['seconds']:.3f} s = {ours_rate:.1f} MB/s,"
+        f"{tag}: {size:.1f} MB of WARC, {text:.1f} MB of pages text;"
+        f" archiver {ours['seconds']:.3f} s = {ours_rate:.1f} MB/s,"
         f" peak RSS {our_rss:.0f} MB ({ours['records']:.0f} records);"
         f" wacz create {theirs['seconds']:.3f} s = {theirs_rate:.1f} MB/s,"
         f" peak RSS {their_rss:.0f} MB",
@@ -119,7 +124,16 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000, help="article pages (default 2000)")
     parser.add_argument("--runs", type=int, default=3, help="runs; figures are medians")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--reuse", type=Path, help="a directory --keep kept: measure its stores, crawl nothing"
+    )
     args = parser.parse_args()
+    if args.reuse is not None:
+        small, full = args.reuse / "store-quarter", args.reuse / "store-full"
+        quarter = [measure(small, args.reuse, f"quarter run {n}") for n in range(1, args.runs + 1)]
+        results = [measure(full, args.reuse, f"full run {n}") for n in range(1, args.runs + 1)]
+        summary(quarter, results)
+        return
     if args.pages < 4 or args.runs < 1:
         parser.error("--pages must be at least 4 and --runs at least 1")
     crawl.find_nginx()
@@ -144,6 +158,13 @@ def main() -> None:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
+    summary(quarter, results)
+
+
+def summary(
+    quarter: list[tuple[float, float, float, float]],
+    results: list[tuple[float, float, float, float]],
+) -> None:
     def med(rows: list[tuple[float, float, float, float]], i: int) -> float:
         return float(statistics.median(r[i] for r in rows))
 

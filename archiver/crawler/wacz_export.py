@@ -184,7 +184,7 @@ class _Exporter:
                         copied[original.id] = self.copy(original)
                 if capture.id not in copied:
                     copied[capture.id] = self.copy(capture)
-        for version in catalog.versions_of(ids):
+        for version in catalog.version_texts_of(ids):
             uri = copied.get(version.capture_id)
             if uri is None:  # outside the window, or its record was not readable
                 continue

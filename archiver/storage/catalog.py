@@ -36,6 +36,7 @@ from .rows import (
     TargetRow,
     VersionRow,
     VersionStub,
+    VersionText,
     WarcFileRow,
     run_row,
     seed_row,
@@ -475,17 +476,18 @@ class Catalog:
         )
         return [version_row(r) for r in rows]
 
-    def versions_of(self, target_ids: Sequence[int]) -> list[VersionRow]:
-        """The versions of a batch of pages, page by page, each in history order."""
+    def version_texts_of(self, target_ids: Sequence[int]) -> list[VersionText]:
+        """The versions' titles and texts of a batch of pages, page by page, each in
+        history order (only what an export lists: links and metadata stay unread)."""
         if not target_ids:
             return []
         marks = ",".join("?" * len(target_ids))
         rows = self._query(
-            "SELECT v.*, t.url AS url FROM versions v JOIN targets t ON t.id = v.target_id"
+            "SELECT v.target_id, v.capture_id, v.fetched_at, v.title, v.text FROM versions v"
             f" WHERE v.target_id IN ({marks}) ORDER BY v.target_id, {self._history()}",  # noqa: S608
             tuple(target_ids),
         )
-        return [version_row(r) for r in rows]
+        return [VersionText(**dict(r)) for r in rows]
 
     def version_before(self, target_id: int, fetched_at: str | None) -> VersionRow | None:
         """The version a capture made at ``fetched_at`` follows in the history: the one

@@ -258,7 +258,7 @@ class WaczWriter:
         self._resources: list[dict[str, Any]] = []
         self._member: IO[bytes] | None = None
         self._hashing: _Hashing | None = None
-        self._member_name = ""
+        self._member_name = self._member_file = ""
         self.records = 0
         self.pages = 0
         self.warc_bytes = 0
@@ -273,6 +273,7 @@ class WaczWriter:
         self._member = self._zip.open(info, "w", force_zip64=True)
         self._hashing = _Hashing(self._member)
         self._member_name = name
+        self._member_file = PurePosixPath(name).name  # what index lines name
 
     def add_record(self, stream: BinaryIO, length: int) -> RecordHead:
         """Copy one gzip-member WARC record of ``length`` bytes from ``stream`` into the
@@ -312,7 +313,7 @@ class WaczWriter:
             fields["digest"] = head.digest
         fields["length"] = str(length)
         fields["offset"] = str(offset)
-        fields["filename"] = PurePosixPath(self._member_name).name
+        fields["filename"] = self._member_file
         if head.record_type not in ("response", "revisit"):
             fields["recordType"] = head.record_type
         line = f"{surt(head.uri)} {head.timestamp} {json.dumps(fields, ensure_ascii=False)}\n"
