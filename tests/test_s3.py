@@ -423,3 +423,6 @@ def test_export_a_wacz_from_s3(s3: SeaweedFS, site: FixtureSite, config_dir: Pat
     ours = [(v["version"], v["content_hash"]) for v in cli_json(config, "history", page)]
     theirs = json.loads(cli_store(copy, "history", page, "--json").stdout)
     assert [(v["version"], v["content_hash"]) for v in theirs] == ours
+    # pywb cannot read the bucket in place: replay says to export a WACZ instead.
+    refused = cli(config, "replay")
+    assert refused.exit_code == 2 and "export a WACZ" in refused.stderr, refused.output

@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.storage.wacz import surt
+from archiver.storage.cdxj import surt
 
-from .helpers import FixtureSite, cli, cli_store, write_config
+from .helpers import ARCHIVER, FixtureSite, cli, cli_store, write_config
 
 BIN = Path(sys.executable).parent
 WACZ = BIN / "wacz"
@@ -444,3 +444,47 @@ def test_archived_bytes_unchanged_by_export(story: Story, tmp_path: Path) -> Non
         data = archive.read("archive/data.warc.gz")
     types = [r.rec_type for r in ArchiveIterator(io.BytesIO(data))]
     assert types.count("revisit") == 3 and types.count("response") == 3
+
+
+@needs_tools
+def test_replay_serves_the_store_in_place(story: Story) -> None:
+    """`archiver replay`: pywb on 127.0.0.1 reading the store's own WARC files."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [ARCHIVER, "--config", str(story.config), "replay", "--port", str(port), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        ready = json.loads(proc.stdout.readline())
+        assert ready["url"] == f"http://127.0.0.1:{port}/archive/"
+        assert ready["records"] == len([r for r in captures(story.store) if r["status"] != 304])
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "pywb did not start listening"
+                time.sleep(0.2)
+        base = ready["url"].rstrip("/")
+        for route_path in PAGES:
+            body = replay(base, story.url(route_path))
+            assert body == story.site.routes[route_path].content(), route_path
+        assert "반도체" in replay(base, story.url("/euckr")).decode("euc-kr")
+        # Nothing in the store changed but the derived replay/ folder.
+        assert sorted(p.name for p in (story.store / "replay").iterdir()) == [
+            "config.yaml",
+            "index.cdxj",
+        ]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_replay_of_no_store_is_one_line(tmp_path: Path) -> None:
+    result = cli_store(tmp_path / "nothing", "replay")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().startswith("archiver: error: no archive at")

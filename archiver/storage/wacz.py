@@ -16,19 +16,16 @@ of it is used: a zip, whole, no member name leaving its folder, every member lis
 from __future__ import annotations
 
 import hashlib
-import heapq
 import io
 import json
-import re
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, BinaryIO
-from urllib.parse import quote, unquote, urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -36,6 +33,8 @@ from warcio.warcwriter import WARCWriter
 
 from archiver._version import __version__
 from archiver.errors import StoreError, UsageError
+
+from .cdxj import HEAD_BYTES, RecordHead, SortedIndex, index_line, record_head
 
 WACZ_VERSION = "1.1.1"
 DATA_WARC = "archive/data.warc.gz"
@@ -45,115 +44,6 @@ PAGES = "pages/pages.jsonl"
 DATAPACKAGE = "datapackage.json"
 
 _BLOCK = 1 << 20
-_HEAD_BYTES = 1 << 16  # a record's WARC and HTTP heads are read from at most this much
-_SORT_RUN = 50_000  # index lines sorted in memory at a time
-
-
-# --------------------------------------------------------------------------- SURT keys
-
-
-def surt(url: str) -> str:
-    """The SURT key replay tools look a URL up by (as the ``surt`` package computes it
-    for http(s) URLs): host labels reversed without ``www``, default port dropped,
-    everything lower-cased, query arguments sorted."""
-    try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").strip(".").lower()
-        port = parts.port
-    except ValueError:
-        return url.lower()
-    if parts.scheme not in ("http", "https") or not host:
-        return url.lower()
-    host = re.sub(r"^www\d*\.", "", host)
-    key = ",".join(reversed(host.split(".")))
-    if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
-        key += f":{port}"
-    path = _normal_escapes(parts.path or "/")
-    query = ""
-    if parts.query:
-        query = "?" + "&".join(sorted(_normal_escapes(parts.query).split("&")))
-    return (key + ")" + path + query).lower()
-
-
-def _normal_escapes(text: str) -> str:
-    """Percent-escapes as the canonicaliser writes them: decoded, then re-encoded."""
-    return quote(unquote(text, errors="surrogateescape"), safe="!\"$&'()*+,-./:;<=>?@[\\]^_`{|}~")
-
-
-# --------------------------------------------------------------------------- record heads
-
-
-@dataclass(frozen=True)
-class RecordHead:
-    """What an index line needs from a WARC record: its type, URI, date, HTTP status,
-    MIME type and payload digest."""
-
-    record_type: str
-    uri: str
-    date: str
-    status: str | None
-    mime: str | None
-    digest: str | None
-    profile: str | None = None  # WARC-Profile of a revisit
-
-    @property
-    def replayable(self) -> bool:
-        """Whether replay should find this record: not a 304's server-not-modified
-        revisit, whose HTTP head says 304 (replayed, a browser would show nothing). The
-        response it confirmed is found instead."""
-        return bool(self.uri) and not (self.profile or "").endswith("/server-not-modified")
-
-    @property
-    def timestamp(self) -> str:
-        """The 14-digit timestamp of ``date`` (WARC-Date)."""
-        return re.sub(r"\D", "", self.date)[:14].ljust(14, "0")
-
-
-def _headers(block: bytes) -> tuple[str, dict[str, str]]:
-    lines = block.decode("latin-1").split("\r\n")
-    fields: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name:
-            fields.setdefault(name.strip().lower(), value.strip())
-    return lines[0].strip(), fields
-
-
-def record_head(member: bytes) -> RecordHead:
-    """Parse the heads at the start of one gzip member holding a WARC record (only its
-    first :data:`_HEAD_BYTES` decompressed bytes are read); StoreError if it is none."""
-    try:  # most heads fit in 4 KB: decompress no more unless they do not
-        data = zlib.decompressobj(31).decompress(member, 4096)
-        if data.count(b"\r\n\r\n") < 2:
-            data = zlib.decompressobj(31).decompress(member, _HEAD_BYTES)
-    except zlib.error as exc:
-        raise StoreError(f"not a gzipped WARC record: {exc}") from exc
-    end = data.find(b"\r\n\r\n")
-    if not data.startswith(b"WARC/") or end < 0:
-        raise StoreError("not a WARC record")
-    _version, warc = _headers(data[:end])
-    status = mime = None
-    if warc.get("content-type", "").startswith("application/http"):
-        http_end = data.find(b"\r\n\r\n", end + 4)
-        line, http = _headers(data[end + 4 : http_end if http_end >= 0 else len(data)])
-        fields = line.split(" ")
-        status = fields[1] if len(fields) > 1 and fields[1].isdigit() else None
-        mime = http.get("content-type")
-    elif warc.get("warc-type") == "resource":
-        status, mime = "200", warc.get("content-type")
-    if warc.get("warc-type") == "revisit":
-        mime = "warc/revisit"
-    if mime:
-        mime = mime.split(";")[0].strip().lower()
-    return RecordHead(
-        record_type=warc.get("warc-type", ""),
-        uri=warc.get("warc-target-uri", "").strip("<>"),
-        date=warc.get("warc-date", ""),
-        status=status,
-        mime=mime,
-        digest=warc.get("warc-payload-digest"),
-        profile=warc.get("warc-profile"),
-    )
 
 
 # --------------------------------------------------------------------------- writing
@@ -197,37 +87,6 @@ class _Hashing(io.RawIOBase):
         return len(view)
 
 
-class _Index:
-    """Index lines, sorted in runs of :data:`_SORT_RUN` spilled to temporary files and
-    merged when read: memory holds one run, however many records there are."""
-
-    def __init__(self, scratch: Path) -> None:
-        self.scratch = scratch
-        self.lines: list[str] = []
-        self.runs: list[Path] = []
-
-    def add(self, line: str) -> None:
-        self.lines.append(line)
-        if len(self.lines) >= _SORT_RUN:
-            self._spill()
-
-    def _spill(self) -> None:
-        path = self.scratch / f"run-{len(self.runs):05d}.cdxj"
-        self.lines.sort()
-        path.write_text("".join(self.lines), encoding="utf-8")
-        self.runs.append(path)
-        self.lines = []
-
-    def sorted_lines(self) -> Iterator[str]:
-        self.lines.sort()
-        files = [open(path, encoding="utf-8") for path in self.runs]  # noqa: SIM115
-        try:
-            yield from heapq.merge(*files, self.lines)
-        finally:
-            for fh in files:
-                fh.close()
-
-
 class WaczWriter:
     """Writes one WACZ file to ``path`` (via ``path.part``, renamed when complete).
 
@@ -249,7 +108,7 @@ class WaczWriter:
         except OSError as exc:
             self._scratch.cleanup()
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        self._index = _Index(Path(self._scratch.name))
+        self._index = SortedIndex(Path(self._scratch.name))
         self._pages = open(Path(self._scratch.name) / "pages.jsonl", "w+b")  # noqa: SIM115
         self._pages.write(
             json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
@@ -281,8 +140,8 @@ class WaczWriter:
         hashing = self._hashing
         assert hashing is not None, "warc() first"
         offset = hashing.size
-        first = stream.read(min(length, _HEAD_BYTES))
-        if len(first) < min(length, _HEAD_BYTES):
+        first = stream.read(min(length, HEAD_BYTES))
+        if len(first) < min(length, HEAD_BYTES):
             raise StoreError("the record is shorter than the catalog says")
         head = record_head(first)
         hashing.write(first)
@@ -296,28 +155,12 @@ class WaczWriter:
         self.records += 1
         self.warc_bytes += length
         if head.replayable:
-            self._index_line(head, offset, length)
+            self._index.add(index_line(head, self._member_file, offset, length))
         return head
 
     def add_bytes(self, data: bytes) -> RecordHead:
         """Append a record already rendered in memory (a gzip member) to the WARC member."""
         return self.add_record(io.BytesIO(data), len(data))
-
-    def _index_line(self, head: RecordHead, offset: int, length: int) -> None:
-        fields: dict[str, str] = {"url": head.uri}
-        if head.mime:
-            fields["mime"] = head.mime
-        if head.status:
-            fields["status"] = head.status
-        if head.digest:
-            fields["digest"] = head.digest
-        fields["length"] = str(length)
-        fields["offset"] = str(offset)
-        fields["filename"] = self._member_file
-        if head.record_type not in ("response", "revisit"):
-            fields["recordType"] = head.record_type
-        line = f"{surt(head.uri)} {head.timestamp} {json.dumps(fields, ensure_ascii=False)}\n"
-        self._index.add(line)
 
     def _end_member(self) -> None:
         if self._member is not None and self._hashing is not None:
