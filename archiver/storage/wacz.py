@@ -1,10 +1,10 @@
 """Write and read WACZ 1.1.1 files (Web Archive Collection Zipped, as Browsertrix writes
 and ReplayWeb.page and pywb replay).
 
-A WACZ is a zip holding ``archive/*.warc.gz`` (stored, not deflated, so a replayer can
-read a record by its offset), ``indexes/index.cdx`` (CDXJ: one line per record, sorted by
-SURT key and time), ``pages/pages.jsonl`` and ``datapackage.json`` listing every other
-member with its size and SHA-256.
+A WACZ is a zip, every member stored (not deflated: a replayer reads a WARC record by
+its offset), holding ``archive/*.warc.gz``, ``indexes/index.cdx`` (CDXJ: one line per
+record, sorted by SURT key and time), ``pages/pages.jsonl`` and ``datapackage.json``
+listing every other member with its size and SHA-256.
 
 :class:`WaczWriter` streams: each WARC record goes through a fixed-size buffer into the
 zip, its index line into a temporary file sorted in bounded runs and merged at the end,
@@ -183,12 +183,11 @@ class WaczWriter:
         self._pages.write(json.dumps(page.as_json(), ensure_ascii=False).encode("utf-8") + b"\n")
         self.pages += 1
 
-    def _write_member(self, name: str, lines: Iterable[bytes], *, deflate: bool) -> None:
+    def _write_member(self, name: str, lines: Iterable[bytes]) -> None:
+        # Stored, as py-wacz stores them too: deflating the pages' text (often larger
+        # than the gzipped WARC data) took most of an export's time.
         info = zipfile.ZipInfo(name, _zip_time(self.created))
-        info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-        # Level 1: the pages' text deflates nearly as well, several times faster (the
-        # attribute zipfile reads for a ZipInfo; the default is level 6).
-        setattr(info, "_compresslevel", 1)  # noqa: B010
+        info.compress_type = zipfile.ZIP_STORED
         with self._zip.open(info, "w", force_zip64=True) as member:
             hashing = _Hashing(member)
             buffer = io.BufferedWriter(hashing, _BLOCK)
@@ -203,9 +202,9 @@ class WaczWriter:
         try:
             self._end_member()
             lines = (line.encode("utf-8") for line in self._index.sorted_lines())
-            self._write_member(INDEX, lines, deflate=True)
+            self._write_member(INDEX, lines)
             self._pages.seek(0)
-            self._write_member(PAGES, iter(lambda: self._pages.read(_BLOCK), b""), deflate=True)
+            self._write_member(PAGES, iter(lambda: self._pages.read(_BLOCK), b""))
             package: dict[str, Any] = {
                 "profile": "data-package",
                 "resources": self._resources,
