@@ -11,6 +11,7 @@ payload) of the page served without one.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -346,11 +347,23 @@ def _traversal(path: Path) -> bytes:
     return _zip(members, package)
 
 
+def _not_a_warc(path: Path) -> bytes:
+    members, package = _members(path)
+    junk = b"<html>no WARC here</html>" * 40
+    members["archive/data.warc.gz"] = junk
+    for resource in package["resources"]:
+        if resource["path"] == "archive/data.warc.gz":
+            resource["hash"] = "sha256:" + hashlib.sha256(junk).hexdigest()
+            resource["bytes"] = len(junk)
+    return _zip(members, package)
+
+
 BAD: dict[str, Callable[[Path], bytes]] = {
     "truncated": lambda path: path.read_bytes()[: path.stat().st_size * 2 // 3],
     "bad hash": _bad_hash,
     "path traversal": _traversal,
     "not a zip": lambda path: gzip.compress(path.read_bytes()[:1000]),
+    "member not a WARC": _not_a_warc,
 }
 
 
@@ -370,6 +383,21 @@ def test_a_bad_wacz_imports_nothing(story: Story, tmp_path: Path, damage: str) -
     assert not (copy / "catalog.sqlite3").exists() or sum(counts(copy).values()) == 0
     assert not list(copy.glob("**/*.warc.gz"))
     assert not (tmp_path / "evil.warc.gz").exists()
+    assert str(tmp_path / "copy") not in lines[0]  # names the member, not a scratch copy
+
+
+@needs_tools
+def test_an_export_that_selects_nothing_is_valid_and_imports_nothing(
+    story: Story, tmp_path: Path
+) -> None:
+    path = tmp_path / "none.wacz"
+    summary = export(story, path, "--url", "https://nowhere.example/")
+    assert summary["records"] == 0 and summary["pages"] == 0
+    validate(path)
+    copy = tmp_path / "copy"
+    result = cli_store(copy, "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "no WARC record and no seed post" in result.stdout
 
 
 JSONL_KEYS = {

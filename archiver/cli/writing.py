@@ -264,6 +264,8 @@ def _import_wacz(ctx: Context, path: Path, as_json: bool) -> None:
         if not result.ok:
             sys.exit(1)
         return
+    if result.summary is None and not result.seeds:
+        out.print(f"{path}: no WARC record and no seed post to import")
     for seed in result.seeds:
         state = "registered" if seed["created"] else "already registered"
         out.print(f"{path}: seed post {seed['seed']} {state}: {seed['title']}")

@@ -125,11 +125,14 @@ class _Exporter:
         (warned about and listed in ``skipped``)."""
         assert capture.warc_file is not None and capture.warc_offset is not None
         length = capture.warc_length or 0
+        position = self.writer.position
         try:
             stream = spool.open_record(self.store, capture.warc_file, capture.warc_offset, length)
             with stream:
                 head = self.writer.add_record(stream, length)
         except StoreError as exc:
+            if self.writer.position != position:  # cut off mid-copy: the member is torn
+                raise
             where = f"{capture.warc_file}@{capture.warc_offset}"
             log.warning("%s: record %s not exported: %s", capture.url, where, exc)
             self.result.skipped.append({"url": capture.url, "record": where, "error": str(exc)})

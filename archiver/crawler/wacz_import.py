@@ -85,6 +85,13 @@ def _register(store: Store, fields: dict[str, Any]) -> tuple[SeedRow, bool]:
     return row, created
 
 
+def _member_names(text: str, extracted: list[Path], wacz: Path) -> str:
+    """``text`` with each extracted copy's path as ``FILE.wacz:member``."""
+    for copy in extracted:
+        text = text.replace(str(copy), f"{wacz}:{copy.name}")
+    return text
+
+
 def import_wacz(
     store: Store,
     path: Path,
@@ -106,11 +113,15 @@ def import_wacz(
         ]
         summary = None
         if contents.warcs:
-            summary = import_warcs(
-                store, contents.warcs, crawl_config=crawl_config, progress=progress
-            )
-            for entry in summary.files:  # name the member, not the scratch copy
-                entry["file"] = f"{path}:{Path(str(entry['file'])).name.split('-', 1)[1]}"
+            try:
+                summary = import_warcs(
+                    store, contents.warcs, crawl_config=crawl_config, progress=progress
+                )
+            except UsageError as exc:  # name the member, not its extracted copy
+                message = _member_names(str(exc), contents.warcs, path)
+                raise UsageError(f"{message}; nothing was imported") from exc
+            for entry in summary.files:
+                entry["file"] = _member_names(str(entry["file"]), contents.warcs, path)
         result = WaczImport(str(path), summary)
         for fields in seeds:
             row, created = _register(store, fields)

@@ -125,25 +125,37 @@ class WaczWriter:
     # -- WARC members --
 
     def warc(self, name: str) -> None:
-        """Start the WARC member ``name`` (``archive/….warc.gz``), closing the previous."""
+        """Start the WARC member ``name`` (``archive/….warc.gz``), closing the previous;
+        it is created with its first record (a WACZ holds no empty WARC file)."""
         self._end_member()
-        info = zipfile.ZipInfo(name, _zip_time(self.created))
-        info.compress_type = zipfile.ZIP_STORED
-        self._member = self._zip.open(info, "w", force_zip64=True)
-        self._hashing = _Hashing(self._member)
         self._member_name = name
         self._member_file = PurePosixPath(name).name  # what index lines name
 
+    def _open_member(self) -> _Hashing:
+        if self._hashing is None:
+            assert self._member_name, "warc() first"
+            info = zipfile.ZipInfo(self._member_name, _zip_time(self.created))
+            info.compress_type = zipfile.ZIP_STORED
+            self._member = self._zip.open(info, "w", force_zip64=True)
+            self._hashing = _Hashing(self._member)
+        return self._hashing
+
+    @property
+    def position(self) -> int:
+        """Bytes written to the current WARC member (a record that fails once copying
+        began leaves the member torn: the export must stop, not skip it)."""
+        return self._hashing.size if self._hashing is not None else 0
+
     def add_record(self, stream: BinaryIO, length: int) -> RecordHead:
         """Copy one gzip-member WARC record of ``length`` bytes from ``stream`` into the
-        current WARC member and index it; StoreError if the bytes are no WARC record."""
-        hashing = self._hashing
-        assert hashing is not None, "warc() first"
-        offset = hashing.size
+        current WARC member and index it; StoreError if the bytes are no WARC record
+        (nothing written) or are fewer than ``length`` (see :attr:`position`)."""
         first = stream.read(min(length, HEAD_BYTES))
         if len(first) < min(length, HEAD_BYTES):
             raise StoreError("the record is shorter than the catalog says")
         head = record_head(first)
+        hashing = self._open_member()
+        offset = hashing.size
         hashing.write(first)
         left = length - len(first)
         while left > 0:
@@ -255,7 +267,7 @@ def _zip_time(iso: str) -> tuple[int, int, int, int, int, int]:
 class WaczContents:
     """A WACZ that passed :func:`open_wacz`'s checks, its WARC members extracted."""
 
-    warcs: list[Path]  # extracted WARC members, in the WACZ's order
+    warcs: list[Path]  # extracted WARC members, in the WACZ's order (<n>/<member name>)
     seeds: Path | None  # archiver's seed-post member, when the WACZ has one
     title: str | None
 
@@ -312,7 +324,8 @@ def open_wacz(path: Path, scratch: Path) -> WaczContents:
             if name not in listed:
                 raise _bad(path, f"{name} is not listed in datapackage.json")
             is_warc = name.startswith("archive/") and name.endswith((".warc", ".warc.gz"))
-            target = scratch / f"{len(warcs):05d}-{PurePosixPath(name).name}"
+            target = scratch / f"{len(warcs):05d}" / PurePosixPath(name).name
+            target.parent.mkdir(exist_ok=True)
             sha256, size = _extract(archive, info, target if is_warc else None, path)
             expected = listed[name]
             declared = str(expected.get("hash", ""))
@@ -321,14 +334,12 @@ def open_wacz(path: Path, scratch: Path) -> WaczContents:
                 raise _bad(path, f"{name}: its SHA-256 does not match datapackage.json")
             if "bytes" in expected and expected["bytes"] != size:
                 raise _bad(path, f"{name}: its size does not match datapackage.json")
-            if not is_warc:
+            if not is_warc or size == 0:
                 continue
             if name == SEEDS_WARC:
                 seeds = target
             else:
                 warcs.append(target)
-        if not warcs and seeds is None:
-            raise _bad(path, "no WARC file under archive/")
         title = package.get("title") if isinstance(package, dict) else None
         return WaczContents(warcs, seeds, title if isinstance(title, str) else None)
 
