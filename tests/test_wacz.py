@@ -110,6 +110,7 @@ def test_export_is_a_valid_wacz_with_records_byte_for_byte(story: Story, tmp_pat
     export(story, one_story, "--seed", "1")
     for path in (whole, one_story):
         validate(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.wacz", "story.wacz"]  # no scratch
     with zipfile.ZipFile(whole) as archive:
         infos = {i.filename: i for i in archive.infolist()}
         assert set(infos) == {
@@ -181,22 +182,35 @@ def pywb(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     yield root, f"http://127.0.0.1:{port}/c"
 
 
+def wait_for_pywb(proc: subprocess.Popen[bytes], base: str) -> None:
+    """Wait until pywb answers for its collection at ``base`` (its collection page: not
+    just any server that may hold the port); fail if it exits or takes over a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"pywb exited ({proc.returncode}) before it served {base}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # not listening yet (URLError), or not yet serving it (HTTPError)
+            pass
+        assert time.monotonic() < deadline, f"pywb did not serve {base} within a minute"
+        time.sleep(0.3)
+
+
 def start_wayback(root: Path, base: str) -> subprocess.Popen[bytes]:
     port = base.split(":")[2].split("/")[0]
     log = open(root / "wayback.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [str(WAYBACK), "-p", port, "-b", "127.0.0.1"], cwd=root, stdout=log, stderr=log
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", int(port)), timeout=1):
-                return proc
-        except OSError:
-            assert proc.poll() is None, (root / "wayback.log").read_text()
-            time.sleep(0.2)
-    proc.terminate()
-    raise AssertionError("pywb did not start listening")
+    try:
+        wait_for_pywb(proc, base)
+    except AssertionError:
+        proc.terminate()
+        raise AssertionError((root / "wayback.log").read_text(errors="replace")[-2000:]) from None
+    return proc
 
 
 def replay(base: str, url: str) -> bytes:
@@ -488,15 +502,7 @@ def test_replay_serves_the_store_in_place(story: Story) -> None:
         ready = json.loads(proc.stdout.readline())
         assert ready["url"] == f"http://127.0.0.1:{port}/archive/"
         assert ready["records"] == len([r for r in captures(story.store) if r["status"] != 304])
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "pywb did not start listening"
-                time.sleep(0.2)
+        wait_for_pywb(proc, ready["url"].rstrip("/"))
         base = ready["url"].rstrip("/")
         for route_path in PAGES:
             body = replay(base, story.url(route_path))

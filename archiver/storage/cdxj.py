@@ -67,10 +67,13 @@ class RecordHead:
 
     @property
     def replayable(self) -> bool:
-        """Whether replay should find this record: not a 304's server-not-modified
-        revisit, whose HTTP head says 304 (replayed, a browser would show nothing). The
-        response it confirmed is found instead."""
-        return bool(self.uri) and not (self.profile or "").endswith("/server-not-modified")
+        """Whether replay should find this record: a response, revisit or resource with a
+        URI, but not a 304's server-not-modified revisit, whose HTTP head says 304
+        (replayed, a browser would show nothing: the response it confirmed is found
+        instead). Requests, metadata and conversions (a rendered DOM) stay unindexed."""
+        if not self.uri or self.record_type not in ("response", "revisit", "resource"):
+            return False
+        return not (self.profile or "").endswith("/server-not-modified")
 
     @property
     def timestamp(self) -> str:

@@ -102,7 +102,12 @@ class WaczWriter:
         self.title = title
         self.created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         self._part = path.with_name(path.name + ".part")
-        self._scratch = tempfile.TemporaryDirectory(prefix="archiver-wacz-")
+        try:
+            # Beside the file, not in /tmp: the pages' text waits here, as big as the
+            # archive's extracted text.
+            self._scratch = tempfile.TemporaryDirectory(prefix=f".{path.name}-", dir=path.parent)
+        except OSError as exc:
+            raise UsageError(f"cannot write in {path.parent}: {exc.strerror or exc}") from exc
         try:
             self._zip = zipfile.ZipFile(self._part, "w", zipfile.ZIP_STORED, allowZip64=True)
         except OSError as exc:
