@@ -285,6 +285,13 @@ def test_round_trip_gives_the_same_versions_and_search_results(
         expected = [hit for hit in search(story.store, query) if hit[0] in in_story]
         assert expected, query
         assert search(copy, query) == expected, query
+    # The pages keep their provenance, so the data export reads the same (the seed's
+    # claims included).
+    lines = [cli_store(store, "export", "--jsonl", "-").stdout for store in (story.store, copy)]
+    original = [json.loads(x) for x in lines[0].splitlines()]
+    assert [json.loads(x) for x in lines[1].splitlines()] == [
+        row for row in original if row["url"] == story.url("/99663")
+    ]
     shown = json.loads(cli_store(copy, "show", "seed:1", "--json").stdout)
     assert "올트먼" in shown["text"]
     # Importing the same WACZ again changes nothing.
@@ -308,6 +315,8 @@ def test_round_trip_of_the_whole_archive(story: Story, tmp_path: Path) -> None:
     for query in ("올트먼", "반도체", "이사회"):
         assert search(copy, query) == search(story.store, query)
     assert counts(copy)["versions"] == counts(story.store)["versions"]
+    jsonl = [cli_store(store, "export", "--jsonl", "-").stdout for store in (story.store, copy)]
+    assert sorted(jsonl[1].splitlines()) == sorted(jsonl[0].splitlines())
 
 
 @needs_tools

@@ -119,6 +119,7 @@ class _Exporter:
         self.store = store
         self.writer = writer
         self.result = result
+        self.seed_hashes: dict[int, str] = {}  # seed id -> its SHA-256
 
     def copy(self, capture: CaptureRow) -> str | None:
         """Copy a capture's record; the record's URI, or None when it cannot be read
@@ -187,13 +188,24 @@ class _Exporter:
                         copied[original.id] = self.copy(original)
                 if capture.id not in copied:
                     copied[capture.id] = self.copy(capture)
+        by_id = {t.id: t for t in targets}
         for version in catalog.version_texts_of(ids):
             uri = copied.get(version.capture_id)
             if uri is None:  # outside the window, or its record was not readable
                 continue
-            self.writer.add_page(
-                Page(uri, _warc_date(version.fetched_at), version.title, version.text)
-            )
+            when = _warc_date(version.fetched_at)
+            provenance = self.provenance(by_id[version.target_id])
+            self.writer.add_page(Page(uri, when, version.title, version.text, provenance))
+
+    def provenance(self, target: TargetRow) -> dict[str, Any]:
+        """How the page was found, for `archiver import` to restore (the seed named by
+        its SHA-256: its id differs in another store)."""
+        seed = None
+        if target.seed_id is not None:
+            if target.seed_id not in self.seed_hashes:
+                self.seed_hashes[target.seed_id] = self.store.catalog.seed(target.seed_id).sha256
+            seed = self.seed_hashes[target.seed_id]
+        return {"via": target.via, "depth": target.depth, "score": target.score, "seed": seed}
 
 
 def export_wacz(store: Store, selection: Selection, path: Path) -> WaczExport:

@@ -7,7 +7,8 @@ says): a file failing any check is a one-line error and nothing is imported. Its
 members are then extracted aside and imported by :func:`import_warcs` (each copied into
 the store under its SHA-256, so a second import of the same WACZ changes nothing), and
 the seed posts archiver's own WACZ carries are registered and indexed (the same post
-registers once).
+registers once). The pages the import registered take the provenance (via, depth,
+relevance, seed post) the WACZ's ``pages.jsonl`` records for them.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from typing import Any
 from archiver.config import CrawlConfig
 from archiver.errors import StoreError, UsageError
 from archiver.fulltext.rebuild import open_index, seed_doc
+from archiver.net.urls import canonicalize
 from archiver.storage.rows import SeedRow
 from archiver.storage.store import Store
-from archiver.storage.wacz import open_wacz, read_seed_fields
+from archiver.storage.wacz import PAGE_KEY, open_wacz, read_pages, read_seed_fields
 
 from .importer import ImportSummary, import_warcs
 from .outcome import ProgressFn
@@ -123,7 +125,36 @@ def import_wacz(
             for entry in summary.files:
                 entry["file"] = _member_names(str(entry["file"]), contents.warcs, path)
         result = WaczImport(str(path), summary)
+        seed_ids: dict[str, int] = {}
         for fields in seeds:
             row, created = _register(store, fields)
+            seed_ids[row.sha256] = row.id
             result.seeds.append({"seed": row.url, "title": row.title, "created": created})
+        if summary is not None and contents.pages is not None:
+            _adopt_provenance(store, contents.pages, seed_ids)
         return result
+
+
+def _adopt_provenance(store: Store, pages: Path, seed_ids: dict[str, int]) -> None:
+    """Give the pages this import registered the provenance archiver's WACZ records for
+    them (``pages.jsonl``'s ``archiver`` key): via, depth, relevance and seed post. A
+    value of the wrong type is passed over (the file is untrusted)."""
+    catalog = store.catalog
+    # A page's versions repeat its provenance: the first sets it (then via is not "import").
+    with catalog.transaction():
+        for entry in read_pages(pages):
+            found = entry.get(PAGE_KEY)
+            if not isinstance(found, dict):
+                continue
+            url = canonicalize(entry["url"])
+            via, depth, score, seed = (found.get(k) for k in ("via", "depth", "score", "seed"))
+            if not isinstance(via, str) or not 0 < len(via) <= 2048:
+                continue
+            if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= 1000:
+                continue
+            if score is not None and not (isinstance(score, float | int) and 0 <= score <= 1):
+                continue
+            seed_id = seed_ids.get(seed) if isinstance(seed, str) else None
+            if via.startswith("seed:"):
+                via = f"seed:{seed_id}" if seed_id is not None else "import"
+            catalog.adopt_provenance(url, via=via, depth=depth, score=score, seed_id=seed_id)

@@ -276,6 +276,16 @@ class Catalog:
         rows = self._query("SELECT * FROM targets WHERE seed_id = ? ORDER BY id", (seed_id,))
         return [TargetRow(**dict(r)) for r in rows]
 
+    def adopt_provenance(
+        self, url: str, *, via: str, depth: int, score: float | None, seed_id: int | None
+    ) -> None:
+        """Give a page that an import registered (``via`` "import") the provenance the
+        imported archive records for it; a page with provenance of its own keeps it."""
+        self._write(
+            "UPDATE targets SET via=?, depth=?, score=?, seed_id=? WHERE url=? AND via='import'",
+            (via, depth, score, seed_id, url),
+        )
+
     def set_target_score(self, target_id: int, score: float) -> None:
         self._write("UPDATE targets SET score=? WHERE id=?", (score, target_id))
 

@@ -21,7 +21,7 @@ import json
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -57,6 +57,7 @@ class Page:
     ts: str  # ISO 8601 capture time
     title: str | None
     text: str | None
+    archiver: dict[str, Any] | None = None  # archiver's own fields (PAGE_KEY)
 
     def as_json(self) -> dict[str, Any]:
         page_id = hashlib.sha1(f"{self.url} {self.ts}".encode()).hexdigest()[:24]
@@ -65,7 +66,28 @@ class Page:
             data["title"] = self.title
         if self.text:
             data["text"] = self.text
+        if self.archiver:
+            data[PAGE_KEY] = self.archiver
         return data
+
+
+PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
+
+
+def read_pages(path: Path) -> Iterator[dict[str, Any]]:
+    """The page entries of a ``pages.jsonl`` (objects with a ``url``), line by line;
+    a line that is not one is passed over."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and isinstance(entry.get("url"), str):
+                    yield entry
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
 class _Hashing(io.RawIOBase):
@@ -274,6 +296,7 @@ class WaczContents:
 
     warcs: list[Path]  # extracted WARC members, in the WACZ's order (<n>/<member name>)
     seeds: Path | None  # archiver's seed-post member, when the WACZ has one
+    pages: Path | None  # pages/pages.jsonl, when the WACZ has one
     title: str | None
 
 
@@ -321,17 +344,19 @@ def open_wacz(path: Path, scratch: Path) -> WaczContents:
         except OSError as exc:
             raise _bad(path, f"cannot read datapackage.json: {exc}") from exc
         warcs: list[Path] = []
-        seeds: Path | None = None
-        for info in archive.infolist():
+        seeds = pages = None
+        for number, info in enumerate(archive.infolist()):
             name = info.filename
             if name in (DATAPACKAGE, "datapackage-digest.json") or name.endswith("/"):
                 continue
             if name not in listed:
                 raise _bad(path, f"{name} is not listed in datapackage.json")
             is_warc = name.startswith("archive/") and name.endswith((".warc", ".warc.gz"))
-            target = scratch / f"{len(warcs):05d}" / PurePosixPath(name).name
-            target.parent.mkdir(exist_ok=True)
-            sha256, size = _extract(archive, info, target if is_warc else None, path)
+            wanted = is_warc or name == PAGES
+            target = scratch / f"{number:05d}" / PurePosixPath(name).name
+            if wanted:
+                target.parent.mkdir()
+            sha256, size = _extract(archive, info, target if wanted else None, path)
             expected = listed[name]
             declared = str(expected.get("hash", ""))
             algorithm, _, digest = declared.partition(":")
@@ -339,6 +364,8 @@ def open_wacz(path: Path, scratch: Path) -> WaczContents:
                 raise _bad(path, f"{name}: its SHA-256 does not match datapackage.json")
             if "bytes" in expected and expected["bytes"] != size:
                 raise _bad(path, f"{name}: its size does not match datapackage.json")
+            if name == PAGES:
+                pages = target
             if not is_warc or size == 0:
                 continue
             if name == SEEDS_WARC:
@@ -346,7 +373,7 @@ def open_wacz(path: Path, scratch: Path) -> WaczContents:
             else:
                 warcs.append(target)
         title = package.get("title") if isinstance(package, dict) else None
-        return WaczContents(warcs, seeds, title if isinstance(title, str) else None)
+        return WaczContents(warcs, seeds, pages, title if isinstance(title, str) else None)
 
 
 def _extract(
