@@ -2,11 +2,11 @@
 
 Only this package imports click. ``app`` holds the group and the error handling; the
 commands live in ``reading`` (search, history, show, diff, report, runs, verify) and
-``writing`` (crawl, seeds, reindex, schedule, gc, import, upload), ``serving`` (serve)
-and ``notifying`` (notify test).
+``writing`` (crawl, seeds, reindex, schedule, gc, import, upload), ``exporting``
+(export), ``serving`` (serve, replay) and ``notifying`` (notify test).
 """
 
-from . import notifying, reading, serving, writing  # noqa: F401 - importing registers the commands
+from . import exporting, notifying, reading, serving, writing  # noqa: F401 - registers the commands
 from .app import main
 
 __all__ = ["main"]

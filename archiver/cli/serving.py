@@ -1,8 +1,9 @@
-"""`archiver serve`: the archive in a browser (see archiver.web)."""
+"""`archiver serve`: the archive in a browser (see archiver.web); `archiver replay`: pywb."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -38,3 +39,30 @@ def serve(ctx: Context, host: str, port: int, as_json: bool) -> None:
     web.serve(
         store.root, catalog=store.catalog_dsn, host=host, port=port, ignore=ignore, ready=ready
     )
+
+
+@main.command()
+@click.option(
+    "--port", default=8090, show_default=True, type=click.IntRange(1, 65535), help="Port to use."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the address as JSON first.")
+@pass_context
+@handle_errors()
+def replay(ctx: Context, port: int, as_json: bool) -> None:
+    """Replay the archived pages with pywb on 127.0.0.1, from the store's WARC files.
+
+    Builds pywb's index in <store>/replay/ and runs pywb's server until Ctrl-C.
+    """
+    from archiver.crawler.replay import COLLECTION, build_replay, run_wayback, wayback_program
+
+    wayback_program()  # say it is missing before indexing anything
+    with ctx.store() as store:
+        folder, records = build_replay(store)
+        root = store.root
+    url = f"http://127.0.0.1:{port}/{COLLECTION}/"
+    if as_json:
+        click.echo(json.dumps({"url": url, "store": str(root), "records": records}))
+    else:
+        click.echo(f"Replaying {records} records of {root} at {url} with pywb (Ctrl-C stops)")
+    sys.stdout.flush()
+    run_wayback(folder, port)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -13,8 +13,11 @@ from rich.table import Table
 
 from archiver import api
 from archiver.config import catalog_setting
-from archiver.errors import ConfigError
+from archiver.errors import ConfigError, UsageError
 from archiver.storage.store import Store
+
+if TYPE_CHECKING:
+    from archiver.crawler.importer import ImportSummary
 
 from .app import Context, _json, clean, err, handle_errors, main, out, pass_context
 
@@ -181,8 +184,6 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
         out.print(table)
         return
     if as_json:
-        from archiver.errors import UsageError
-
         raise UsageError("--json goes with --list")
     ctx.config(sending=True)  # a bad [[notify]] URL stops the scheduler before it starts
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
@@ -238,15 +239,45 @@ def gc(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @pass_context
 @handle_errors()
 def import_(ctx: Context, files: tuple[str, ...], as_json: bool) -> None:
-    """Ingest WARC and ARC files made by other tools (wget, Browsertrix, Heritrix)."""
+    """Ingest WARC, ARC and WACZ files made by other tools (wget, Browsertrix, Heritrix)
+    or by `archiver export --wacz`."""
     from archiver.crawler.importer import (
         import_warcs,  # keeps warcio's reader off other commands' start-up
     )
 
+    if any(f.lower().endswith(".wacz") for f in files):
+        if len(files) > 1:
+            raise UsageError("import one WACZ file at a time (and no WARC files with it)")
+        _import_wacz(ctx, Path(files[0]), as_json)
+        return
     with ctx.store() as store:
         # crawl.max_bytes and the bomb guard bound imported bodies (--store alone: defaults)
         crawl_config = ctx.config().crawl if ctx.config_path or not ctx.store_path else None
         summary = import_warcs(store, [Path(f) for f in files], crawl_config=crawl_config)
+    _print_import(summary, as_json)
+
+
+def _import_wacz(ctx: Context, path: Path, as_json: bool) -> None:
+    from archiver.crawler.wacz_import import import_wacz
+
+    with ctx.store() as store:
+        crawl_config = ctx.config().crawl if ctx.config_path or not ctx.store_path else None
+        result = import_wacz(store, path, crawl_config=crawl_config)
+    if as_json:
+        _json(result.as_json())
+        if not result.ok:
+            sys.exit(1)
+        return
+    if result.summary is None and not result.seeds:
+        out.print(f"{path}: no WARC record and no seed post to import")
+    for seed in result.seeds:
+        state = "registered" if seed["created"] else "already registered"
+        out.print(f"{path}: seed post {seed['seed']} {state}: {seed['title']}")
+    if result.summary is not None:
+        _print_import(result.summary, False)
+
+
+def _print_import(summary: ImportSummary, as_json: bool) -> None:
     data = summary.as_json()
     if as_json:
         _json(data)

@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ from .rows import (
     TargetRow,
     VersionRow,
     VersionStub,
+    VersionText,
     WarcFileRow,
     notification_row,
     run_row,
@@ -277,6 +278,16 @@ class Catalog:
         rows = self._query("SELECT * FROM targets WHERE seed_id = ? ORDER BY id", (seed_id,))
         return [TargetRow(**dict(r)) for r in rows]
 
+    def adopt_provenance(
+        self, url: str, *, via: str, depth: int, score: float | None, seed_id: int | None
+    ) -> None:
+        """Give a page that an import registered (``via`` "import") the provenance the
+        imported archive records for it; a page with provenance of its own keeps it."""
+        self._write(
+            "UPDATE targets SET via=?, depth=?, score=?, seed_id=? WHERE url=? AND via='import'",
+            (via, depth, score, seed_id, url),
+        )
+
     def set_target_score(self, target_id: int, score: float) -> None:
         self._write("UPDATE targets SET score=? WHERE id=?", (score, target_id))
 
@@ -337,6 +348,18 @@ class Catalog:
             rows = self._query(
                 "SELECT * FROM captures WHERE target_id = ? ORDER BY id", (target_id,)
             )
+        return [CaptureRow(**dict(r)) for r in rows]
+
+    def captures_of(self, target_ids: Sequence[int]) -> list[CaptureRow]:
+        """The captures of a batch of pages, page by page, each page's in order (one
+        query for the batch: an export reads the catalog batch by batch)."""
+        if not target_ids:
+            return []
+        marks = ",".join("?" * len(target_ids))
+        rows = self._query(
+            f"SELECT * FROM captures WHERE target_id IN ({marks}) ORDER BY target_id, id",  # noqa: S608
+            tuple(target_ids),
+        )
         return [CaptureRow(**dict(r)) for r in rows]
 
     def capture(self, capture_id: int) -> CaptureRow:
@@ -464,6 +487,19 @@ class Catalog:
             (target_id,),
         )
         return [version_row(r) for r in rows]
+
+    def version_texts_of(self, target_ids: Sequence[int]) -> list[VersionText]:
+        """The versions' titles and texts of a batch of pages, page by page, each in
+        history order (only what an export lists: links and metadata stay unread)."""
+        if not target_ids:
+            return []
+        marks = ",".join("?" * len(target_ids))
+        rows = self._query(
+            "SELECT v.target_id, v.capture_id, v.fetched_at, v.title, v.text FROM versions v"
+            f" WHERE v.target_id IN ({marks}) ORDER BY v.target_id, {self._history()}",  # noqa: S608
+            tuple(target_ids),
+        )
+        return [VersionText(**dict(r)) for r in rows]
 
     def version_before(self, target_id: int, fetched_at: str | None) -> VersionRow | None:
         """The version a capture made at ``fetched_at`` follows in the history: the one

@@ -110,6 +110,17 @@ class VersionRow:
 
 
 @dataclass(frozen=True)
+class VersionText:
+    """A version's title and text with the capture it came from (an export's page)."""
+
+    target_id: int
+    capture_id: int
+    fetched_at: str
+    title: str | None
+    text: str
+
+
+@dataclass(frozen=True)
 class VersionStub:
     """A version's identity and age, without its text."""
 

@@ -1,0 +1,230 @@
+"""`archiver export --wacz FILE`: the archive, or a story of it, as one WACZ file.
+
+Invariants:
+
+- every WARC record a covered capture points at is copied byte for byte (through
+  :func:`archiver.storage.spool.open_record`, so a store on S3 works the same), and for
+  each ``revisit`` record (an identical payload, or a 304) the response it refers to is
+  copied too, whatever the filters, so that replay finds the payload;
+- each version is a page of ``pages/pages.jsonl`` with its title and extracted text,
+  under the URI and time of the record it was extracted from; each seed post is a page
+  of its own (a ``resource`` record under ``https://seed.archiver.invalid/<hash>``, with
+  a ``metadata`` record holding its catalog fields so that ``archiver import`` restores
+  it);
+- records stream through a bounded buffer and the index is sorted in bounded runs:
+  memory does not grow with the archive (the catalog is read in batches of pages);
+- the file appears complete or not at all (written aside, renamed at the end).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from archiver.errors import StoreError
+from archiver.storage import spool
+from archiver.storage.rows import CaptureRow, SeedRow, TargetRow
+from archiver.storage.store import Store
+from archiver.storage.wacz import (
+    DATA_WARC,
+    SEEDS_WARC,
+    Page,
+    WaczWriter,
+    seed_records,
+    seed_url,
+)
+
+from .selection import Selection
+
+log = logging.getLogger(__name__)
+
+_BATCH = 500  # pages read from the catalog at a time
+
+
+@dataclass
+class WaczExport:
+    """What one export wrote."""
+
+    file: str
+    records: int = 0
+    warc_bytes: int = 0
+    pages: int = 0
+    seeds: int = 0
+    bytes: int = 0
+    skipped: list[dict[str, object]] = field(default_factory=list)  # records not readable
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "records": self.records,
+            "warc_bytes": self.warc_bytes,
+            "pages": self.pages,
+            "seeds": self.seeds,
+            "bytes": self.bytes,
+            "skipped": self.skipped,
+        }
+
+
+def _warc_date(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seed_page_html(seed: SeedRow) -> str:
+    """The seed post as a page to replay: title, source, time, body and references,
+    all escaped."""
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="ko"><head><meta charset="utf-8">',
+        f"<title>{html.escape(seed.title)}</title></head><body>",
+        f"<h1>{html.escape(seed.title)}</h1>",
+    ]
+    about = " · ".join(x for x in (seed.source_label, seed.posted_at) if x)
+    if about:
+        lines.append(f"<p><small>{html.escape(about)}</small></p>")
+    body = seed.data.get("body") or seed.text.split("\n")
+    lines += [f"<p>{html.escape(str(line))}</p>" for line in body if str(line).strip()]
+    references = seed.data.get("references") or []
+    if references:
+        lines.append("<h2>References</h2><ul>")
+        for ref in references:
+            url = html.escape(str(ref.get("url", "")), quote=True)
+            label = html.escape(str(ref.get("label") or ref.get("url", "")))
+            lines.append(f'<li><a href="{url}">{label}</a></li>')
+        lines.append("</ul>")
+    lines.append("</body></html>")
+    return "\n".join(lines) + "\n"
+
+
+def seed_fields(seed: SeedRow) -> dict[str, Any]:
+    """The catalog fields that register the seed again on import."""
+    return {
+        "sha256": seed.sha256,
+        "name": seed.name,
+        "format": seed.format,
+        "title": seed.title,
+        "source_label": seed.source_label,
+        "posted_at": seed.posted_at,
+        "text": seed.text,
+        "data": seed.data,
+        "registered_at": seed.registered_at,
+    }
+
+
+class _Exporter:
+    def __init__(self, store: Store, writer: WaczWriter, result: WaczExport) -> None:
+        self.store = store
+        self.writer = writer
+        self.result = result
+        self.seed_hashes: dict[int, str] = {}  # seed id -> its SHA-256
+
+    def copy(self, capture: CaptureRow) -> str | None:
+        """Copy a capture's record; the record's URI, or None when it cannot be read
+        (warned about and listed in ``skipped``)."""
+        assert capture.warc_file is not None and capture.warc_offset is not None
+        length = capture.warc_length or 0
+        position = self.writer.position
+        try:
+            stream = spool.open_record(self.store, capture.warc_file, capture.warc_offset, length)
+            with stream:
+                head = self.writer.add_record(stream, length)
+        except StoreError as exc:
+            if self.writer.position != position:  # cut off mid-copy: the member is torn
+                raise
+            where = f"{capture.warc_file}@{capture.warc_offset}"
+            log.warning("%s: record %s not exported: %s", capture.url, where, exc)
+            self.result.skipped.append({"url": capture.url, "record": where, "error": str(exc)})
+            return None
+        return head.uri or capture.url
+
+    def seeds(self, seeds: list[SeedRow]) -> Page | None:
+        """Write the seed posts' records and pages; the first seed's page."""
+        if not seeds:
+            return None
+        self.writer.warc(SEEDS_WARC)
+        first: Page | None = None
+        for seed in seeds:
+            when = seed.posted_at or seed.registered_at
+            for record in seed_records(
+                seed.sha256, seed_page_html(seed), seed_fields(seed), _warc_date(when)
+            ):
+                self.writer.add_bytes(record)
+            page = Page(seed_url(seed.sha256), _warc_date(when), seed.title, seed.text)
+            self.writer.add_page(page)
+            first = first or page
+            self.result.seeds += 1
+        return first
+
+    def pages(self, selection: Selection) -> None:
+        self.writer.warc(DATA_WARC)
+        batch: list[TargetRow] = []
+        for target in selection.targets(self.store.catalog):
+            batch.append(target)
+            if len(batch) == _BATCH:
+                self._batch(batch, selection)
+                batch = []
+        self._batch(batch, selection)
+
+    def _batch(self, targets: list[TargetRow], selection: Selection) -> None:
+        """Copy a batch of pages' records and write their pages (two catalog queries)."""
+        catalog = self.store.catalog
+        ids = [t.id for t in targets]
+        captures: dict[int, list[CaptureRow]] = {}
+        for capture in catalog.captures_of(ids):
+            captures.setdefault(capture.target_id, []).append(capture)
+        copied: dict[int, str | None] = {}  # capture id -> record URI (this batch only)
+        for target_id in ids:
+            for capture in captures.get(target_id, []):
+                if capture.warc_file is None or capture.warc_offset is None:
+                    continue  # a failed fetch: nothing was archived
+                if not selection.keeps(capture.fetched_at):
+                    continue
+                if capture.record_type == "revisit" and capture.payload_digest:
+                    original = catalog.original_response(capture.payload_digest, capture.url)
+                    if original is not None and original.id not in copied:
+                        copied[original.id] = self.copy(original)
+                if capture.id not in copied:
+                    copied[capture.id] = self.copy(capture)
+        by_id = {t.id: t for t in targets}
+        for version in catalog.version_texts_of(ids):
+            uri = copied.get(version.capture_id)
+            if uri is None:  # outside the window, or its record was not readable
+                continue
+            when = _warc_date(version.fetched_at)
+            provenance = self.provenance(by_id[version.target_id])
+            self.writer.add_page(Page(uri, when, version.title, version.text, provenance))
+
+    def provenance(self, target: TargetRow) -> dict[str, Any]:
+        """How the page was found, for `archiver import` to restore (the seed named by
+        its SHA-256: its id differs in another store)."""
+        seed = None
+        if target.seed_id is not None:
+            if target.seed_id not in self.seed_hashes:
+                self.seed_hashes[target.seed_id] = self.store.catalog.seed(target.seed_id).sha256
+            seed = self.seed_hashes[target.seed_id]
+        return {"via": target.via, "depth": target.depth, "score": target.score, "seed": seed}
+
+
+def export_wacz(store: Store, selection: Selection, path: Path) -> WaczExport:
+    """Write the selected part of the archive to ``path`` as a WACZ 1.1.1 file."""
+    catalog = store.catalog
+    seeds = selection.seeds(catalog)
+    title = seeds[0].title if selection.seed_id is not None else "archiver export"
+    result = WaczExport(file=str(path))
+    writer = WaczWriter(path, title=title)
+    exporter = _Exporter(store, writer, result)
+    try:
+        main_page = exporter.seeds(seeds)
+        exporter.pages(selection)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close(main_page=main_page)
+    result.records = writer.records
+    result.warc_bytes = writer.warc_bytes
+    result.pages = writer.pages
+    result.bytes = path.stat().st_size
+    return result

@@ -1,0 +1,460 @@
+"""Write and read WACZ 1.1.1 files (Web Archive Collection Zipped, as Browsertrix writes
+and ReplayWeb.page and pywb replay).
+
+A WACZ is a zip, every member stored (not deflated: a replayer reads a WARC record by
+its offset), holding ``archive/*.warc.gz``, ``indexes/index.cdx`` (CDXJ: one line per
+record, sorted by SURT key and time), ``pages/pages.jsonl`` and ``datapackage.json``
+listing every other member with its size and SHA-256.
+
+:class:`WaczWriter` streams: each WARC record goes through a fixed-size buffer into the
+zip, its index line into a temporary file sorted in bounded runs and merged at the end,
+so memory does not grow with the archive. :func:`open_wacz` checks a WACZ before anything
+of it is used: a zip, whole, no member name leaving its folder, every member listed in
+``datapackage.json`` with a matching SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, BinaryIO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.warcwriter import WARCWriter
+
+from archiver._version import __version__
+from archiver.errors import StoreError, UsageError
+
+from .cdxj import HEAD_BYTES, RecordHead, SortedIndex, index_line, record_head
+
+WACZ_VERSION = "1.1.1"
+DATA_WARC = "archive/data.warc.gz"
+SEEDS_WARC = "archive/archiver-seeds.warc.gz"
+INDEX = "indexes/index.cdx"  # CDXJ lines; the name WACZ 1.1.1 gives it
+PAGES = "pages/pages.jsonl"
+DATAPACKAGE = "datapackage.json"
+
+_BLOCK = 1 << 20
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class Page:
+    """One entry of ``pages/pages.jsonl``: a page ReplayWeb.page lists and searches."""
+
+    url: str
+    ts: str  # ISO 8601 capture time
+    title: str | None
+    text: str | None
+    archiver: dict[str, Any] | None = None  # archiver's own fields (PAGE_KEY)
+
+    def as_json(self) -> dict[str, Any]:
+        page_id = hashlib.sha1(f"{self.url} {self.ts}".encode()).hexdigest()[:24]
+        data: dict[str, Any] = {"id": page_id, "url": self.url, "ts": self.ts}
+        if self.title:
+            data["title"] = self.title
+        if self.text:
+            data["text"] = self.text
+        if self.archiver:
+            data[PAGE_KEY] = self.archiver
+        return data
+
+
+PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
+
+
+def read_pages(path: Path) -> Iterator[dict[str, Any]]:
+    """The page entries of a ``pages.jsonl`` (objects with a ``url``), line by line;
+    a line that is not one is passed over."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and isinstance(entry.get("url"), str):
+                    yield entry
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+class _Hashing(io.RawIOBase):
+    """A write-only stream that hashes and counts what passes through to ``sink``."""
+
+    def __init__(self, sink: IO[bytes]) -> None:
+        self.sink = sink
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.sink.write(view)
+        self.sha256.update(view)
+        self.size += len(view)
+        return len(view)
+
+
+class WaczWriter:
+    """Writes one WACZ file to ``path`` (via ``path.part``, renamed when complete).
+
+    Call :meth:`warc` once per WARC member and :meth:`add_record` for each record,
+    :meth:`add_page` for each page, then :meth:`close`. Invariants: a WARC member is
+    stored (not deflated) and its records are copied byte for byte; every index line
+    points at a record of the WACZ, and every record but a 304's revisit has one;
+    ``datapackage.json`` lists every other member with its SHA-256 and size.
+    """
+
+    def __init__(self, path: Path, *, title: str, created: str | None = None) -> None:
+        self.path = path
+        self.title = title
+        self.created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._part = path.with_name(path.name + ".part")
+        try:
+            # Beside the file, not in /tmp: the pages' text waits here, as big as the
+            # archive's extracted text.
+            self._scratch = tempfile.TemporaryDirectory(prefix=f".{path.name}-", dir=path.parent)
+        except OSError as exc:
+            raise UsageError(f"cannot write in {path.parent}: {exc.strerror or exc}") from exc
+        try:
+            self._zip = zipfile.ZipFile(self._part, "w", zipfile.ZIP_STORED, allowZip64=True)
+        except OSError as exc:
+            self._scratch.cleanup()
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        self._index = SortedIndex(Path(self._scratch.name))
+        self._pages = open(Path(self._scratch.name) / "pages.jsonl", "w+b")  # noqa: SIM115
+        self._pages.write(
+            json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
+            + b"\n"
+        )
+        self._resources: list[dict[str, Any]] = []
+        self._member: IO[bytes] | None = None
+        self._hashing: _Hashing | None = None
+        self._member_name = self._member_file = ""
+        self.records = 0
+        self.pages = 0
+        self.warc_bytes = 0
+
+    # -- WARC members --
+
+    def warc(self, name: str) -> None:
+        """Start the WARC member ``name`` (``archive/….warc.gz``), closing the previous;
+        it is created with its first record (a WACZ holds no empty WARC file)."""
+        self._end_member()
+        self._member_name = name
+        self._member_file = PurePosixPath(name).name  # what index lines name
+
+    def _open_member(self) -> _Hashing:
+        if self._hashing is None:
+            assert self._member_name, "warc() first"
+            info = zipfile.ZipInfo(self._member_name, _zip_time(self.created))
+            info.compress_type = zipfile.ZIP_STORED
+            self._member = self._zip.open(info, "w", force_zip64=True)
+            self._hashing = _Hashing(self._member)
+        return self._hashing
+
+    @property
+    def position(self) -> int:
+        """Bytes written to the current WARC member (a record that fails once copying
+        began leaves the member torn: the export must stop, not skip it)."""
+        return self._hashing.size if self._hashing is not None else 0
+
+    def add_record(self, stream: BinaryIO, length: int) -> RecordHead:
+        """Copy one gzip-member WARC record of ``length`` bytes from ``stream`` into the
+        current WARC member and index it; StoreError if the bytes are no WARC record
+        (nothing written) or are fewer than ``length`` (see :attr:`position`)."""
+        first = stream.read(min(length, HEAD_BYTES))
+        if len(first) < min(length, HEAD_BYTES):
+            raise StoreError("the record is shorter than the catalog says")
+        head = record_head(first)
+        hashing = self._open_member()
+        offset = hashing.size
+        hashing.write(first)
+        left = length - len(first)
+        while left > 0:
+            block = stream.read(min(left, _BLOCK))
+            if not block:
+                raise StoreError("the record is shorter than the catalog says")
+            hashing.write(block)
+            left -= len(block)
+        self.records += 1
+        self.warc_bytes += length
+        if head.replayable:
+            self._index.add(index_line(head, self._member_file, offset, length))
+        return head
+
+    def add_bytes(self, data: bytes) -> RecordHead:
+        """Append a record already rendered in memory (a gzip member) to the WARC member."""
+        return self.add_record(io.BytesIO(data), len(data))
+
+    def _end_member(self) -> None:
+        if self._member is not None and self._hashing is not None:
+            self._member.close()
+            self._resources.append(self._resource(self._member_name, self._hashing))
+            self._member = self._hashing = None
+
+    def _resource(self, name: str, hashing: _Hashing) -> dict[str, Any]:
+        stem = PurePosixPath(name).name
+        return {
+            "name": stem.lower().replace(".", "-").replace("_", "-"),
+            "path": name,
+            "hash": "sha256:" + hashing.sha256.hexdigest(),
+            "bytes": hashing.size,
+        }
+
+    # -- pages and the rest --
+
+    def add_page(self, page: Page) -> None:
+        self._pages.write(json.dumps(page.as_json(), ensure_ascii=False).encode("utf-8") + b"\n")
+        self.pages += 1
+
+    def _write_member(self, name: str, lines: Iterable[bytes]) -> None:
+        # Stored, as py-wacz stores them too: deflating the pages' text (often larger
+        # than the gzipped WARC data) took most of an export's time.
+        info = zipfile.ZipInfo(name, _zip_time(self.created))
+        info.compress_type = zipfile.ZIP_STORED
+        with self._zip.open(info, "w", force_zip64=True) as member:
+            hashing = _Hashing(member)
+            buffer = io.BufferedWriter(hashing, _BLOCK)
+            for line in lines:
+                buffer.write(line)
+            buffer.flush()
+        self._resources.append(self._resource(name, hashing))
+
+    def close(self, *, main_page: Page | None = None) -> None:
+        """Write the index, the pages and ``datapackage.json``, then rename the file
+        into place."""
+        try:
+            self._end_member()
+            lines = (line.encode("utf-8") for line in self._index.sorted_lines())
+            self._write_member(INDEX, lines)
+            self._pages.seek(0)
+            self._write_member(PAGES, iter(lambda: self._pages.read(_BLOCK), b""))
+            package: dict[str, Any] = {
+                "profile": "data-package",
+                "resources": self._resources,
+                "wacz_version": WACZ_VERSION,
+                "software": f"archiver {__version__}",
+                "created": self.created,
+                "title": self.title,
+            }
+            if main_page is not None:
+                package["mainPageUrl"] = main_page.url
+                package["mainPageDate"] = main_page.ts
+            info = zipfile.ZipInfo(DATAPACKAGE, _zip_time(self.created))
+            self._zip.writestr(info, json.dumps(package, indent=2, ensure_ascii=False))
+            self._zip.close()
+            self._part.replace(self.path)
+        except OSError as exc:
+            self.abort()
+            raise UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            self._cleanup()
+
+    def abort(self) -> None:
+        """Leave nothing behind (an export that failed)."""
+        try:
+            if self._member is not None:
+                self._member.close()
+            self._zip.close()
+        except (OSError, ValueError, zipfile.BadZipFile):
+            pass
+        self._part.unlink(missing_ok=True)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if not self._pages.closed:
+            self._pages.close()
+        self._scratch.cleanup()
+
+
+def _zip_time(iso: str) -> tuple[int, int, int, int, int, int]:
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class WaczContents:
+    """A WACZ that passed :func:`open_wacz`'s checks, its WARC members extracted."""
+
+    warcs: list[Path]  # extracted WARC members, in the WACZ's order (<n>/<member name>)
+    seeds: Path | None  # archiver's seed-post member, when the WACZ has one
+    pages: Path | None  # pages/pages.jsonl, when the WACZ has one
+    title: str | None
+
+
+def _bad(path: Path, why: str) -> UsageError:
+    return UsageError(f"{path}: not a valid WACZ file ({why}); nothing was imported")
+
+
+def _safe_name(name: str) -> bool:
+    """A member name that stays inside the folder it is extracted to."""
+    if not name or "\\" in name or "\x00" in name or name.startswith("/"):
+        return False
+    parts = PurePosixPath(name).parts
+    return not any(part in ("..", "") for part in parts) and ":" not in parts[0]
+
+
+def open_wacz(path: Path, scratch: Path) -> WaczContents:
+    """Check a WACZ and extract its WARC members into ``scratch``; UsageError (nothing
+    extracted is kept by the caller) on a file that is no zip, is cut short, has a member
+    named outside its folder, lacks ``datapackage.json``, or holds a member whose SHA-256
+    or size differs from the package's or that the package does not list."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"{path}: is a directory") from exc
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except zipfile.BadZipFile as exc:
+        raise _bad(path, "not a zip file, or cut short") from exc
+    with archive:
+        names = [info.filename for info in archive.infolist()]
+        for name in names:
+            if not _safe_name(name):
+                raise _bad(path, f"member name {name[:100]!r} leaves its folder")
+        if len(set(names)) != len(names):
+            raise _bad(path, "a member name appears twice")
+        if DATAPACKAGE not in names:
+            raise _bad(path, "no datapackage.json")
+        try:
+            package = json.loads(archive.read(DATAPACKAGE))
+            listed = {str(r["path"]): r for r in package["resources"]}
+        except (KeyError, TypeError, ValueError, zipfile.BadZipFile, zlib.error) as exc:
+            raise _bad(path, "datapackage.json cannot be read") from exc
+        except OSError as exc:
+            raise _bad(path, f"cannot read datapackage.json: {exc}") from exc
+        warcs: list[Path] = []
+        seeds = pages = None
+        for number, info in enumerate(archive.infolist()):
+            name = info.filename
+            if name in (DATAPACKAGE, "datapackage-digest.json") or name.endswith("/"):
+                continue
+            if name not in listed:
+                raise _bad(path, f"{name} is not listed in datapackage.json")
+            is_warc = name.startswith("archive/") and name.endswith((".warc", ".warc.gz"))
+            wanted = is_warc or name == PAGES
+            target = scratch / f"{number:05d}" / PurePosixPath(name).name
+            if wanted:
+                target.parent.mkdir()
+            sha256, size = _extract(archive, info, target if wanted else None, path)
+            expected = listed[name]
+            declared = str(expected.get("hash", ""))
+            algorithm, _, digest = declared.partition(":")
+            if algorithm.lower() != "sha256" or digest.lower() != sha256:
+                raise _bad(path, f"{name}: its SHA-256 does not match datapackage.json")
+            if "bytes" in expected and expected["bytes"] != size:
+                raise _bad(path, f"{name}: its size does not match datapackage.json")
+            if name == PAGES:
+                pages = target
+            if not is_warc or size == 0:
+                continue
+            if name == SEEDS_WARC:
+                seeds = target
+            else:
+                warcs.append(target)
+        title = package.get("title") if isinstance(package, dict) else None
+        return WaczContents(warcs, seeds, pages, title if isinstance(title, str) else None)
+
+
+def _extract(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path | None, path: Path
+) -> tuple[str, int]:
+    """Read one member through (into ``target`` when given); its SHA-256 and size."""
+    sha = hashlib.sha256()
+    size = 0
+    try:
+        with archive.open(info) as member:
+            sink = open(target, "wb") if target is not None else None  # noqa: SIM115
+            try:
+                while block := member.read(_BLOCK):
+                    sha.update(block)
+                    size += len(block)
+                    if sink is not None:
+                        sink.write(block)
+            finally:
+                if sink is not None:
+                    sink.close()
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _bad(path, f"{info.filename} is damaged or cut short: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot extract {info.filename}: {exc.strerror or exc}") from exc
+    return sha.hexdigest(), size
+
+
+# --------------------------------------------------------------------------- seed posts
+
+SEED_HOST = "seed.archiver.invalid"  # .invalid (RFC 2606): never a page of the live web
+SEED_METADATA = "urn:archiver:seed:"
+
+
+def seed_url(sha256: str) -> str:
+    """The URL a seed post is replayed under: on a reserved domain, named by its hash."""
+    return f"https://{SEED_HOST}/{sha256[:32]}"
+
+
+def seed_records(sha256: str, html: str, fields: dict[str, Any], date: str) -> list[bytes]:
+    """A seed post as two gzip-member records: a ``resource`` holding its page (to
+    replay), and a ``metadata`` record holding its catalog fields as JSON (to import)."""
+    body = html.encode("utf-8")
+    data = json.dumps(fields, ensure_ascii=False).encode("utf-8")
+    records: list[bytes] = []
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+    page = writer.create_warc_record(
+        seed_url(sha256), "resource", payload=io.BytesIO(body), length=len(body),
+        warc_content_type="text/html; charset=utf-8", warc_headers_dict={"WARC-Date": date},
+    )  # fmt: skip
+    writer.write_record(page)
+    records.append(buf.getvalue())
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True, warc_version="1.1")
+    meta = writer.create_warc_record(
+        SEED_METADATA + sha256, "metadata", payload=io.BytesIO(data), length=len(data),
+        warc_content_type="application/json",
+        warc_headers_dict={
+            "WARC-Date": date,
+            "WARC-Refers-To": page.rec_headers.get_header("WARC-Record-ID") or "",
+        },
+    )  # fmt: skip
+    writer.write_record(meta)
+    records.append(buf.getvalue())
+    return records
+
+
+def read_seed_fields(path: Path) -> list[dict[str, Any]]:
+    """The catalog fields of each seed post in archiver's seed member (its metadata
+    records); UsageError when the member cannot be read."""
+    seeds: list[dict[str, Any]] = []
+    try:
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh):
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                if record.rec_type != "metadata" or not uri.startswith(SEED_METADATA):
+                    continue
+                fields = json.loads(record.content_stream().read(_BLOCK * 16))
+                if not isinstance(fields, dict):
+                    raise ValueError("seed metadata is not a JSON object")
+                seeds.append(fields)
+    except (OSError, ArchiveLoadFailed, ValueError, EOFError) as exc:
+        raise UsageError(f"{SEEDS_WARC}: cannot read the seed posts: {exc}") from exc
+    return seeds
