@@ -4,12 +4,12 @@
 
 A local site of generated Korean articles is served on 127.0.0.1 (slowly enough that
 kills land mid-run). N times: start a crawl as a subprocess, SIGKILL it after a random
-delay, then check: `archiver verify` finds no problem (no catalog row points at a
-missing or partial WARC record; torn tails are counted), and every page the catalog has
-a version of is either searchable or added back by `archiver reindex`. Finally one
-undisturbed crawl completes the archive, which must equal that of an undisturbed crawl
-into a fresh store (same pages, same number of versions, same content hashes). Prints
-the counts; the last line is
+delay (counted from when the store exists), then check: `archiver verify` finds no
+problem (no catalog row points at a missing or partial WARC record; torn tails are
+counted), and every page the catalog has a version of is either searchable or added
+back by `archiver reindex`. Finally one undisturbed crawl completes the archive, which
+must equal that of an undisturbed crawl into a fresh store (same pages, same number of
+versions, same content hashes). Prints the counts; the last line is
 `kills=N checked=N verify_clean=N torn_tails=N reindex_needed=N archives_equal=true|false`
 (checked: kills after the store existed). Exit status 1 if any check failed.
 """
@@ -161,6 +161,16 @@ def main() -> int:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+            # The kill time counts from when the store exists (at once after the first
+            # crawl made it): on a loaded machine the interpreter's start-up alone can
+            # outlast --max-wait, and a kill before the store exists checks nothing.
+            deadline = time.monotonic() + 60
+            while (
+                not (store / "catalog.sqlite3").exists()
+                and proc.poll() is None
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.01)
             time.sleep(rng.uniform(0.1, args.max_wait))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
