@@ -21,6 +21,7 @@ them without Whoosh's per-token ``Token`` objects, the slow part of indexing bef
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -45,16 +46,35 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]+")
 # so each finds exactly what _TOKEN's alternation gives it.
 _H = "\uac00-\ud7a3"
 _C = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-_HANGUL_PAIR = re.compile(f"(?=([{_H}]{{2}}))")
-_HANGUL_ALONE = re.compile(f"(?<![{_H}])[{_H}](?![{_H}])")
-_CJK_PAIR = re.compile(f"(?=([{_C}]{{2}}))")
-_CJK_ALONE = re.compile(f"(?<![{_C}])[{_C}](?![{_C}])")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_WORD = re.compile(f"[^\\W\\d_{_H}{_C}]+")
-# For stem_terms: a Hangul run right after a letter or digit ("S8의") is its own group.
-_STEM_TOKEN = re.compile(
-    f"(?<=[^\\W_{_H}{_C}])([{_H}]+)|([{_H}]+)|[{_C}]+|(\\d+(?:[.,]\\d+)*)|[^\\W\\d_{_H}{_C}]+"
-)
+
+
+class _IndexingPatterns(NamedTuple):
+    hangul_pair: re.Pattern[str]
+    hangul_alone: re.Pattern[str]
+    cjk_pair: re.Pattern[str]
+    cjk_alone: re.Pattern[str]
+    number: re.Pattern[str]
+    word: re.Pattern[str]
+    # For stem_terms: a Hangul run right after a letter or digit ("S8의") is its own group.
+    stem_token: re.Pattern[str]
+
+
+@functools.cache
+def _indexing() -> _IndexingPatterns:
+    """Compiled on first use: indexing needs them, a search does not, and their large
+    character classes take milliseconds to compile in every new process."""
+    return _IndexingPatterns(
+        re.compile(f"(?=([{_H}]{{2}}))"),
+        re.compile(f"(?<![{_H}])[{_H}](?![{_H}])"),
+        re.compile(f"(?=([{_C}]{{2}}))"),
+        re.compile(f"(?<![{_C}])[{_C}](?![{_C}])"),
+        re.compile(r"\d+(?:[.,]\d+)*"),
+        re.compile(f"[^\\W\\d_{_H}{_C}]+"),
+        re.compile(
+            f"(?<=[^\\W_{_H}{_C}])([{_H}]+)|([{_H}]+)|[{_C}]+|(\\d+(?:[.,]\\d+)*)"
+            f"|[^\\W\\d_{_H}{_C}]+"
+        ),
+    )
 
 
 class Span(NamedTuple):
@@ -121,12 +141,13 @@ def stem_tokens(text: str) -> list[Span]:
 
 def bigram_terms(text: str) -> list[str]:
     """The texts of :func:`tokens`, in no particular order (the same multiset)."""
-    out = _HANGUL_PAIR.findall(text)
-    out += _HANGUL_ALONE.findall(text)
-    out += _CJK_PAIR.findall(text)
-    out += _CJK_ALONE.findall(text)
-    out += [_number(n) for n in _NUMBER.findall(text)]
-    out += [w.lower() for w in _WORD.findall(text)]
+    patterns = _indexing()
+    out = patterns.hangul_pair.findall(text)
+    out += patterns.hangul_alone.findall(text)
+    out += patterns.cjk_pair.findall(text)
+    out += patterns.cjk_alone.findall(text)
+    out += [_number(n) for n in patterns.number.findall(text)]
+    out += [w.lower() for w in patterns.word.findall(text)]
     return out
 
 
@@ -134,7 +155,7 @@ def stem_terms(text: str) -> list[str]:
     """The texts of :func:`stem_tokens`, in order."""
     out: list[str] = []
     append = out.append
-    for match in _STEM_TOKEN.finditer(text):
+    for match in _indexing().stem_token.finditer(text):
         glued, hangul, number = match.groups()
         if hangul:
             append(stem(hangul))
