@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archiver.api import (  # the read API, and its own input checks
+    History,
     _check_id,
     _check_version,
     _require_store,
@@ -247,6 +248,8 @@ class PageView:
 def page(store: Store, url: str) -> PageView:
     """Everything the catalog knows about one page (the URL as typed)."""
     found = history(store, url)
+    if not isinstance(found, History):  # a seed post: no page of its own here
+        raise NotFoundError(f"no archived page for {url}")
     return PageView(found.target, found.versions, store.catalog.captures(found.target.id))
 
 

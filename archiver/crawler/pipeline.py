@@ -39,6 +39,7 @@ from archiver.storage.store import Store
 from .discover import Discovery
 from .frontier import Frontier, FrontierItem
 from .outcome import (
+    ERROR,
     NEW,
     CrawlSummary,
     ProgressFn,
@@ -46,6 +47,7 @@ from .outcome import (
 )
 from .recorder import CrawlRun, finish_run, prepare_document
 from .relevance import SeedTerms, seed_terms
+from .seedpages import fetch_all_seed_pages, fetch_context, fetch_seed_page, register_fetched
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +136,9 @@ def build_frontier(config: Config, seeds: list[SeedRow], catalog: Catalog) -> Fr
     """Seeds' references, configured targets and feeds, then follow-ups found earlier
     (so a story's later pages keep being tracked)."""
     frontier = Frontier()
-    for seed in seeds:
-        for ref in seed.data.get("references", []):
+    for seed in seeds:  # references a post dropped in an edit are still tracked
+        refs = [*seed.data.get("references", []), *seed.data.get("removed_references", [])]
+        for ref in refs:
             frontier.add(FrontierItem(ref["url"], via=seed.url, depth=0, seed_id=seed.id))
     for url in config.targets:
         frontier.add(FrontierItem(url, via="target"))
@@ -163,6 +166,42 @@ def _terms(config: Config, seeds: list[SeedRow]) -> SeedTerms | None:
 StopFn = Callable[[], bool]
 
 
+async def _seed_pages(
+    run: CrawlRun,
+    config: Config,
+    summary: CrawlSummary,
+    fetcher: Fetcher,
+    robots: RobotsPolicy,
+    renderer: Renderer | None,
+) -> list[SeedRow]:
+    """Fetch every seed by URL again (and register the config's new ones): the seeds by
+    URL as they are now. A page that is no post is an error of the run, never its end."""
+    catalog = run.catalog
+    registered = [s for s in catalog.seeds() if s.page_url]
+    summary.outcomes.extend(await fetch_all_seed_pages(run, registered, fetcher, robots, renderer))
+    ids = [s.id for s in registered]
+    known = {s.page_url for s in registered}
+    for url in config.seed_urls:
+        page_url = canonicalize(url)
+        if page_url in known:
+            continue
+        known.add(page_url)
+        page = await fetch_seed_page(
+            page_url, fetcher, robots, renderer, mode=run.crawl_config.render
+        )
+        if page.post is None or page.error is not None:
+            error = page.error or "the page says the post was deleted"
+            log.warning("seed %s: %s; not registered", page_url, error)
+            summary.outcomes.append(
+                TargetOutcome(page_url, ERROR, error=error, tries=page.result.tries)
+            )
+            continue
+        row, outcome = register_fetched(run, page_url, page)
+        summary.outcomes.append(outcome)
+        ids.append(row.id)
+    return [catalog.seed(i) for i in ids]
+
+
 def _follow(
     run: CrawlRun,
     discovery: Discovery,
@@ -185,38 +224,6 @@ def _follow(
             summary.follow_ups.append(item.url)
     for child in discovery.observe(item, body=response.body, links=links, known=frontier.seen):
         frontier.add(child)
-
-
-async def _run_frontier(
-    run: CrawlRun,
-    frontier: Frontier,
-    summary: CrawlSummary,
-    fetcher: Fetcher,
-    should_stop: StopFn | None,
-    discovery: Discovery,
-) -> None:
-    """Fetch until the frontier is empty (it may grow while pages are recorded).
-
-    A bounded number of fetches is scheduled at a time (the fetcher's semaphores do the
-    real limiting); results are recorded one at a time, in this task, so a page is
-    always recorded whole. When ``should_stop`` turns true, fetches still in flight are
-    abandoned and the run ends normally.
-    """
-    config = run.crawl_config
-    robots = RobotsPolicy(fetcher, config.user_agent, respect=config.respect_robots)
-    renderer = None
-    if config.render != "never" or run.render_modes:
-        renderer = Renderer(
-            user_agent=config.user_agent,
-            allow_private=config.allow_private_networks,
-            timeout=config.render_timeout,
-            allowed=robots.disallowed,
-        )
-    try:
-        await _fetch_all(run, frontier, summary, fetcher, should_stop, discovery, robots, renderer)
-    finally:
-        if renderer is not None:
-            await renderer.aclose()
 
 
 Fetched = tuple[FrontierItem, FetchResult, Document | None, Rendered | None]
@@ -338,19 +345,26 @@ def _crawl(
         try:
             run = CrawlRun(config.crawl, store, run_id, progress)
             run.render_modes = {canonicalize(url): mode for url, mode in config.target_render}
-            frontier = build_frontier(config, seeds, store.catalog)
-            terms = None if stop() else _terms(config, seeds)  # kiwipiepy: seconds
-            discovery = Discovery(config.crawl, terms)
-            if terms is not None:
-                run.relevance = terms.score
-            log.info("run %d: %d URLs to fetch", run_id, len(frontier))
+            render = config.crawl.render != "never" or bool(run.render_modes)
 
             async def main() -> None:
-                fetcher = fetcher_factory() if fetcher_factory else Fetcher(config.crawl)
-                try:
-                    await _run_frontier(run, frontier, summary, fetcher, stop, discovery)
-                finally:
-                    await fetcher.aclose()
+                assert run is not None
+                async with fetch_context(
+                    config.crawl, render=render, fetcher_factory=fetcher_factory
+                ) as (fetcher, robots, renderer):
+                    pages = await _seed_pages(run, config, summary, fetcher, robots, renderer)
+                    every = [*seeds, *pages]
+                    summary.seeds = [s.id for s in every]
+                    frontier = build_frontier(config, every, store.catalog)
+                    # kiwipiepy takes seconds: in a thread, so a stop is seen meanwhile
+                    terms = None if stop() else await asyncio.to_thread(_terms, config, every)
+                    discovery = Discovery(config.crawl, terms)
+                    if terms is not None:
+                        run.relevance = terms.score
+                    log.info("run %d: %d URLs to fetch", run_id, len(frontier))
+                    await _fetch_all(
+                        run, frontier, summary, fetcher, stop, discovery, robots, renderer
+                    )
 
             signals.in_loop = True
             try:

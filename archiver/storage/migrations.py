@@ -45,11 +45,30 @@ def _run_reason(db: SqlDb) -> None:
         db.run("ALTER TABLE runs ADD COLUMN reason TEXT")
 
 
-def _warc_files(db: SqlDb) -> None:
-    if "warc_files" not in db.tables():  # its statement in schema.sql, the latest shape
-        found = re.search(r"CREATE TABLE IF NOT EXISTS warc_files \(.*?\n\);", SCHEMA, re.S)
-        assert found is not None, "schema.sql defines warc_files"
+def _create_table(db: SqlDb, table: str) -> None:
+    """Create ``table`` from its statement in schema.sql (the latest shape), if missing."""
+    if table not in db.tables():
+        found = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \(.*?\n\);", SCHEMA, re.S)
+        assert found is not None, f"schema.sql defines {table}"
         db.script(schema_for(db.dialect, found.group()))
+
+
+def _warc_files(db: SqlDb) -> None:
+    _create_table(db, "warc_files")
+
+
+def _seed_pages(db: SqlDb) -> None:
+    columns = db.columns("seeds")
+    for column, kind in (
+        ("page_url", "TEXT"),
+        ("state", "TEXT NOT NULL DEFAULT 'live'"),
+        ("state_since", "TEXT"),
+        ("state_run", "INTEGER"),
+    ):
+        if column not in columns:
+            db.run(f"ALTER TABLE seeds ADD COLUMN {column} {schema_for(db.dialect, kind)}")
+    db.run("CREATE UNIQUE INDEX IF NOT EXISTS seeds_page_url ON seeds(page_url)")
+    _create_table(db, "seed_versions")
 
 
 MIGRATIONS = (
@@ -57,6 +76,7 @@ MIGRATIONS = (
     Migration(2, "versions.position: the history order", _position),
     Migration(3, "runs.reason: how a run ended", _run_reason),
     Migration(4, "warc_files: the upload state of WARC files on S3", _warc_files),
+    Migration(5, "seeds by URL: seeds.page_url and state, seed_versions", _seed_pages),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -20,7 +20,7 @@ from .migrations import migrate
 from .sqldb import Params, SqlDb, open_postgres
 from .sqlite import SqliteDb
 
-TABLES = ("seeds", "runs", "targets", "captures", "versions")  # foreign keys point back
+TABLES = ("seeds", "runs", "targets", "captures", "versions", "seed_versions")  # FKs point back
 # Tables keyed by something other than an id of their own: the key, its value before any.
 KEYS: dict[str, tuple[str, object]] = {"warc_files": ("name", "")}  # WARC files on S3
 MIGRATE_LOCK = 0x6D696772  # "migr": one copy into a catalog at a time
