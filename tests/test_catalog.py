@@ -348,7 +348,8 @@ def test_a_schema_4_catalog_gains_seeds_by_url_keeping_its_seeds(
     assert _seed_version(catalog, row.id, "고친 문장", []) == 2
     latest = catalog.seed(row.id)  # the seeds row holds the latest version
     assert (latest.text, latest.versions, latest.data["references"]) == ("게시물\n고친 문장", 2, [])
-    assert [v.text for v in catalog.seed_versions(row.id)] == ["게시물\n첫 문장", "게시물\n고친 문장"]
+    texts = [v.text for v in catalog.seed_versions(row.id)]
+    assert texts == ["게시물\n첫 문장", "게시물\n고친 문장"]
     catalog.set_seed_state(row.id, "deleted", run_id=None)
     since = catalog.seed(row.id).state_since
     catalog.set_seed_state(row.id, "deleted", run_id=None)  # seen again: first time kept

@@ -21,9 +21,9 @@ from archiver.storage.store import Store
 
 from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json, write_config
 from .postgres import PASSWORD, PASSWORD_ROLE, PgCluster
-from .test_seed_urls import POST, serve_post
 from .test_retention import FLOWERS, make_config
 from .test_retention import page as orchard_page
+from .test_seed_urls import POST, serve_post
 
 PAGES = ("/99663", "/99700", "/99710")
 
