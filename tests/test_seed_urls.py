@@ -194,3 +194,93 @@ def test_seeds_add_of_a_url_that_is_no_post_is_one_line_exit_2_nothing_registere
     assert message in lines[0] and "Traceback" not in result.output
     assert cli_json(config, "seeds", "list") == []
     assert cli_json(config, "runs") == []
+
+
+def test_a_post_only_in_a_script_payload_is_read_from_it(
+    config_dir: Path, site: FixtureSite
+) -> None:
+    serve_post(site, "payload.html")
+    config = seed_config(config_dir, site)
+    assert cli(config, "seeds", "add", site.url(POST)).exit_code == 0
+    seed = cli_json(config, "seeds", "list")[0]
+    assert seed["title"] == "AI 반도체 투자, 누가 돈을 대나"
+    assert seed["posted_at"] == "2023-11-21T08:05:00+09:00"
+    assert seed["references"] == [
+        {
+            "url": site.url("/99710"),
+            "label": "슬로우뉴스 - 티그리스는 어디로, 올트먼의 반도체 구상과 "
+            "오픈AI 이사회의 뒷이야기",
+        }
+    ]
+    assert "불러오는 중" not in cli_json(config, "show", "seed:1")["text"]
+
+
+def test_any_other_page_is_a_post_by_its_main_text_and_the_links_inside_it(
+    config_dir: Path, site: FixtureSite
+) -> None:
+    config = seed_config(config_dir, site)
+    assert cli(config, "seeds", "add", site.url("/99700")).exit_code == 0
+    seed = cli_json(config, "seeds", "list")[0]
+    assert seed["title"] == "올트먼은 돌아왔고, 이사회는 바뀌었다"
+    # The article's own link, not the site's menu, tags or related posts.
+    assert seed["references"] == [{"url": site.url("/99663"), "label": "앞선 기사"}]
+    shown = cli_json(config, "show", "seed:1")
+    assert shown["author"] == "정우진"
+    assert shown["text"].startswith("올트먼은 돌아왔고, 이사회는 바뀌었다\n닷새 전 해임됐던")
+
+
+def test_seeds_add_url_keeps_the_crawl_guards(config_dir: Path, site: FixtureSite) -> None:
+    serve_post(site, "post.html")
+    site.routes["/private/post"] = site.routes[POST]
+    config = seed_config(config_dir, site)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("respect_robots = false", "respect_robots = true"))
+    refused = cli(config, "seeds", "add", site.url("/private/post"))
+    assert refused.exit_code == 2 and "robots.txt" in refused.output
+    guarded = config.read_text(encoding="utf-8")
+    config.write_text(
+        guarded.replace("allow_private_networks = true", "allow_private_networks = false")
+    )
+    blocked = cli(config, "seeds", "add", site.url(POST))
+    assert blocked.exit_code == 2 and "non-public address" in blocked.output
+    assert site.hits(POST) == 0 and cli_json(config, "seeds", "list") == []
+    # Registered once: the same address again is "already registered", no new fetch.
+    config.write_text(guarded)
+    assert cli(config, "seeds", "add", site.url(POST)).exit_code == 0
+    again = cli(config, "seeds", "add", site.url(POST) + "#top")
+    assert "seed 1 already registered" in again.output and site.hits(POST) == 1
+
+
+def test_a_config_seed_url_that_is_no_post_is_an_error_of_the_run_only(
+    config_dir: Path, site: FixtureSite
+) -> None:
+    site.routes[POST] = Route(status=500, body=b"<h1>oops</h1>")
+    config = seed_config(config_dir, site, in_config=True)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[crawl]", '[[targets]]\nurl = "/99663"\n[crawl]', 1))
+    config.write_text(config.read_text().replace('url = "/99663"', f'url = "{site.url("/99663")}"'))
+    result = cli(config, "crawl", "--json")
+    assert result.exit_code == 1  # a URL in error
+    summary = json.loads(result.stdout)
+    states = {t["url"]: t["state"] for t in summary["targets"]}
+    assert states == {site.url(POST): "error", site.url("/99663"): "new"}
+    assert cli_json(config, "seeds", "list") == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ('path = "a.txt"\nurl = "https://example.org/p"', "needs one of 'path' or 'url'"),
+        ('url = "ftp://example.org/p"', "seeds.url"),
+        ("url = 3", "seeds.url"),
+    ],
+)
+def test_bad_seed_url_entries_are_one_line_config_errors(
+    config_dir: Path, site: FixtureSite, entry: str, message: str
+) -> None:
+    config = seed_config(config_dir, site)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[crawl]", f"[[seeds]]\n{entry}\n[crawl]", 1))
+    result = cli(config, "seeds", "list")
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
