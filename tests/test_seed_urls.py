@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from archiver import views
+from archiver.config import load_config
 from archiver.storage.catalog import Catalog
+from archiver.storage.store import Store
 
 from .helpers import SITE, FixtureSite, Route, cli, cli_json, write_config
 
@@ -85,6 +88,10 @@ def test_seeds_add_url_reads_the_post_and_crawl_archives_its_references(
     assert all(c.warc_file for c in store.captures(target.id))
     store.close()
     assert any(h.get("If-None-Match") for p, h, _ in site.requests if p == POST)
+    # The web UI's story counts the post's references, not the post's own page.
+    with Store.from_config(load_config(config)) as opened:
+        (story,) = views.stories(opened)
+    assert story.references == 2
 
 
 def test_an_edit_is_a_new_seed_version_its_new_reference_crawled_alignment_on_new_text(

@@ -38,6 +38,7 @@ from archiver.net.render import Rendered, Renderer, RenderError
 from archiver.net.robots import RobotsPolicy
 from archiver.net.urls import canonicalize
 from archiver.storage.catalog import Catalog, SeedRow
+from archiver.storage.rows import SEED_PAGE
 from archiver.storage.store import Store
 
 from .outcome import (
@@ -59,7 +60,6 @@ __all__ = [
     "fetch_seed_page", "looks_like_url", "record_seed_page", "register_fetched",
 ]  # fmt: skip
 
-SEED_PAGE = "seed page"  # the via of a seed post's own page among the targets
 DELETED = "deleted"  # the outcome (and seed state) of a post gone from its page
 GONE = (404, 410)
 RENDER_AUTO_CHARS = 200  # as for pages: with render = "auto", less text is rendered

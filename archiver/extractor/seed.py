@@ -14,13 +14,24 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from archiver.errors import SeedError
 from archiver.text.charset import looks_binary
 from archiver.text.dates import KST, parse_date
 
-__all__ = ["Reference", "SeedPost", "assemble_post", "parse_seed_bytes", "parse_seed_file"]
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborNode
+
+__all__ = [
+    "Reference",
+    "SeedPost",
+    "assemble_post",
+    "block_lines",
+    "parse_seed_bytes",
+    "parse_seed_file",
+]
 
 MAX_SEED_BYTES = 50_000_000
 
@@ -270,6 +281,23 @@ def _parse_lines(text: str, fmt: str) -> _Parts:
     return title, source, body, posted, ref_list, _teasers(teaser_lines)
 
 
+def block_lines(root: LexborNode) -> list[str]:
+    """The text of the outermost blocks under ``root`` (paragraphs, items, headings), or
+    its lines when it has no block."""
+    blocks = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "figcaption")
+    nested = {
+        node.mem_id for node in root.css(", ".join(f"{a} {b}" for a in blocks for b in blocks))
+    }
+    lines = [
+        _collapse(node.text(separator=""))
+        for node in root.css(", ".join(blocks))
+        if node.mem_id not in nested  # the outermost blocks hold the text of the inner ones
+    ]
+    if not lines:
+        lines = [_collapse(line) for line in root.text(separator="\n").splitlines()]
+    return lines
+
+
 def _parse_html(text: str) -> _Parts:
     from selectolax.lexbor import LexborHTMLParser  # selectolax >= 1.0 dropped the modest parser
 
@@ -302,17 +330,7 @@ def _parse_html(text: str) -> _Parts:
     root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
     if root is None:
         return title, source, [], posted, [], []
-    blocks = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "figcaption")
-    nested = {
-        node.mem_id for node in root.css(", ".join(f"{a} {b}" for a in blocks for b in blocks))
-    }
-    lines = [
-        _collapse(node.text(separator=""))
-        for node in root.css(", ".join(blocks))
-        if node.mem_id not in nested  # the outermost blocks hold the text of the inner ones
-    ]
-    if not lines:
-        lines = [_collapse(line) for line in root.text(separator="\n").splitlines()]
+    lines = block_lines(root)
     refs: dict[str, Reference] = {}
     for anchor in root.css("a[href]"):
         url = _clean_url(anchor.attributes.get("href") or "", trim=False)

@@ -25,7 +25,7 @@ from archiver.text.dates import KST, parse_date
 
 from . import meta
 from .page import extract
-from .seed import Reference, SeedPost, assemble_post
+from .seed import Reference, SeedPost, assemble_post, block_lines
 
 __all__ = ["DELETED", "Deleted", "read_seed_page"]
 
@@ -169,7 +169,7 @@ def _careerly(tree: LexborHTMLParser, url: str) -> SeedPost | None:
             links.append(Reference(ref.url, label or None))
     for node in body.css("br"):
         node.replace_with("\n")
-    lines = _block_lines(body)
+    lines = [line for line in block_lines(body) if line]
     found = assemble_post(
         title=title,
         source_label=source,
@@ -183,22 +183,6 @@ def _careerly(tree: LexborHTMLParser, url: str) -> SeedPost | None:
     if found is not None:
         found.author = author
     return found
-
-
-def _block_lines(root: LexborNode) -> list[str]:
-    """The text of the outermost blocks under ``root`` (paragraphs, items, headings)."""
-    blocks = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "figcaption")
-    nested = {
-        node.mem_id for node in root.css(", ".join(f"{a} {b}" for a in blocks for b in blocks))
-    }
-    lines = [
-        meta.collapse(node.text(separator=""))
-        for node in root.css(", ".join(blocks))
-        if node.mem_id not in nested
-    ]
-    if not lines:
-        lines = [meta.collapse(line) for line in root.text(separator="\n").splitlines()]
-    return [line for line in lines if line]
 
 
 def _reference(base: str, anchor: LexborNode) -> Reference | None:

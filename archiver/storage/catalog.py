@@ -30,6 +30,7 @@ from archiver.text.dates import now_iso
 
 from .migrations import migrate
 from .rows import (
+    SEED_PAGE,
     CaptureRow,
     RunRow,
     SeedRow,
@@ -376,8 +377,11 @@ class Catalog:
         return [TargetRow(**dict(r)) for r in self._query("SELECT * FROM targets ORDER BY id")]
 
     def seed_targets(self, seed_id: int) -> list[TargetRow]:
-        """The pages a seed post led to: its references (depth 0) and their follow-ups."""
-        rows = self._query("SELECT * FROM targets WHERE seed_id = ? ORDER BY id", (seed_id,))
+        """The pages a seed post led to: its references (depth 0) and their follow-ups (not
+        the post's own page, for a seed by URL)."""
+        rows = self._query(
+            "SELECT * FROM targets WHERE seed_id = ? AND via <> ? ORDER BY id", (seed_id, SEED_PAGE)
+        )
         return [TargetRow(**dict(r)) for r in rows]
 
     def set_target_score(self, target_id: int, score: float) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+SEED_PAGE = "seed page"  # the via of a seed post's own page among the targets
+
 
 @dataclass(frozen=True)
 class SeedRow:
