@@ -13,6 +13,7 @@ marked ``abandoned`` by the next crawl or scheduler start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from archiver.config import Config
 from archiver.errors import ArchiverError, SearchIndexError
@@ -164,6 +165,37 @@ def _terms(config: Config, seeds: list[SeedRow]) -> SeedTerms | None:
 
 
 StopFn = Callable[[], bool]
+T = TypeVar("T")
+
+
+async def _off_loop(func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)`` in a daemon thread, waited for by polling every quarter second: the
+    main thread keeps running Python code, so a stop signal's handler runs (and may raise
+    KeyboardInterrupt) at once, leaving the thread behind (asyncio.to_thread's would be
+    waited for when the loop closes)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            value, error = func(*args), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting task
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name="archiver-seed-terms", daemon=True).start()
+    while not future.done():
+        await asyncio.wait({future}, timeout=0.25)
+    return future.result()
 
 
 async def _seed_pages(
@@ -346,6 +378,9 @@ def _crawl(
             run = CrawlRun(config.crawl, store, run_id, progress)
             run.render_modes = {canonicalize(url): mode for url, mode in config.target_render}
             render = config.crawl.render != "never" or bool(run.render_modes)
+            # The seed posts by URL as the catalog has them; the run fetches them again.
+            known = [s for s in store.catalog.seeds() if s.page_url]
+            terms = None if stop() else _terms(config, [*seeds, *known])  # kiwipiepy: seconds
 
             async def main() -> None:
                 assert run is not None
@@ -356,11 +391,18 @@ def _crawl(
                     every = [*seeds, *pages]
                     summary.seeds = [s.id for s in every]
                     frontier = build_frontier(config, every, store.catalog)
-                    # kiwipiepy takes seconds: in a thread, so a stop is seen meanwhile
-                    terms = None if stop() else await asyncio.to_thread(_terms, config, every)
                     discovery = Discovery(config.crawl, terms)
-                    if terms is not None:
-                        run.relevance = terms.score
+                    if [(p.id, p.text) for p in pages] != [(k.id, k.text) for k in known]:
+                        # A post edited or registered now: its terms count from this run on.
+                        # As outside the fetch loop, a second stop signal ends the loading.
+                        signals.in_loop = False
+                        try:
+                            fresh = None if stop() else await _off_loop(_terms, config, every)
+                        finally:
+                            signals.in_loop = True
+                        discovery = Discovery(config.crawl, fresh)
+                    if discovery.terms is not None:
+                        run.relevance = discovery.terms.score
                     log.info("run %d: %d URLs to fetch", run_id, len(frontier))
                     await _fetch_all(
                         run, frontier, summary, fetcher, stop, discovery, robots, renderer
@@ -386,12 +428,15 @@ def _crawl(
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, CrawlInterrupted):
                 raise _interrupted(summary) from exc
             raise
-        from archiver.changes.report import (
-            save_run_report,  # imported late: jinja2 only when a run ends
-        )
+        try:
+            from archiver.changes.report import (
+                save_run_report,  # imported late: jinja2 only when a run ends
+            )
 
-        # logs a failure, never raises: a report must not fail the run it reports
-        summary.reports = [str(p) for p in save_run_report(store, run_id, config)]
+            # logs a failure, never raises: a report must not fail the run it reports
+            summary.reports = [str(p) for p in save_run_report(store, run_id, config)]
+        except KeyboardInterrupt as exc:  # a second Ctrl-C while the report is written
+            raise _interrupted(summary) from exc
         if signals.received is not None:
             raise _interrupted(summary)
         return summary
