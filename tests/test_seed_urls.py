@@ -10,6 +10,7 @@ reference), then the post deleted (a 410, or a "deleted post" page answering 200
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,7 @@ def test_an_edit_is_a_new_seed_version_its_new_reference_crawled_alignment_on_ne
     ]
 
 
-@pytest.mark.parametrize("gone", ["410", "deleted page"])
+@pytest.mark.parametrize("gone", ["404", "410", "deleted page"])
 def test_a_deleted_post_keeps_its_versions_is_marked_deleted_and_stays_searchable(
     config_dir: Path, site: FixtureSite, gone: str
 ) -> None:
@@ -156,10 +157,7 @@ def test_a_deleted_post_keeps_its_versions_is_marked_deleted_and_stays_searchabl
     config = seed_config(config_dir, site)
     assert cli(config, "seeds", "add", site.url(POST)).exit_code == 0
     cli_json(config, "crawl")
-    if gone == "410":
-        serve_post(site, "deleted.html", status=410)
-    else:
-        serve_post(site, "deleted.html")
+    serve_post(site, "deleted.html", status=200 if gone == "deleted page" else int(gone))
     crawled = cli_json(config, "crawl")
     state = {t["url"]: t for t in crawled["targets"]}[site.url(POST)]
     assert state["state"] == "deleted" and crawled["outcome"] == "ok"
@@ -174,9 +172,20 @@ def test_a_deleted_post_keeps_its_versions_is_marked_deleted_and_stays_searchabl
     assert report["seeds"][0]["event"] == "deleted"
     assert "deleted: first seen" in cli(config, "report").output
 
-    # Seen deleted again: its first time is kept.
-    cli_json(config, "crawl")
-    assert cli_json(config, "seeds", "list")[0]["state_since"] == seed["state_since"]
+    # Seen deleted again (a "deleted" page confirmed by a 304 too): its first time is kept.
+    time.sleep(1.1)  # times have whole seconds: a new time would differ
+    again = cli_json(config, "crawl")
+    assert {t["url"]: t["state"] for t in again["targets"]}[site.url(POST)] == "deleted"
+    later = cli_json(config, "seeds", "list")[0]
+    assert (later["state"], later["state_since"]) == ("deleted", seed["state_since"])
+
+    # A post that comes back is live again, its text unchanged: no new version.
+    serve_post(site, "post.html")
+    back = cli_json(config, "crawl")
+    assert {t["url"]: t["state"] for t in back["targets"]}[site.url(POST)] == "unchanged"
+    restored = cli_json(config, "seeds", "list")[0]
+    assert (restored["state"], restored["versions"]) == ("live", 1)
+    assert cli_json(config, "report")["runs"][0]["seeds"][0]["event"] == "restored"
 
 
 @pytest.mark.parametrize(

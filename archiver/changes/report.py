@@ -90,8 +90,8 @@ class NewPage:
 class SeedEvent:
     """What a run found on a seed post's own page: its first version (``new``), an edit
     (``changed``, with the diff and the references it added and removed), ``unchanged``,
-    ``deleted`` (``since`` says when that was first seen; ``first_seen``: by this run)
-    or an ``error``."""
+    ``deleted`` (``since`` says when that was first seen; ``first_seen``: by this run),
+    ``restored`` (back after a deletion) or an ``error``."""
 
     seed: str
     url: str
@@ -123,6 +123,8 @@ class SeedEvent:
             return f"first archived (v{self.version})"
         if self.event == "error":
             return f"could not be checked: {self.error}"
+        if self.event == "restored":
+            return f"the post is back after its deletion (v{self.version})"
         return f"unchanged (v{self.version})" if self.version else "unchanged"
 
     def as_json(self) -> dict[str, object]:
@@ -255,6 +257,8 @@ def _seed_events(
             )
         elif seed.page_url in failed:
             events.append(SeedEvent(*kept, "error", error=failed[seed.page_url]))
+        elif seed.state_run == run.id:  # live again: it had been deleted
+            events.append(SeedEvent(*kept, "restored", versions[-1].version if versions else None))
         else:
             events.append(SeedEvent(*kept, "unchanged", versions[-1].version if versions else None))
     return events

@@ -93,8 +93,10 @@ def seed_key(page_url: str) -> str:
 
 
 def conditional_for(catalog: Catalog, seed: SeedRow | None, url: str) -> Conditional | None:
-    """The validators of the last 200 response of a seed page that has a version."""
-    if seed is None or not catalog.seed_versions(seed.id):
+    """The validators of the last 200 response of a live seed page that has a version (a
+    deleted post's page is fetched whole: a 304 could confirm the "deleted" page as well
+    as the post it replaced)."""
+    if seed is None or seed.state == DELETED or not catalog.seed_versions(seed.id):
         return None
     target = catalog.target_by_url(url)
     if target is None:
@@ -223,10 +225,11 @@ def _seed_outcome(
         return TargetOutcome(url, DELETED, first.versions, f"deleted since {first.state_since}")
     if fetched.error is not None:
         return TargetOutcome(url, ERROR, error=fetched.error, tries=tries)
-    catalog.set_seed_state(seed.id, "live", run_id=run.run_id)
     versions = catalog.seed_versions(seed.id)
     if fetched.not_modified or fetched.post is None:
+        # Only a live post is asked for conditionally (conditional_for): still there.
         return TargetOutcome(url, NOT_MODIFIED, len(versions) or None, tries=tries)
+    catalog.set_seed_state(seed.id, "live", run_id=run.run_id)
     post = fetched.post
     if versions and versions[-1].content_hash == post.sha256:
         return TargetOutcome(url, UNCHANGED, versions[-1].version, tries=tries)
