@@ -88,7 +88,7 @@ class TimelineEntry:
     """One moment of a story: the post, a source's version, or a follow-up found."""
 
     when: str | None
-    kind: str  # "post" | "version" | "follow-up"
+    kind: str  # "post" | "post-edit" | "post-deleted" | "version" | "follow-up"
     url: str
     title: str | None
     version: int | None = None
@@ -206,6 +206,13 @@ def story(store: Store, seed_ref: str, *, ignore: Sequence[IgnoreRule] = ()) -> 
     references, follow_ups = _story_targets(store, seed.id)
     timeline = [TimelineEntry(seed.posted_at, "post", seed.url, seed.title)]
     moments: list[TimelineEntry] = []
+    # A seed by URL: its edits (versions after the first) and its deletion.
+    for edit in store.catalog.seed_versions(seed.id)[1:]:
+        moments.append(
+            TimelineEntry(edit.fetched_at, "post-edit", seed.url, edit.title, edit.version)
+        )
+    if seed.state == "deleted":
+        moments.append(TimelineEntry(seed.state_since, "post-deleted", seed.url, seed.title))
     for target in references:
         moments += [
             TimelineEntry(v.fetched_at, "version", target.url, v.title, v.version, target.via)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,13 @@ from archiver import views
 from archiver.config import load_config
 from archiver.storage.catalog import Catalog
 from archiver.storage.store import Store
+from archiver.web import create_app
 
 from .helpers import SITE, FixtureSite, Route, cli, cli_json, write_config
+
+with warnings.catch_warnings():  # starlette 1.x asks for httpx2; httpx is what is installed
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 POST = "/comments/310001"
 OLD_SENTENCE = "이 논의가 이사회와 충분히 공유되지 않았다는 점이 해임의 직접적인 계기로 보입니다."
@@ -136,6 +142,9 @@ def test_an_edit_is_a_new_seed_version_its_new_reference_crawled_alignment_on_ne
     assert event["added_references"] == [site.url("/99710")]
     markdown = cli(config, "report").output
     assert "the post was edited: v1 → v2" in markdown
+    with Store.from_config(load_config(config)) as opened:
+        page = TestClient(create_app(opened.root)).get("/story/1").text
+    assert "Post edited" in page and "2 versions" in page
 
     # A reference the post drops later stays tracked, marked as removed.
     serve_post(site, "post.html")
@@ -171,6 +180,11 @@ def test_a_deleted_post_keeps_its_versions_is_marked_deleted_and_stays_searchabl
     report = cli_json(config, "report")["runs"][0]
     assert report["seeds"][0]["event"] == "deleted"
     assert "deleted: first seen" in cli(config, "report").output
+
+    # The web UI's story shows the post's state and its deletion on the timeline.
+    with Store.from_config(load_config(config)) as opened:
+        page = TestClient(create_app(opened.root)).get("/story/1").text
+    assert f"deleted since {seed['state_since']}" in page and "Post deleted" in page
 
     # Seen deleted again (a "deleted" page confirmed by a 304 too): its first time is kept.
     time.sleep(1.1)  # times have whole seconds: a new time would differ
