@@ -208,6 +208,7 @@ def test_a_deleted_post_keeps_its_versions_is_marked_deleted_and_stays_searchabl
         ("/img.png", Route(body=b"\x89PNG\r\n\x1a\n" + bytes(200), content_type="image/png"),
          "not a post page (image/png, not HTML)"),
         ("/status/500", None, "HTTP 500"),
+        ("/status/404", None, "HTTP 404"),
         ("/loop/a", None, "redirect"),
     ],
 )  # fmt: skip

@@ -46,13 +46,12 @@ from .outcome import (
     ProgressFn,
     TargetOutcome,
 )
-from .recorder import CrawlRun, finish_run, prepare_document
+from .recorder import RENDER_AUTO_CHARS, CrawlRun, finish_run, prepare_document
 from .relevance import SeedTerms, seed_terms
 from .seedpages import fetch_all_seed_pages, fetch_context, fetch_seed_page, register_fetched
 
 log = logging.getLogger(__name__)
 
-RENDER_AUTO_CHARS = 200  # with render = "auto", a page whose HTML gives less text is rendered
 
 __all__ = ["CrawlInterrupted", "crawl", "register_seed"]
 
@@ -221,8 +220,7 @@ async def _seed_pages(
         page = await fetch_seed_page(
             page_url, fetcher, robots, renderer, mode=run.crawl_config.render
         )
-        if page.post is None or page.error is not None:
-            error = page.error or "the page says the post was deleted"
+        if (error := page.problem) is not None:
             log.warning("seed %s: %s; not registered", page_url, error)
             summary.outcomes.append(
                 TargetOutcome(page_url, ERROR, error=error, tries=page.result.tries)

@@ -45,6 +45,7 @@ from .outcome import (
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+RENDER_AUTO_CHARS = 200  # with render = "auto", a page whose HTML gives less text is rendered
 
 
 def is_html(content_type: str | None, body: bytes) -> bool:

@@ -51,7 +51,7 @@ from .outcome import (
     CrawlSummary,
     TargetOutcome,
 )
-from .recorder import CrawlRun, finish_run, is_html
+from .recorder import RENDER_AUTO_CHARS, CrawlRun, finish_run, is_html
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ __all__ = [
 
 DELETED = "deleted"  # the outcome (and seed state) of a post gone from its page
 GONE = (404, 410)
-RENDER_AUTO_CHARS = 200  # as for pages: with render = "auto", less text is rendered
 
 
 @dataclass
@@ -75,6 +74,18 @@ class SeedFetch:
     deleted: bool = False
     rendered: Rendered | None = None
     error: str | None = None  # why the page is no post (or could not be fetched)
+
+    @property
+    def problem(self) -> str | None:
+        """Why no post can be registered from this fetch (None: a post was read)."""
+        if self.error is not None:
+            return self.error
+        response = self.result.response
+        if self.deleted and response is not None and response.status in GONE:
+            return f"HTTP {response.status} {response.reason}".strip()
+        if self.deleted:
+            return "the page says the post was deleted"
+        return None if self.post is not None else "no post on the page"
 
     @property
     def not_modified(self) -> bool:
@@ -321,10 +332,8 @@ def add_seed_url(config: Config, store: Store, url: str) -> tuple[SeedRow, bool]
             return await fetch_seed_page(page_url, fetcher, robots, view, mode=mode)
 
     fetched = asyncio.run(fetch())
-    if fetched.deleted:
-        fetched.error = fetched.error or "the page says the post was deleted"
-    if fetched.error is not None or fetched.post is None:
-        raise SeedError(f"seed {page_url}: {fetched.error or 'no post on the page'}")
+    if (problem := fetched.problem) is not None:
+        raise SeedError(f"seed {page_url}: {problem}")
     store.lock()
     try:
         run_id = store.catalog.start_run("seeds add")
