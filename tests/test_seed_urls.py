@@ -32,6 +32,11 @@ POST = "/comments/310001"
 OLD_SENTENCE = "이 논의가 이사회와 충분히 공유되지 않았다는 점이 해임의 직접적인 계기로 보입니다."
 NEW_SENTENCE = "해임의 직접적인 계기였는지는 아직 확인되지 않았습니다."
 TEASER = "팹리스 스타트업이 첫 양산에서 가장 많이 놓치는 것은 검증 일정입니다."
+HOME = (
+    "<html><head><title>커리어리</title></head><body><main><h1>오늘의 추천 글</h1>"
+    "<p>개발자와 기획자가 함께 읽는 커리어 이야기를 매일 골라 드립니다. 지금 가입하고"
+    " 관심 분야의 새 글을 받아 보세요.</p></main></body></html>"
+).encode()
 
 
 def serve_post(site: FixtureSite, file: str, *, status: int = 200) -> None:
@@ -158,7 +163,7 @@ def test_an_edit_is_a_new_seed_version_its_new_reference_crawled_alignment_on_ne
     ]
 
 
-@pytest.mark.parametrize("gone", ["404", "410", "deleted page"])
+@pytest.mark.parametrize("gone", ["404", "410", "deleted page", "sent home"])
 def test_a_deleted_post_keeps_its_versions_is_marked_deleted_and_stays_searchable(
     config_dir: Path, site: FixtureSite, gone: str
 ) -> None:
@@ -166,7 +171,11 @@ def test_a_deleted_post_keeps_its_versions_is_marked_deleted_and_stays_searchabl
     config = seed_config(config_dir, site)
     assert cli(config, "seeds", "add", site.url(POST)).exit_code == 0
     cli_json(config, "crawl")
-    serve_post(site, "deleted.html", status=200 if gone == "deleted page" else int(gone))
+    if gone == "sent home":  # the platform redirects a removed post to its home page
+        site.routes["/"] = Route(body=HOME)
+        site.routes[POST] = Route(status=302, headers={"Location": "/"}, body=b"")
+    else:
+        serve_post(site, "deleted.html", status=200 if gone == "deleted page" else int(gone))
     crawled = cli_json(config, "crawl")
     state = {t["url"]: t for t in crawled["targets"]}[site.url(POST)]
     assert state["state"] == "deleted" and crawled["outcome"] == "ok"

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from archiver.config import Config, CrawlConfig
 from archiver.errors import SeedError
@@ -74,17 +75,15 @@ class SeedFetch:
     deleted: bool = False
     rendered: Rendered | None = None
     error: str | None = None  # why the page is no post (or could not be fetched)
+    gone: str | None = None  # how the page said the post is gone, when it did
 
     @property
     def problem(self) -> str | None:
         """Why no post can be registered from this fetch (None: a post was read)."""
         if self.error is not None:
             return self.error
-        response = self.result.response
-        if self.deleted and response is not None and response.status in GONE:
-            return f"HTTP {response.status} {response.reason}".strip()
         if self.deleted:
-            return "the page says the post was deleted"
+            return self.gone or "the page says the post was deleted"
         return None if self.post is not None else "no post on the page"
 
     @property
@@ -120,6 +119,12 @@ def conditional_for(catalog: Catalog, seed: SeedRow | None, url: str) -> Conditi
     return None
 
 
+def _sent_home(url: str, final: str) -> bool:
+    """Whether a post's address redirected to its site's home page."""
+    start, end = urlsplit(url), urlsplit(final)
+    return start.path.strip("/") != "" and end.path.strip("/") == "" and not end.query
+
+
 def _read(fetched: SeedFetch, html: bytes | str, content_type: str | None) -> None:
     try:
         found = read_seed_page(html, fetched.result.final_url, content_type=content_type)
@@ -152,7 +157,10 @@ async def fetch_seed_page(
     if result.error or response is None:
         fetched.error = result.error or "no response"
     elif response.status in GONE:
-        fetched.deleted = True
+        fetched.deleted, fetched.gone = True, f"HTTP {response.status} {response.reason}".strip()
+    elif response.status == 200 and _sent_home(url, response.url):
+        # Platforms send readers of a removed post to their home page.
+        fetched.deleted, fetched.gone = True, f"redirected to the home page {response.url}"
     elif response.status == 304:
         pass
     elif response.status >= 400:
