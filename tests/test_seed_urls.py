@@ -324,3 +324,22 @@ def test_bad_seed_url_entries_are_one_line_config_errors(
     result = cli(config, "seeds", "list")
     assert result.exit_code == 2 and message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_seeds_by_url_on_a_postgresql_catalog(
+    config_dir: Path, site: FixtureSite, pg_dsn: str
+) -> None:
+    serve_post(site, "post.html")
+    config = seed_config(config_dir, site)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('path = "store"', f'path = "store"\ncatalog = "{pg_dsn}"'))
+    assert cli(config, "seeds", "add", site.url(POST)).exit_code == 0
+    serve_post(site, "post.v2.html")
+    states = {t["url"]: t["state"] for t in cli_json(config, "crawl")["targets"]}
+    assert states[site.url(POST)] == "changed" and states[site.url("/99710")] == "new"
+    serve_post(site, "deleted.html", status=410)
+    cli_json(config, "crawl")
+    seed = cli_json(config, "seeds", "list")[0]
+    assert (seed["versions"], seed["state"]) == (2, "deleted")
+    assert [v["version"] for v in cli_json(config, "history", "seed:1")] == [1, 2]
+    assert not (config_dir / "store" / "catalog.sqlite3").exists()
