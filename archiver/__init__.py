@@ -29,6 +29,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _EXPORTS = {
     "crawl": "archiver.crawler.pipeline",
     "register_seed": "archiver.crawler.pipeline",
+    "add_seed_url": "archiver.crawler.seedpages",
     "search": "archiver.api",
     "history": "archiver.api",
     "show": "archiver.api",
@@ -49,6 +50,7 @@ __all__ = [
     "Config",
     "Store",
     "__version__",
+    "add_seed_url",
     "crawl",
     "diff",
     "diff_against_seed",
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     from archiver.api import diff, diff_against_seed, history, reindex, report, search, show, verify
     from archiver.config import Config, load_config
     from archiver.crawler.pipeline import crawl, register_seed
+    from archiver.crawler.seedpages import add_seed_url
     from archiver.errors import ArchiverError
     from archiver.extractor.page import extract
     from archiver.storage.store import Store

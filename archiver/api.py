@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archiver.errors import NotFoundError
-from archiver.storage.rows import NotificationRow, RunRow, SeedRow, TargetRow, VersionRow
+from archiver.storage.rows import (
+    NotificationRow,
+    RunRow,
+    SeedRow,
+    SeedVersionRow,
+    TargetRow,
+    VersionRow,
+)
 from archiver.storage.store import Store
 
 if TYPE_CHECKING:
@@ -30,6 +37,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "History",
+    "SeedHistory",
     "Provenance",
     "VersionView",
     "diff",
@@ -93,6 +101,8 @@ class VersionView:
             "modified_at": self.modified_at,
         }
         if self.is_seed:
+            if self.fetched_at is not None:  # a seed by URL: when this version was fetched
+                data["fetched_at"] = self.fetched_at
             data.update(text=self.text, links=self.links, provenance=self.provenance.as_json())
             return data
         data.update(
@@ -113,6 +123,18 @@ class History:
 
     target: TargetRow
     versions: list[VersionRow]
+
+    def as_json(self) -> list[dict[str, Any]]:
+        """The `history --json` shape: one object per version."""
+        return [v.as_json() for v in self.versions]
+
+
+@dataclass(frozen=True)
+class SeedHistory:
+    """A seed post's state and its versions, oldest first (`history seed:N`)."""
+
+    seed: SeedRow
+    versions: list[SeedVersionRow]
 
     def as_json(self) -> list[dict[str, Any]]:
         """The `history --json` shape: one object per version."""
@@ -204,27 +226,38 @@ def reindex(store: Store, progress: Callable[[int, int], None] | None = None) ->
         store.unlock()
 
 
-def history(store: Store, url: str) -> History:
-    """The versions of one page (the URL as typed; its canonical form is looked up)."""
+def history(store: Store, url: str) -> History | SeedHistory:
+    """The versions of one page (the URL as typed; its canonical form is looked up), or
+    of a seed post for ``seed:N``."""
+    if url.startswith("seed:"):
+        from archiver.changes.compare import seed_history
+
+        seed = _seed_by_ref(store, url)
+        return SeedHistory(seed, seed_history(store, seed))
     _require_store(store)
     target = store.catalog.find_target(url)
     return History(target, store.catalog.versions(target.id))
 
 
 def show(store: Store, url: str, number: int | None = None) -> VersionView:
-    """One version (default the latest), or a seed post for ``seed:N``."""
+    """One version (default the latest), or a seed post's for ``seed:N``."""
     if url.startswith("seed:"):
+        from archiver.changes.compare import seed_version
+
         seed = _seed_by_ref(store, url)
+        _check_id(number, "version")
+        found = seed_version(store, seed, number)
         return VersionView(
             url=seed.url,
-            version=1,
-            title=seed.title,
-            author=seed.source_label,
-            published_at=seed.posted_at,
+            version=found.version,
+            title=found.title,
+            author=found.data.get("author") or found.source_label,
+            published_at=found.posted_at,
             modified_at=None,
-            text=seed.text,
-            links=[{"url": r["url"], "text": r["label"] or ""} for r in seed.data["references"]],
-            provenance=Provenance(seed.path, 0, None),
+            text=found.text,
+            links=[{"url": r["url"], "text": r["label"] or ""} for r in found.data["references"]],
+            provenance=Provenance(seed.page_url or seed.path, 0, None),
+            fetched_at=found.fetched_at if seed.page_url else None,
             is_seed=True,
         )
     _require_store(store)
@@ -257,9 +290,20 @@ def diff(
     ignore: Sequence[IgnoreRule] = (),
     granularity: str = "sentence",
 ) -> VersionChange:
-    """Two versions of a page (default: previous and latest); see archiver.changes."""
-    from archiver.changes.compare import diff_versions  # the differ loads only when asked for
+    """Two versions of a page (default: previous and latest), or of a seed post for
+    ``seed:N`` (its edits); see archiver.changes."""
+    from archiver.changes.compare import (  # the differ loads only when asked for
+        diff_seed_versions,
+        diff_versions,
+    )
 
+    if url.startswith("seed:"):
+        seed = _seed_by_ref(store, url)
+        _check_id(from_version, "version")
+        _check_id(to_version, "version")
+        return diff_seed_versions(
+            store, seed, from_version, to_version, ignore=ignore, granularity=granularity
+        )
     _require_store(store)
     _check_version(store, url, from_version, to_version)
     return diff_versions(

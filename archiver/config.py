@@ -134,6 +134,7 @@ class Config:
     store: Path
     catalog: str | None = None  # a postgresql:// DSN (cluster mode); None: <store>/catalog.sqlite3
     seeds: tuple[Path, ...] = ()
+    seed_urls: tuple[str, ...] = ()  # [[seeds]] url: seed posts by their address (issue 20)
     targets: tuple[str, ...] = ()
     feeds: tuple[str, ...] = ()
     crawl: CrawlConfig = field(default_factory=CrawlConfig)
@@ -459,11 +460,18 @@ def config_from_dict(
     if not isinstance(seeds_raw, list):
         raise ConfigError(f"{where}: 'seeds' must be an array of tables ([[seeds]])")
     seeds: list[Path] = []
+    seed_urls: list[str] = []
     for item in seeds_raw:
         entry = _table(where, item, "seeds")
-        unknown = set(entry) - {"path"}
+        unknown = set(entry) - {"path", "url"}
         if unknown:
             raise ConfigError(f"{where}: unknown key 'seeds.{sorted(unknown)[0]}'")
+        if ("path" in entry) == ("url" in entry):
+            raise ConfigError(f"{where}: each [[seeds]] entry needs one of 'path' or 'url'")
+        if "url" in entry:
+            _check_type(where, "seeds.url", entry["url"], str)
+            seed_urls.append(_http_url(where, "seeds.url", str(entry["url"])))
+            continue
         seed_path = entry.get("path")
         _check_type(where, "seeds.path", seed_path, str)
         seeds.append(_resolved(f"{where}: key 'seeds.path'", base, str(seed_path)))
@@ -486,6 +494,7 @@ def config_from_dict(
         store=store,
         catalog=catalog,
         seeds=tuple(seeds),
+        seed_urls=tuple(seed_urls),
         targets=tuple(url for url, _ in targets),
         feeds=_url_list(where, data.get("feeds"), "feeds"),
         crawl=crawl,

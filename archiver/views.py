@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archiver.api import (  # the read API, and its own input checks
+    History,
     _check_id,
     _check_version,
     _require_store,
@@ -87,7 +88,7 @@ class TimelineEntry:
     """One moment of a story: the post, a source's version, or a follow-up found."""
 
     when: str | None
-    kind: str  # "post" | "version" | "follow-up"
+    kind: str  # "post" | "post-edit" | "post-deleted" | "version" | "follow-up"
     url: str
     title: str | None
     version: int | None = None
@@ -205,6 +206,13 @@ def story(store: Store, seed_ref: str, *, ignore: Sequence[IgnoreRule] = ()) -> 
     references, follow_ups = _story_targets(store, seed.id)
     timeline = [TimelineEntry(seed.posted_at, "post", seed.url, seed.title)]
     moments: list[TimelineEntry] = []
+    # A seed by URL: its edits (versions after the first) and its deletion.
+    for edit in store.catalog.seed_versions(seed.id)[1:]:
+        moments.append(
+            TimelineEntry(edit.fetched_at, "post-edit", seed.url, edit.title, edit.version)
+        )
+    if seed.state == "deleted":
+        moments.append(TimelineEntry(seed.state_since, "post-deleted", seed.url, seed.title))
     for target in references:
         moments += [
             TimelineEntry(v.fetched_at, "version", target.url, v.title, v.version, target.via)
@@ -247,6 +255,8 @@ class PageView:
 def page(store: Store, url: str) -> PageView:
     """Everything the catalog knows about one page (the URL as typed)."""
     found = history(store, url)
+    if not isinstance(found, History):  # a seed post: no page of its own here
+        raise NotFoundError(f"no archived page for {url}")
     return PageView(found.target, found.versions, store.catalog.captures(found.target.id))
 
 

@@ -330,3 +330,62 @@ def test_a_cluster_catalog_reconnects_after_a_server_restart(
         catalog.start_run("lost")
     assert [r.id for r in catalog.runs()] == [first, second, third]
     catalog.close()
+
+
+def _seed_version(catalog: Catalog, seed_id: int, text: str, refs: list[str]) -> int:
+    return catalog.add_seed_version(
+        seed_id,
+        run_id=None,
+        capture_id=None,
+        fetched_at="2024-02-01T00:00:00Z",
+        content_hash=f"h-{text}",
+        title="게시물",
+        source_label=None,
+        posted_at=None,
+        text=f"게시물\n{text}",
+        data={"body": [text], "references": [{"url": u, "label": None} for u in refs]},
+    ).version
+
+
+def test_a_schema_4_catalog_gains_seeds_by_url_keeping_its_seeds(
+    catalog_location: Path | str,
+) -> None:
+    catalog = Catalog(catalog_location)
+    catalog.add_seed(
+        name="file", path="/seeds/a.txt", sha256="a" * 64, fmt="text", title="파일 게시물",
+        source_label=None, posted_at=None, text="파일 게시물", data={"references": []},
+    )  # fmt: skip
+    catalog.close()
+    db = _open(catalog_location)  # back to schema 4, as issue 14's version made it
+    db.run("DROP INDEX seeds_page_url")
+    for column in ("page_url", "state", "state_since", "state_run"):
+        db.run(f"ALTER TABLE seeds DROP COLUMN {column}")
+    db.run("DROP TABLE seed_versions")
+    db.run("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    db.close()
+
+    catalog = Catalog(catalog_location)
+    (old,) = catalog.seeds()
+    assert (old.title, old.page_url, old.state, old.versions) == ("파일 게시물", None, "live", 1)
+    row, created = catalog.add_seed(
+        name="post", path=None, sha256="b" * 64, fmt="careerly-page", title="게시물",
+        source_label=None, posted_at=None, text="게시물", data={"references": []},
+        page_url="https://careerly.co.kr/comments/1",
+    )  # fmt: skip
+    assert created and catalog.seed_by_page("https://careerly.co.kr/comments/1") == row
+    assert _seed_version(catalog, row.id, "첫 문장", ["https://a.example/1"]) == 1
+    assert _seed_version(catalog, row.id, "고친 문장", []) == 2
+    latest = catalog.seed(row.id)  # the seeds row holds the latest version
+    assert (latest.text, latest.versions, latest.data["references"]) == ("게시물\n고친 문장", 2, [])
+    texts = [v.text for v in catalog.seed_versions(row.id)]
+    assert texts == ["게시물\n첫 문장", "게시물\n고친 문장"]
+    catalog.set_seed_state(row.id, "deleted", run_id=None)
+    since = catalog.seed(row.id).state_since
+    catalog.set_seed_state(row.id, "deleted", run_id=None)  # seen again: first time kept
+    assert catalog.seed(row.id).state == "deleted" and catalog.seed(row.id).state_since == since
+    with pytest.raises(NotFoundError):
+        catalog.seed_version(row.id, 3)
+    catalog.close()
+    db = _open(catalog_location)
+    assert schema_version(db) == LATEST == 6
+    db.close()

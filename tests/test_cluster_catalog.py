@@ -23,6 +23,7 @@ from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json, write_config
 from .postgres import PASSWORD, PASSWORD_ROLE, PgCluster
 from .test_retention import FLOWERS, make_config
 from .test_retention import page as orchard_page
+from .test_seed_urls import POST, serve_post
 
 PAGES = ("/99663", "/99700", "/99710")
 
@@ -98,6 +99,7 @@ def _rows(catalog: Catalog) -> dict[str, Any]:
         "versions": [catalog.versions(t.id) for t in targets],
         "warc_files": catalog.warc_files(),
         "notifications": catalog.notifications(),
+        "seed_versions": [v for s in catalog.seeds() for v in catalog.seed_versions(s.id)],
     }
 
 
@@ -106,12 +108,15 @@ def test_migrate_copies_an_embedded_store_losing_nothing(
 ) -> None:
     config = write_config(config_dir, site, targets=["/99700", "/99710"])
     crawl_twice(config, site)
+    serve_post(site, "post.html")  # a seed by URL too: its version is copied
+    assert cli(config, "seeds", "add", site.url(POST)).exit_code == 0
     embedded = Catalog(config_dir / "store" / "catalog.sqlite3")
     before = _rows(embedded)
     embedded.close()
 
     copied = cli_json(config, "migrate", "--to", pg_dsn)
     assert copied["already_migrated"] is False
+    assert copied["rows"]["seed_versions"] == 1
     assert copied["rows"] == {k: len(v) for k, v in before.items() if k != "versions"} | {
         "versions": sum(len(v) for v in before["versions"])
     }

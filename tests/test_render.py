@@ -157,3 +157,16 @@ def test_bad_render_settings_are_one_line_config_errors(
     assert result.exit_code == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_seed_post_built_by_javascript_is_read_from_its_rendering(
+    js_site: FixtureSite, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, js_site, seed=False, extra='render = "auto"')
+    added = cli(config, "seeds", "add", js_site.url(ARTICLE))
+    assert added.exit_code == 0, added.output
+    shown = cli_json(config, "show", "seed:1")
+    assert shown["text"].split("\n") == ["앱으로 만든 기사", *PARAGRAPHS]
+    kinds = [(kind, uri) for kind, uri, _, _ in records(tmp_path / "store")]
+    assert ("conversion", js_site.url(ARTICLE)) in kinds  # the DOM read, archived
+    assert js_site.hits(ARTICLE) == 1

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from archiver.errors import UsageError
-from archiver.storage.catalog import SeedRow, TargetRow, VersionRow
+from archiver.errors import NotFoundError, UsageError
+from archiver.storage.catalog import SeedRow, SeedVersionRow, TargetRow, VersionRow
 from archiver.storage.store import Store
 from archiver.text.ignore import IgnoreRule
 
@@ -181,13 +181,26 @@ def compare(
     if granularity not in GRANULARITIES:
         raise UsageError(f"granularity must be one of {', '.join(GRANULARITIES)}")
     rules = rules_for(target.url, ignore)
+    seed = seed_for(store, target)
+    refs = version_ref(store, old), version_ref(store, new)
+    return _compare(target.url, old, new, refs, rules, granularity, seed)
+
+
+def _compare(
+    url: str,
+    old: VersionRow,
+    new: VersionRow,
+    refs: tuple[VersionRef, VersionRef],
+    rules: list[IgnoreRule],
+    granularity: str,
+    seed: SeedRow | None,
+) -> VersionChange:
     diff = diff_texts(old.text, new.text, rules)
     metadata = {
         key: (getattr(old, key), getattr(new, key))
         for key in METADATA_FIELDS
         if getattr(old, key) != getattr(new, key)
     }
-    seed = seed_for(store, target)
     shift = None
     if seed is not None and diff.changed:
         body = seed_body(seed)
@@ -198,20 +211,113 @@ def compare(
     unified = unified_diff(
         old.text,
         new.text,
-        f"{target.url} v{old.version}",
-        f"{target.url} v{new.version}",
+        f"{url} v{old.version}",
+        f"{url} v{new.version}",
         rules,
         "paragraph" if granularity == "paragraph" else "sentence",
     )
-    return VersionChange(
-        target.url,
-        version_ref(store, old),
-        version_ref(store, new),
-        diff,
-        metadata,
+    return VersionChange(url, refs[0], refs[1], diff, metadata, granularity, unified, shift)
+
+
+def seed_history(store: Store, seed: SeedRow) -> list[SeedVersionRow]:
+    """A seed post's versions, oldest first: those archived from its page, or the one
+    version a seed file has (its registered text)."""
+    versions = store.catalog.seed_versions(seed.id)
+    if versions or seed.page_url:
+        return versions
+    return [
+        SeedVersionRow(
+            0,
+            seed.id,
+            1,
+            None,
+            None,
+            seed.registered_at,
+            seed.sha256,
+            seed.title,
+            seed.source_label,
+            seed.posted_at,
+            seed.text,
+            seed.data,
+        )  # fmt: skip
+    ]
+
+
+def seed_version(store: Store, seed: SeedRow, number: int | None) -> SeedVersionRow:
+    """Version ``number`` of a seed post (default its latest); NotFoundError else."""
+    history = seed_history(store, seed)
+    if not history:
+        raise NotFoundError(f"{seed.url} has no archived version yet")
+    if number is None:
+        return history[-1]
+    found = next((v for v in history if v.version == number), None)
+    if found is None:
+        raise NotFoundError(f"no version {number} of {seed.url}")
+    return found
+
+
+def _seed_row_version(seed: SeedRow, version: SeedVersionRow) -> VersionRow:
+    """A seed version in the shape of a page's, for the differ."""
+    return VersionRow(
+        id=version.id,
+        target_id=0,
+        version=version.version,
+        capture_id=version.capture_id or 0,
+        fetched_at=version.fetched_at,
+        status=200,
+        content_hash=version.content_hash,
+        title=version.title,
+        author=version.data.get("author") or version.source_label,
+        published_at=version.posted_at,
+        modified_at=None,
+        text=version.text,
+        links=[{"url": r["url"], "text": r["label"] or ""} for r in version.data["references"]],
+        meta={},
+        url=seed.url,
+    )
+
+
+def seed_version_ref(store: Store, seed: SeedRow, version: SeedVersionRow) -> VersionRef:
+    capture = store.catalog.capture(version.capture_id) if version.capture_id else None
+    return VersionRef(
+        seed.url,
+        version.version,
+        version.fetched_at,
+        version.title,
+        capture.warc_file if capture else None,
+        capture.warc_offset if capture else None,
+    )
+
+
+def diff_seed_versions(
+    store: Store,
+    seed: SeedRow,
+    from_version: int | None = None,
+    to_version: int | None = None,
+    *,
+    ignore: Sequence[IgnoreRule] = (),
+    granularity: str = "sentence",
+) -> VersionChange:
+    """Two versions of a seed post (default: the previous and the latest): its edits."""
+    if granularity not in GRANULARITIES:
+        raise UsageError(f"granularity must be one of {', '.join(GRANULARITIES)}")
+    new = seed_version(store, seed, to_version)
+    if from_version is None:
+        history = seed_history(store, seed)
+        index = next(i for i, v in enumerate(history) if v.version == new.version)
+        old = history[index - 1] if index > 0 else new
+    else:
+        old = seed_version(store, seed, from_version)
+    rules = rules_for(seed.page_url or seed.url, ignore)
+    refs = seed_version_ref(store, seed, old), seed_version_ref(store, seed, new)
+    return _compare(
+        seed.url,
+        _seed_row_version(seed, old),
+        _seed_row_version(seed, new),
+        refs,
+        rules,
         granularity,
-        unified,
-        shift,
+        None,
     )
 
 

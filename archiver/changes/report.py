@@ -87,6 +87,62 @@ class NewPage:
 
 
 @dataclass(frozen=True)
+class SeedEvent:
+    """What a run found on a seed post's own page: its first version (``new``), an edit
+    (``changed``, with the diff and the references it added and removed), ``unchanged``,
+    ``deleted`` (``since`` says when that was first seen; ``first_seen``: by this run),
+    ``restored`` (back after a deletion) or an ``error``."""
+
+    seed: str
+    url: str
+    title: str
+    event: str
+    version: int | None = None
+    change: VersionChange | None = None
+    added_references: list[str] = field(default_factory=list)
+    removed_references: list[str] = field(default_factory=list)
+    since: str | None = None
+    first_seen: bool = False
+    error: str | None = None
+
+    @property
+    def summary(self) -> str:
+        """The event in words, for markdown and HTML."""
+        if self.event == "deleted":
+            when = "deleted since" if not self.first_seen else "deleted: first seen"
+            return f"{when} {self.since}; its {self.version or 0} archived version(s) are kept"
+        if self.event == "changed":
+            old = self.change.old.version if self.change else "?"
+            parts = [f"the post was edited: v{old} → v{self.version}"]
+            if self.added_references:
+                parts.append("references added: " + ", ".join(self.added_references))
+            if self.removed_references:
+                parts.append("references removed: " + ", ".join(self.removed_references))
+            return "; ".join(parts)
+        if self.event == "new":
+            return f"first archived (v{self.version})"
+        if self.event == "error":
+            return f"could not be checked: {self.error}"
+        if self.event == "restored":
+            return f"the post is back after its deletion (v{self.version})"
+        return f"unchanged (v{self.version})" if self.version else "unchanged"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "seed": self.seed,
+            "url": self.url,
+            "title": self.title,
+            "event": self.event,
+            "version": self.version,
+            "since": self.since,
+            "added_references": self.added_references,
+            "removed_references": self.removed_references,
+            "diff": self.change.as_json() if self.change else None,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
 class RunReport:
     run: RunRow
     new: list[NewPage] = field(default_factory=list)
@@ -95,6 +151,7 @@ class RunReport:
     not_modified: list[PageEntry] = field(default_factory=list)
     archived: list[PageEntry] = field(default_factory=list)
     errors: list[PageEntry] = field(default_factory=list)
+    seeds: list[SeedEvent] = field(default_factory=list)  # seed posts by URL
 
     def counts(self) -> dict[str, int]:
         return {
@@ -121,6 +178,7 @@ class RunReport:
             "not_modified": [p.as_json() for p in self.not_modified],
             "archived": [p.as_json() for p in self.archived],
             "errors": [{"url": p.url, "error": p.error} for p in self.errors],
+            "seeds": [e.as_json() for e in self.seeds],
         }
 
 
@@ -135,8 +193,11 @@ def build_run_report(store: Store, run: RunRow, ignore: Sequence[IgnoreRule] = (
         if capture.run_id == run.id:
             by_target.setdefault(capture.target_id, []).append(capture.id)
             statuses[capture.target_id] = capture.status  # the last hop's status
+    pages = {s.page_url for s in catalog.seeds() if s.page_url}
     for target_id, capture_ids in by_target.items():
         target = catalog.target(target_id)
+        if target.url in pages:  # a seed post's own page: see _seed_events
+            continue
         if target.url in failed:
             report.errors.append(PageEntry(target.url, error=failed.pop(target.url)))
             continue
@@ -156,7 +217,51 @@ def build_run_report(store: Store, run: RunRow, ignore: Sequence[IgnoreRule] = (
         else:
             report.archived.append(PageEntry(target.url))
     report.errors.extend(PageEntry(url, error=error) for url, error in failed.items())
+    report.seeds.extend(_seed_events(store, run, set(by_target), ignore))
     return report
+
+
+def _seed_events(
+    store: Store, run: RunRow, touched: set[int], ignore: Sequence[IgnoreRule]
+) -> list[SeedEvent]:
+    """What the run found on each seed post's own page it fetched."""
+    from .compare import diff_seed_versions
+
+    catalog = store.catalog
+    failed = {e["url"]: e.get("error", "error") for e in run.errors}
+    events = []
+    for seed in catalog.seeds():
+        if not seed.page_url:
+            continue
+        target = catalog.target_by_url(seed.page_url)
+        if target is None or target.id not in touched:
+            continue
+        versions = catalog.seed_versions(seed.id)
+        made = [v for v in versions if v.run_id == run.id]
+        kept = (seed.url, seed.page_url, seed.title)
+        if made and made[-1].version > 1:
+            new = made[-1]
+            old = next(v for v in reversed(versions) if v.version < new.version)
+            before = [r["url"] for r in old.data["references"]]
+            after = [r["url"] for r in new.data["references"]]
+            change = diff_seed_versions(store, seed, old.version, new.version, ignore=ignore)
+            added = [url for url in after if url not in before]
+            removed = [url for url in before if url not in after]
+            events.append(SeedEvent(*kept, "changed", new.version, change, added, removed))
+        elif made:
+            events.append(SeedEvent(*kept, "new", made[-1].version))
+        elif seed.state == "deleted":
+            first = seed.state_run == run.id
+            events.append(
+                SeedEvent(*kept, "deleted", len(versions), since=seed.state_since, first_seen=first)
+            )
+        elif seed.page_url in failed:
+            events.append(SeedEvent(*kept, "error", error=failed[seed.page_url]))
+        elif seed.state_run == run.id:  # live again: it had been deleted
+            events.append(SeedEvent(*kept, "restored", versions[-1].version if versions else None))
+        else:
+            events.append(SeedEvent(*kept, "unchanged", versions[-1].version if versions else None))
+    return events
 
 
 def _new_or_changed(
@@ -289,6 +394,15 @@ def _markdown(report: RunReport) -> str:
             ]
             if len(entries) > LISTED:
                 lines.append(f"- … and {len(entries) - LISTED} more (the JSON report lists all)")
+    if report.seeds:
+        lines += ["", "## Seed posts", ""]
+        for event in report.seeds:
+            lines.append(
+                f"- {md(event.seed)} {md(event.title)} ({md(event.url)}): {md(event.summary)}"
+            )
+        for event in report.seeds:
+            if event.change is not None:
+                lines += ["", markdown(event.change, level=3)]
     if report.errors:
         lines += ["", "## Errors", ""]
         lines += [f"- {md(p.url)}: {md(p.error)}" for p in report.errors]

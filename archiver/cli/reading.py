@@ -109,11 +109,26 @@ def search(
 @pass_context
 @handle_errors()
 def history(ctx: Context, url: str, as_json: bool) -> None:
-    """The versions of one page."""
+    """The versions of one page, or of a seed post (seed:N)."""
     with ctx.store() as store:
         found = api.history(store, url)
     if as_json:
         _json(found.as_json())
+        return
+    if isinstance(found, api.SeedHistory):
+        seed = found.seed
+        since = f" since {seed.state_since}" if seed.state == "deleted" else ""
+        err.print(f"{seed.url} ({seed.page_url or seed.path}): {seed.state}{since}")
+        table = Table("version", "fetched", "references", "content hash", "title")
+        for s in found.versions:
+            table.add_row(
+                str(s.version),
+                s.fetched_at,
+                str(len(s.data["references"])),
+                s.content_hash[:12],
+                s.title,
+            )
+        out.print(table)
         return
     target, versions = found.target, found.versions
     err.print(

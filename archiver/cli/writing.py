@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from archiver import api
-from archiver.config import catalog_setting
+from archiver.config import Config, catalog_setting
 from archiver.errors import ConfigError, UsageError
 from archiver.storage.store import Store
 
@@ -96,15 +96,24 @@ def seeds() -> None:
 
 
 @seeds.command("add")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="FILE|URL")
 @pass_context
 @handle_errors()
 def seeds_add(ctx: Context, file: str) -> None:
-    """Register a seed post (text, Markdown or HTML) and index it."""
-    from archiver.crawler import pipeline
+    """Register a seed post (a text, Markdown or HTML file, or the post's URL) and index it."""
+    from archiver.crawler import pipeline, seedpages
 
-    with ctx.store() as store:
-        row, created = pipeline.register_seed(store, Path(file).resolve())
+    if seedpages.looks_like_url(file):
+        # The post's page is fetched with the config's [crawl] settings (defaults with
+        # --store alone), archived, and registered only if it holds a post.
+        config = ctx.config() if ctx.config_path or not ctx.store_path else None
+        with ctx.store() as store:
+            row, created = seedpages.add_seed_url(
+                config or Config(path=None, store=store.root), store, file
+            )
+    else:
+        with ctx.store() as store:
+            row, created = pipeline.register_seed(store, Path(file).resolve())
     state = "registered" if created else "already registered"
     out.print(f"seed {row.id} {state}: {row.title} ({len(row.data['references'])} references)")
 
@@ -120,13 +129,16 @@ def seeds_list(ctx: Context, as_json: bool) -> None:
     if as_json:
         _json([r.as_json() for r in rows])
         return
-    table = Table("id", "posted", "title", "references")
+    table = Table("id", "posted", "title", "references", "versions", "state")
     for r in rows:
+        removed = [f"{ref['url']} (removed)" for ref in r.data.get("removed_references", [])]
         table.add_row(
             str(r.id),
             r.posted_at or "",
-            r.title,
-            "\n".join(ref["url"] for ref in r.data["references"]),
+            r.title + (f"\n{r.page_url}" if r.page_url else ""),
+            "\n".join([*(ref["url"] for ref in r.data["references"]), *removed]),
+            str(r.versions),
+            r.state + (f" since {r.state_since}" if r.state == "deleted" else ""),
         )
     out.print(table)
 

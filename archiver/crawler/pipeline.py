@@ -13,6 +13,7 @@ marked ``abandoned`` by the next crawl or scheduler start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -20,7 +21,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from archiver.config import Config
 from archiver.errors import ArchiverError, SearchIndexError
@@ -39,20 +40,21 @@ from archiver.storage.store import Store
 from .discover import Discovery
 from .frontier import Frontier, FrontierItem
 from .outcome import (
+    ERROR,
     NEW,
     CrawlSummary,
     ProgressFn,
     TargetOutcome,
 )
-from .recorder import CrawlRun, PageResult, finish_run, prepare_document
+from .recorder import RENDER_AUTO_CHARS, CrawlRun, PageResult, finish_run, prepare_document
 from .relevance import SeedTerms, seed_terms
+from .seedpages import fetch_all_seed_pages, fetch_context, fetch_seed_page, register_fetched
 
 if TYPE_CHECKING:
     from archiver.changes.report import RunReport
 
 log = logging.getLogger(__name__)
 
-RENDER_AUTO_CHARS = 200  # with render = "auto", a page whose HTML gives less text is rendered
 
 __all__ = ["CrawlInterrupted", "crawl", "register_seed"]
 
@@ -137,8 +139,9 @@ def build_frontier(config: Config, seeds: list[SeedRow], catalog: Catalog) -> Fr
     """Seeds' references, configured targets and feeds, then follow-ups found earlier
     (so a story's later pages keep being tracked)."""
     frontier = Frontier()
-    for seed in seeds:
-        for ref in seed.data.get("references", []):
+    for seed in seeds:  # references a post dropped in an edit are still tracked
+        refs = [*seed.data.get("references", []), *seed.data.get("removed_references", [])]
+        for ref in refs:
             frontier.add(FrontierItem(ref["url"], via=seed.url, depth=0, seed_id=seed.id))
     for url in config.targets:
         frontier.add(FrontierItem(url, via="target"))
@@ -164,6 +167,72 @@ def _terms(config: Config, seeds: list[SeedRow]) -> SeedTerms | None:
 
 
 StopFn = Callable[[], bool]
+T = TypeVar("T")
+
+
+async def _off_loop(func: Callable[..., T], *args: Any) -> T:
+    """``func(*args)`` in a daemon thread, waited for by polling every quarter second: the
+    main thread keeps running Python code, so a stop signal's handler runs (and may raise
+    KeyboardInterrupt) at once, leaving the thread behind (asyncio.to_thread's would be
+    waited for when the loop closes)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            value, error = func(*args), None
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting task
+            value, error = None, exc
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(settle, value, error)
+
+    threading.Thread(target=work, name="archiver-seed-terms", daemon=True).start()
+    while not future.done():
+        await asyncio.wait({future}, timeout=0.25)
+    return future.result()
+
+
+async def _seed_pages(
+    run: CrawlRun,
+    config: Config,
+    summary: CrawlSummary,
+    fetcher: Fetcher,
+    robots: RobotsPolicy,
+    renderer: Renderer | None,
+) -> list[SeedRow]:
+    """Fetch every seed by URL again (and register the config's new ones): the seeds by
+    URL as they are now. A page that is no post is an error of the run, never its end."""
+    catalog = run.catalog
+    registered = [s for s in catalog.seeds() if s.page_url]
+    summary.outcomes.extend(await fetch_all_seed_pages(run, registered, fetcher, robots, renderer))
+    ids = [s.id for s in registered]
+    known = {s.page_url for s in registered}
+    for url in config.seed_urls:
+        page_url = canonicalize(url)
+        if page_url in known:
+            continue
+        known.add(page_url)
+        page = await fetch_seed_page(
+            page_url, fetcher, robots, renderer, mode=run.crawl_config.render
+        )
+        if (error := page.problem) is not None:
+            log.warning("seed %s: %s; not registered", page_url, error)
+            summary.outcomes.append(
+                TargetOutcome(page_url, ERROR, error=error, tries=page.result.tries)
+            )
+            continue
+        row, outcome = register_fetched(run, page_url, page)
+        summary.outcomes.append(outcome)
+        ids.append(row.id)
+    return [catalog.seed(i) for i in ids]
 
 
 def _follow(
@@ -188,38 +257,6 @@ def _follow(
             summary.follow_ups.append(item.url)
     for child in discovery.observe(item, body=response.body, links=links, known=frontier.seen):
         frontier.add(child)
-
-
-async def _run_frontier(
-    run: CrawlRun,
-    frontier: Frontier,
-    summary: CrawlSummary,
-    fetcher: Fetcher,
-    should_stop: StopFn | None,
-    discovery: Discovery,
-) -> None:
-    """Fetch until the frontier is empty (it may grow while pages are recorded).
-
-    A bounded number of fetches is scheduled at a time (the fetcher's semaphores do the
-    real limiting); results are recorded one at a time, in this task, so a page is
-    always recorded whole. When ``should_stop`` turns true, fetches still in flight are
-    abandoned and the run ends normally.
-    """
-    config = run.crawl_config
-    robots = RobotsPolicy(fetcher, config.user_agent, respect=config.respect_robots)
-    renderer = None
-    if config.render != "never" or run.render_modes:
-        renderer = Renderer(
-            user_agent=config.user_agent,
-            allow_private=config.allow_private_networks,
-            timeout=config.render_timeout,
-            allowed=robots.disallowed,
-        )
-    try:
-        await _fetch_all(run, frontier, summary, fetcher, should_stop, discovery, robots, renderer)
-    finally:
-        if renderer is not None:
-            await renderer.aclose()
 
 
 async def _fetch_all(
@@ -340,19 +377,36 @@ def _crawl(
         try:
             run = CrawlRun(config.crawl, store, run_id, progress)
             run.render_modes = {canonicalize(url): mode for url, mode in config.target_render}
-            frontier = build_frontier(config, seeds, store.catalog)
-            terms = None if stop() else _terms(config, seeds)  # kiwipiepy: seconds
-            discovery = Discovery(config.crawl, terms)
-            if terms is not None:
-                run.relevance = terms.score
-            log.info("run %d: %d URLs to fetch", run_id, len(frontier))
+            render = config.crawl.render != "never" or bool(run.render_modes)
+            # The seed posts by URL as the catalog has them; the run fetches them again.
+            known = [s for s in store.catalog.seeds() if s.page_url]
+            terms = None if stop() else _terms(config, [*seeds, *known])  # kiwipiepy: seconds
 
             async def main() -> None:
-                fetcher = fetcher_factory() if fetcher_factory else Fetcher(config.crawl)
-                try:
-                    await _run_frontier(run, frontier, summary, fetcher, stop, discovery)
-                finally:
-                    await fetcher.aclose()
+                assert run is not None
+                async with fetch_context(
+                    config.crawl, render=render, fetcher_factory=fetcher_factory
+                ) as (fetcher, robots, renderer):
+                    pages = await _seed_pages(run, config, summary, fetcher, robots, renderer)
+                    every = [*seeds, *pages]
+                    summary.seeds = [s.id for s in every]
+                    frontier = build_frontier(config, every, store.catalog)
+                    discovery = Discovery(config.crawl, terms)
+                    if [(p.id, p.text) for p in pages] != [(k.id, k.text) for k in known]:
+                        # A post edited or registered now: its terms count from this run on.
+                        # As outside the fetch loop, a second stop signal ends the loading.
+                        signals.in_loop = False
+                        try:
+                            fresh = None if stop() else await _off_loop(_terms, config, every)
+                        finally:
+                            signals.in_loop = True
+                        discovery = Discovery(config.crawl, fresh)
+                    if discovery.terms is not None:
+                        run.relevance = discovery.terms.score
+                    log.info("run %d: %d URLs to fetch", run_id, len(frontier))
+                    await _fetch_all(
+                        run, frontier, summary, fetcher, stop, discovery, robots, renderer
+                    )
 
             signals.in_loop = True
             try:
@@ -374,22 +428,25 @@ def _crawl(
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, CrawlInterrupted):
                 raise _interrupted(summary) from exc
             raise
-        from archiver.changes.report import (
-            save_run_report,  # imported late: jinja2 only when a run ends
-        )
+        try:
+            from archiver.changes.report import (
+                save_run_report,  # imported late: jinja2 only when a run ends
+            )
 
-        report = _report_for_notify(store, run_id, config)
-        # logs a failure, never raises: a report must not fail the run it reports
-        summary.reports = [str(p) for p in save_run_report(store, run_id, config, report)]
-        if config.notify:
-            from archiver.notify import notify_run
+            report = _report_for_notify(store, run_id, config)
+            # logs a failure, never raises: a report must not fail the run it reports
+            summary.reports = [str(p) for p in save_run_report(store, run_id, config, report)]
+            if config.notify:
+                from archiver.notify import notify_run
 
-            # After the run is recorded; never raises. A stopping process only queues:
-            # the next run sends.
-            notify_run(store, config, report, send=not stop())
-            summary.notifications = [
-                n.as_json() for n in store.catalog.notifications(run_id=run_id)
-            ]
+                # After the run is recorded; never raises. A stopping process only queues:
+                # the next run sends.
+                notify_run(store, config, report, send=not stop())
+                summary.notifications = [
+                    n.as_json() for n in store.catalog.notifications(run_id=run_id)
+                ]
+        except KeyboardInterrupt as exc:  # a second Ctrl-C while the report is written
+            raise _interrupted(summary) from exc
         if signals.received is not None:
             raise _interrupted(summary)
         return summary

@@ -46,13 +46,14 @@ from .outcome import (
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+RENDER_AUTO_CHARS = 200  # with render = "auto", a page whose HTML gives less text is rendered
 
 # One fetched page, ready to record: what was asked, what came back, its extracted
 # document (None: extract while recording) and its rendering, if any.
 PageResult = tuple[FrontierItem, FetchResult, Document | None, Rendered | None]
 
 
-def _is_html(content_type: str | None, body: bytes) -> bool:
+def is_html(content_type: str | None, body: bytes) -> bool:
     if looks_binary(body, content_type):
         return False  # archived, never extracted
     if content_type:
@@ -76,7 +77,7 @@ def prepare_document(item: FrontierItem, result: FetchResult) -> Document | None
         or response.status == 304
         or response.status >= 400
         or response.truncated
-        or not _is_html(response.content_type, response.body)
+        or not is_html(response.content_type, response.body)
     ):
         return None
     return extract(response.body, response.url, content_type=response.content_type)
@@ -184,6 +185,29 @@ class CrawlRun:
             target.id, outcome.state, error=outcome.error, tries=outcome.tries
         )
         return outcome
+
+    def store_result(
+        self, target: TargetRow, url: str, result: FetchResult, rendered: Rendered | None
+    ) -> int:
+        """Write a fetch's exchanges (and rendered DOM) to the WARC and the catalog; the
+        id of the capture a text is read from (0: none). A failed fetch without any
+        exchange is one capture with its error."""
+        capture_id = 0
+        for exchange in result.exchanges:
+            capture_id = self._store_exchange(target, exchange)
+        response = result.response
+        if not result.exchanges:
+            self.catalog.add_capture(
+                target_id=target.id,
+                run_id=self.run_id,
+                url=url,
+                fetched_at=now_iso(),
+                status=None,
+                error=result.error or "no response",
+            )
+        elif rendered is not None and response is not None and response.status == 200:
+            capture_id = self._store_rendering(target, response, rendered)
+        return capture_id
 
     def _store_exchange(self, target: TargetRow, exchange: Exchange) -> int:
         self._record_id = ""
@@ -313,7 +337,7 @@ class CrawlRun:
                 error=f"response larger than max_bytes "
                 f"({self.crawl_config.max_bytes}); archived truncated",
             )
-        if not extract_text or not _is_html(response.content_type, response.body):
+        if not extract_text or not is_html(response.content_type, response.body):
             return TargetOutcome(url, ARCHIVED, tries=tries)
         if doc is None:  # else extracted already, off the event loop (prepare_document)
             doc = extract(response.body, response.url, content_type=response.content_type)

@@ -14,13 +14,24 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from archiver.errors import SeedError
 from archiver.text.charset import looks_binary
 from archiver.text.dates import KST, parse_date
 
-__all__ = ["Reference", "SeedPost", "parse_seed_bytes", "parse_seed_file"]
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborNode
+
+__all__ = [
+    "Reference",
+    "SeedPost",
+    "assemble_post",
+    "block_lines",
+    "parse_seed_bytes",
+    "parse_seed_file",
+]
 
 MAX_SEED_BYTES = 50_000_000
 
@@ -76,6 +87,7 @@ class SeedPost:
     format: str
     sha256: str
     name: str
+    author: str | None = None  # a post page's author (a seed file names none)
 
     @property
     def text(self) -> str:
@@ -269,6 +281,23 @@ def _parse_lines(text: str, fmt: str) -> _Parts:
     return title, source, body, posted, ref_list, _teasers(teaser_lines)
 
 
+def block_lines(root: LexborNode) -> list[str]:
+    """The text of the outermost blocks under ``root`` (paragraphs, items, headings), or
+    its lines when it has no block."""
+    blocks = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "figcaption")
+    nested = {
+        node.mem_id for node in root.css(", ".join(f"{a} {b}" for a in blocks for b in blocks))
+    }
+    lines = [
+        _collapse(node.text(separator=""))
+        for node in root.css(", ".join(blocks))
+        if node.mem_id not in nested  # the outermost blocks hold the text of the inner ones
+    ]
+    if not lines:
+        lines = [_collapse(line) for line in root.text(separator="\n").splitlines()]
+    return lines
+
+
 def _parse_html(text: str) -> _Parts:
     from selectolax.lexbor import LexborHTMLParser  # selectolax >= 1.0 dropped the modest parser
 
@@ -301,17 +330,7 @@ def _parse_html(text: str) -> _Parts:
     root = tree.css_first("article") or tree.css_first("main") or tree.body or tree.root
     if root is None:
         return title, source, [], posted, [], []
-    blocks = ("p", "li", "h2", "h3", "h4", "blockquote", "pre", "figcaption")
-    nested = {
-        node.mem_id for node in root.css(", ".join(f"{a} {b}" for a in blocks for b in blocks))
-    }
-    lines = [
-        _collapse(node.text(separator=""))
-        for node in root.css(", ".join(blocks))
-        if node.mem_id not in nested  # the outermost blocks hold the text of the inner ones
-    ]
-    if not lines:
-        lines = [_collapse(line) for line in root.text(separator="\n").splitlines()]
+    lines = block_lines(root)
     refs: dict[str, Reference] = {}
     for anchor in root.css("a[href]"):
         url = _clean_url(anchor.attributes.get("href") or "", trim=False)
@@ -328,6 +347,47 @@ def _parse_html(text: str) -> _Parts:
             if url := _clean_url(match.group()):
                 _add_ref(refs, Reference(url, None))
     return title, source, body, posted, list(refs.values()), []
+
+
+def assemble_post(
+    *,
+    title: str | None,
+    source_label: str | None,
+    lines: list[str],
+    posted_at: str | None,
+    links: list[Reference],
+    teasers: list[str],
+    fmt: str,
+    name: str,
+) -> SeedPost | None:
+    """A post from parts a page parser found (:mod:`archiver.extractor.seedpage`): chrome
+    lines and "더 보기" markers dropped, reference lines ("참고기사: LABEL (URL)") and bare
+    URLs in the text read as references after the body's links. None without any text.
+
+    ``sha256`` is that of the post's text and references: the same post, re-fetched with
+    other platform chrome around it, hashes the same.
+    """
+    refs: dict[str, Reference] = {}
+    for ref in links:
+        _add_ref(refs, ref)
+    body: list[str] = []
+    for raw in lines:
+        line, _ = _strip_more(_collapse(raw))
+        if not line or _is_chrome(line) or (not body and line == title):
+            continue
+        display, line_refs, ref_only = _line_refs(line)
+        for ref in line_refs:
+            _add_ref(refs, ref)
+        if not ref_only and display.strip():
+            body.append(display.strip())
+    if not title and body:
+        title, body = body[0], body[1:]
+    if not title:
+        return None
+    ref_list = list(refs.values())
+    hashed = "\n".join([title, *body, *(r.url for r in ref_list)])
+    digest = hashlib.sha256(hashed.encode("utf-8")).hexdigest()
+    return SeedPost(title, source_label, body, posted_at, ref_list, teasers, fmt, digest, name)
 
 
 def _decode(data: bytes, label: str) -> str:

@@ -22,11 +22,11 @@ def seed_doc(seed: SeedRow) -> IndexDoc:
         doc_id=seed.url,
         url=seed.url,
         kind="seed",
-        version=1,
+        version=seed.versions,  # a seed by URL: its latest version (the one indexed)
         latest=True,
         title=seed.title,
         text=seed.text,
-        author=seed.source_label or "",
+        author=seed.data.get("author") or seed.source_label or "",
         published_at=seed.posted_at,
         fetched_at=seed.registered_at,
     )

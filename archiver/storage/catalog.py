@@ -30,10 +30,12 @@ from archiver.text.dates import now_iso
 
 from .migrations import migrate
 from .rows import (
+    SEED_PAGE,
     CaptureRow,
     NotificationRow,
     RunRow,
     SeedRow,
+    SeedVersionRow,
     TargetRow,
     VersionRow,
     VersionStub,
@@ -42,12 +44,16 @@ from .rows import (
     notification_row,
     run_row,
     seed_row,
+    seed_version_row,
     version_row,
 )
 from .sqldb import Row, SqlDb, is_dsn, open_postgres
 from .sqlite import SqliteDb
 
-__all__ = ["Catalog", "CaptureRow", "RunRow", "SeedRow", "TargetRow", "VersionRow", "VersionStub"]
+__all__ = [
+    "Catalog", "CaptureRow", "RunRow", "SeedRow", "SeedVersionRow", "TargetRow", "VersionRow",
+    "VersionStub",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,7 @@ class Catalog:
             self._sql = open_postgres(location)
             migrate(self._sql)
             self._positions = True
+            self._seed_pages = True
             return
         path = Path(location)
         self.path = path
@@ -93,6 +100,8 @@ class Catalog:
             # An old catalog opened read-only has no position column: its versions were
             # all appended, so there the numbers are the history order.
             self._positions = "position" in self._sql.columns("versions")
+            # Likewise, one without seed_versions has only seed files (schema 6).
+            self._seed_pages = "seed_versions" in self._sql.tables()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open catalog: {exc}") from exc
         except OSError as exc:
@@ -155,37 +164,134 @@ class Catalog:
         posted_at: str | None,
         text: str,
         data: dict[str, Any],
+        page_url: str | None = None,
     ) -> tuple[SeedRow, bool]:
-        """Register a seed post; return (row, created). The same bytes register once."""
-        existing = self._query("SELECT * FROM seeds WHERE sha256 = ?", (sha256,))
+        """Register a seed post; return (row, created). The same bytes register once (a
+        seed by URL: the same address, whose ``sha256`` is the address's)."""
+        existing = self._query("SELECT id FROM seeds WHERE sha256 = ?", (sha256,))
         if existing:
-            return seed_row(existing[0]), False
+            return self.seed(int(existing[0]["id"])), False
+        columns = "name, path, sha256, format, title, source_label, posted_at, text, data"
+        values: tuple[Any, ...] = (
+            name,
+            path,
+            sha256,
+            fmt,
+            title,
+            source_label,
+            posted_at,
+            text,
+            json.dumps(data, ensure_ascii=False),
+        )
+        if page_url is not None:  # (an old read-only catalog never gets here)
+            columns, values = f"{columns}, page_url", (*values, page_url)
+        marks = ",".join("?" * (len(values) + 1))
         seed_id = self._insert(
-            "INSERT INTO seeds(name, path, sha256, format, title, source_label, posted_at,"
-            " text, data, registered_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                name,
-                path,
-                sha256,
-                fmt,
-                title,
-                source_label,
-                posted_at,
-                text,
-                json.dumps(data, ensure_ascii=False),
-                now_iso(),
-            ),
+            f"INSERT INTO seeds({columns}, registered_at) VALUES ({marks})", (*values, now_iso())
         )
         return self.seed(seed_id), True
 
+    def _seed_select(self) -> str:
+        if not self._seed_pages:
+            return "SELECT s.* FROM seeds s"
+        return (
+            "SELECT s.*, (SELECT COUNT(*) FROM seed_versions v WHERE v.seed_id = s.id)"
+            " AS versions FROM seeds s"
+        )
+
     def seed(self, seed_id: int) -> SeedRow:
-        rows = self._query("SELECT * FROM seeds WHERE id = ?", (seed_id,))
+        rows = self._query(f"{self._seed_select()} WHERE s.id = ?", (seed_id,))
         if not rows:
             raise NotFoundError(f"no seed with id {seed_id}")
         return seed_row(rows[0])
 
     def seeds(self) -> list[SeedRow]:
-        return [seed_row(r) for r in self._query("SELECT * FROM seeds ORDER BY id")]
+        return [seed_row(r) for r in self._query(f"{self._seed_select()} ORDER BY s.id")]
+
+    def seed_by_page(self, page_url: str) -> SeedRow | None:
+        """The seed registered for this post address (canonical), if any."""
+        if not self._seed_pages:
+            return None
+        rows = self._query(f"{self._seed_select()} WHERE s.page_url = ?", (page_url,))
+        return seed_row(rows[0]) if rows else None
+
+    def add_seed_version(
+        self,
+        seed_id: int,
+        *,
+        run_id: int | None,
+        capture_id: int | None,
+        fetched_at: str,
+        content_hash: str,
+        title: str,
+        source_label: str | None,
+        posted_at: str | None,
+        text: str,
+        data: dict[str, Any],
+    ) -> SeedVersionRow:
+        """Record the next version of a seed post by URL and make it the seed's own text
+        (what alignment, claim checks and the index use); the post is live again."""
+        encoded = json.dumps(data, ensure_ascii=False)
+        with self.transaction():
+            self._sql.lock(-seed_id)  # two writers never draw the same number
+            rows = self._query(
+                "SELECT COALESCE(MAX(version), 0) AS n FROM seed_versions WHERE seed_id = ?",
+                (seed_id,),
+            )
+            number = int(rows[0]["n"]) + 1
+            self._write(
+                "INSERT INTO seed_versions(seed_id, version, run_id, capture_id, fetched_at,"
+                " content_hash, title, source_label, posted_at, text, data)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    seed_id,
+                    number,
+                    run_id,
+                    capture_id,
+                    fetched_at,
+                    content_hash,
+                    title,
+                    source_label,
+                    posted_at,
+                    text,
+                    encoded,
+                ),
+            )
+            self._write(
+                "UPDATE seeds SET title=?, source_label=?, posted_at=?, text=?, data=? WHERE id=?",
+                (title, source_label, posted_at, text, encoded, seed_id),
+            )
+        return self.seed_version(seed_id, number)
+
+    def set_seed_state(self, seed_id: int, state: str, *, run_id: int | None) -> None:
+        """Set a seed post's state ("live", "deleted") if it changed, with the time and run
+        that first saw it; the same state seen again keeps its first time."""
+        self._write(
+            "UPDATE seeds SET state=?, state_since=?, state_run=? WHERE id=? AND state <> ?",
+            (state, now_iso(), run_id, seed_id, state),
+        )
+
+    def seed_versions(self, seed_id: int) -> list[SeedVersionRow]:
+        """A seed post's archived versions, oldest first (none for a seed file)."""
+        if not self._seed_pages:
+            return []
+        rows = self._query(
+            "SELECT * FROM seed_versions WHERE seed_id = ? ORDER BY version", (seed_id,)
+        )
+        return [seed_version_row(r) for r in rows]
+
+    def seed_version(self, seed_id: int, number: int) -> SeedVersionRow:
+        rows = (
+            self._query(
+                "SELECT * FROM seed_versions WHERE seed_id = ? AND version = ?",
+                (seed_id, number),
+            )
+            if self._seed_pages
+            else []
+        )
+        if not rows:
+            raise NotFoundError(f"no version {number} of seed:{seed_id}")
+        return seed_version_row(rows[0])
 
     # -- runs ------------------------------------------------------------------
 
@@ -274,8 +380,11 @@ class Catalog:
         return [TargetRow(**dict(r)) for r in self._query("SELECT * FROM targets ORDER BY id")]
 
     def seed_targets(self, seed_id: int) -> list[TargetRow]:
-        """The pages a seed post led to: its references (depth 0) and their follow-ups."""
-        rows = self._query("SELECT * FROM targets WHERE seed_id = ? ORDER BY id", (seed_id,))
+        """The pages a seed post led to: its references (depth 0) and their follow-ups (not
+        the post's own page, for a seed by URL)."""
+        rows = self._query(
+            "SELECT * FROM targets WHERE seed_id = ? AND via <> ? ORDER BY id", (seed_id, SEED_PAGE)
+        )
         return [TargetRow(**dict(r)) for r in rows]
 
     def adopt_provenance(

@@ -61,12 +61,27 @@ def _notifications(db: SqlDb) -> None:
     _table_from_schema(db, "notifications")
 
 
+def _seed_pages(db: SqlDb) -> None:
+    columns = db.columns("seeds")
+    for column, kind in (
+        ("page_url", "TEXT"),
+        ("state", "TEXT NOT NULL DEFAULT 'live'"),
+        ("state_since", "TEXT"),
+        ("state_run", "INTEGER"),
+    ):
+        if column not in columns:
+            db.run(f"ALTER TABLE seeds ADD COLUMN {column} {schema_for(db.dialect, kind)}")
+    db.run("CREATE UNIQUE INDEX IF NOT EXISTS seeds_page_url ON seeds(page_url)")
+    _table_from_schema(db, "seed_versions")
+
+
 MIGRATIONS = (
     Migration(1, "the tables", _tables),
     Migration(2, "versions.position: the history order", _position),
     Migration(3, "runs.reason: how a run ended", _run_reason),
     Migration(4, "warc_files: the upload state of WARC files on S3", _warc_files),
     Migration(5, "notifications: the outbox of messages to [[notify]] entries", _notifications),
+    Migration(6, "seeds by URL: seeds.page_url and state, seed_versions", _seed_pages),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+SEED_PAGE = "seed page"  # the via of a seed post's own page among the targets
+
 
 @dataclass(frozen=True)
 class SeedRow:
@@ -21,6 +23,12 @@ class SeedRow:
     text: str
     data: dict[str, Any]
     registered_at: str
+    # A seed by URL (schema 6; an older catalog opened read-only has none of these).
+    page_url: str | None = None  # the post's address; None for a seed file
+    state: str = "live"  # "live" or "deleted" (the post answered 404/410 or "deleted")
+    state_since: str | None = None  # when the state was first seen
+    state_run: int | None = None  # the run that first saw it
+    versions: int = 1  # how many versions of the post were archived (a file: 1)
 
     @property
     def url(self) -> str:
@@ -28,16 +36,50 @@ class SeedRow:
         return f"seed:{self.id}"
 
     def as_json(self) -> dict[str, Any]:
-        """The `seeds list --json` shape."""
+        """The `seeds list --json` shape: ``url`` is the post's address for a seed by URL,
+        ``seed:N`` (as before) for a seed file; ``ref`` is always ``seed:N``."""
         return {
             "id": self.id,
-            "url": self.url,
+            "ref": self.url,
+            "url": self.page_url or self.url,
             "name": self.name,
             "path": self.path,
             "title": self.title,
             "source_label": self.source_label,
             "posted_at": self.posted_at,
             "references": self.data["references"],
+            "removed_references": self.data.get("removed_references", []),
+            "versions": self.versions,
+            "state": self.state,
+            "state_since": self.state_since,
+        }
+
+
+@dataclass(frozen=True)
+class SeedVersionRow:
+    """One archived version of a seed post by URL (its text changed since the last)."""
+
+    id: int
+    seed_id: int
+    version: int
+    run_id: int | None
+    capture_id: int | None
+    fetched_at: str
+    content_hash: str
+    title: str
+    source_label: str | None
+    posted_at: str | None
+    text: str
+    data: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        """The `history seed:N --json` shape of one version (as a page's, without text)."""
+        return {
+            "version": self.version,
+            "fetched_at": self.fetched_at,
+            "status": 200,
+            "content_hash": self.content_hash,
+            "title": self.title,
         }
 
 
@@ -215,7 +257,14 @@ class RunRow:
 def seed_row(row: Mapping[str, Any]) -> SeedRow:
     d = dict(row)
     d["data"] = json.loads(d["data"])
+    d["versions"] = max(1, int(d.get("versions") or 0))
     return SeedRow(**d)
+
+
+def seed_version_row(row: Mapping[str, Any]) -> SeedVersionRow:
+    d = dict(row)
+    d["data"] = json.loads(d["data"])
+    return SeedVersionRow(**d)
 
 
 def run_row(row: Mapping[str, Any]) -> RunRow:

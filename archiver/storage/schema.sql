@@ -12,8 +12,15 @@ CREATE TABLE IF NOT EXISTS seeds (
     posted_at TEXT,
     text TEXT NOT NULL,
     data TEXT NOT NULL,
-    registered_at TEXT NOT NULL
+    registered_at TEXT NOT NULL,
+    -- A seed by URL (issue 20; schema 6 added these): the post's address, its state
+    -- ('live' or 'deleted'), when that state was first seen, and in which run.
+    page_url TEXT,
+    state TEXT NOT NULL DEFAULT 'live',
+    state_since TEXT,
+    state_run INTEGER
 );
+CREATE UNIQUE INDEX IF NOT EXISTS seeds_page_url ON seeds(page_url);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -107,4 +114,22 @@ CREATE TABLE IF NOT EXISTS notifications (
     created_at TEXT NOT NULL,
     sent_at TEXT,
     UNIQUE (run_id, entry)
+);
+
+-- The versions of a seed post by URL (issue 20): one row each time its parsed text
+-- changed. The seeds row holds the latest one; nothing here is ever updated or deleted.
+CREATE TABLE IF NOT EXISTS seed_versions (
+    id INTEGER PRIMARY KEY,
+    seed_id INTEGER NOT NULL REFERENCES seeds(id),
+    version INTEGER NOT NULL,
+    run_id INTEGER REFERENCES runs(id),
+    capture_id INTEGER REFERENCES captures(id),
+    fetched_at TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    source_label TEXT,
+    posted_at TEXT,
+    text TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (seed_id, version)
 );

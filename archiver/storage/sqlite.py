@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,28 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {d[0]: value for d, value in zip(cursor.description, row, strict=True)}
 
 
+_BUSY_TIMEOUT = 30.0  # seconds a writer waits for another's lock
+
+
+def _open_writable(path: Path) -> sqlite3.Connection:
+    """A connection in WAL mode. Several processes creating the same new catalog at once
+    race to switch it to WAL, and the loser's switch can fail with "database is locked"
+    without waiting on the busy timeout: it tries again, for up to that timeout."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT
+    while True:
+        db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            return db
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteDb:
     """``catalog.sqlite3``: WAL mode, so searches read while a crawl writes."""
 
@@ -32,10 +55,7 @@ class SqliteDb:
             self.db = open_read_only(path)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db = _open_writable(path)
         self.db.row_factory = _dict_row
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:

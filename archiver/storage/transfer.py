@@ -20,8 +20,8 @@ from .migrations import migrate
 from .sqldb import Params, SqlDb, open_postgres
 from .sqlite import SqliteDb
 
-# foreign keys point back; notifications: messages not yet sent must follow the archive
-TABLES = ("seeds", "runs", "targets", "captures", "versions", "notifications")
+# Foreign keys point back; notifications: messages not yet sent must follow the archive.
+TABLES = ("seeds", "runs", "targets", "captures", "versions", "seed_versions", "notifications")
 # Tables keyed by something other than an id of their own: the key, its value before any.
 KEYS: dict[str, tuple[str, object]] = {"warc_files": ("name", "")}  # WARC files on S3
 MIGRATE_LOCK = 0x6D696772  # "migr": one copy into a catalog at a time
