@@ -70,6 +70,11 @@ def _pg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+# The server ended the session (shutdown, crash, restart) before it ran the statement:
+# even a COMMIT that meets this committed nothing, so the transaction can be run again.
+_SERVER_ENDED = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
+
+
 class PostgresDb:
     """One psycopg connection in autocommit mode; transactions are explicit."""
 
@@ -133,7 +138,9 @@ class PostgresDb:
                     log.warning("%s: connection lost (%s)", self.label, scrub(exc, self._dsn))
                     retry = False
                     continue
-                if conn.broken and self._depth and replay:  # rolled back by the server
+                if conn.broken and (
+                    (self._depth and replay) or getattr(exc, "sqlstate", None) in _SERVER_ENDED
+                ):  # rolled back by the server
                     raise CatalogConnectionLost(
                         f"{self.label}: catalog {what} failed: {scrub(exc, self._dsn)}"
                     ) from None
