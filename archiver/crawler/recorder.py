@@ -81,7 +81,13 @@ class CrawlRun:
     """State of one run: the store, the open WARC file and the documents to index."""
 
     def __init__(
-        self, crawl_config: CrawlConfig, store: Store, run_id: int, progress: ProgressFn | None
+        self,
+        crawl_config: CrawlConfig,
+        store: Store,
+        run_id: int,
+        progress: ProgressFn | None,
+        *,
+        indexing: bool = True,
     ) -> None:
         self.crawl_config = crawl_config
         self.store = store
@@ -104,6 +110,11 @@ class CrawlRun:
         self.by_capture_time = False
         self.render_modes: dict[str, str] = {}  # canonical [[targets]] URL -> its render mode
         self._record_id = ""  # WARC-Record-ID of the last response record written
+        # False in cluster mode: the indexer job indexes what the catalog holds.
+        self.indexing = indexing
+        # Called inside each page's transaction with (target, outcome): what must land
+        # with the page (cluster mode: the page is no longer due, its run counts it).
+        self.on_page: Callable[[TargetRow, TargetOutcome], None] | None = None
 
     def record(
         self,
@@ -150,6 +161,8 @@ class CrawlRun:
                 self.catalog.set_target_state(
                     target.id, outcome.state, error=outcome.error, tries=outcome.tries
                 )
+                if self.on_page is not None:
+                    self.on_page(target, outcome)
         except BaseException:
             self.index_feed.discard()  # the page's version was rolled back with it
             raise
@@ -352,9 +365,10 @@ class CrawlRun:
         )
         latest = self.catalog.latest_version(target.id) if self.by_capture_time else version
         is_latest = latest is not None and latest.id == version.id
-        self.index_feed.add(version_doc(version, latest=is_latest))
-        if previous is not None and is_latest:
-            self.index_feed.add(version_doc(previous, latest=False))
+        if self.indexing:
+            self.index_feed.add(version_doc(version, latest=is_latest))
+            if previous is not None and is_latest:
+                self.index_feed.add(version_doc(previous, latest=False))
         return TargetOutcome(
             url, CHANGED if previous else NEW, version.version, tries=tries, score=score
         )

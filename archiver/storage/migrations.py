@@ -45,11 +45,26 @@ def _run_reason(db: SqlDb) -> None:
         db.run("ALTER TABLE runs ADD COLUMN reason TEXT")
 
 
-def _warc_files(db: SqlDb) -> None:
-    if "warc_files" not in db.tables():  # its statement in schema.sql, the latest shape
-        found = re.search(r"CREATE TABLE IF NOT EXISTS warc_files \(.*?\n\);", SCHEMA, re.S)
-        assert found is not None, "schema.sql defines warc_files"
+def _create(db: SqlDb, table: str) -> None:
+    """Create ``table`` as schema.sql (the latest shape) defines it, unless it exists."""
+    if table not in db.tables():
+        found = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \(.*?\n\);", SCHEMA, re.S)
+        assert found is not None, f"schema.sql defines {table}"
         db.script(schema_for(db.dialect, found.group()))
+
+
+def _warc_files(db: SqlDb) -> None:
+    _create(db, "warc_files")
+
+
+def _cluster_frontier(db: SqlDb) -> None:
+    have = db.columns("targets")
+    for column, kind in (("host", "TEXT"), ("next_fetch_at", "REAL"), ("planned_run", "INTEGER")):
+        if column not in have:
+            db.run(f"ALTER TABLE targets ADD COLUMN {column} {schema_for(db.dialect, kind)}")
+    db.run("CREATE INDEX IF NOT EXISTS targets_due ON targets(host, next_fetch_at)")
+    for table in ("hosts", "ticks", "indexed_versions"):
+        _create(db, table)
 
 
 MIGRATIONS = (
@@ -57,6 +72,7 @@ MIGRATIONS = (
     Migration(2, "versions.position: the history order", _position),
     Migration(3, "runs.reason: how a run ended", _run_reason),
     Migration(4, "warc_files: the upload state of WARC files on S3", _warc_files),
+    Migration(5, "cluster frontier: targets' host and due time, hosts, ticks", _cluster_frontier),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -38,8 +38,14 @@ CREATE TABLE IF NOT EXISTS targets (
     state TEXT NOT NULL DEFAULT 'pending',
     last_error TEXT,
     tries INTEGER NOT NULL DEFAULT 0,
-    last_checked TEXT
+    last_checked TEXT,
+    -- cluster mode's frontier (schema 5): the page's host, when it is due (seconds since
+    -- the epoch; NULL: not planned) and the run (planning tick) that planned it
+    host TEXT,
+    next_fetch_at REAL,
+    planned_run INTEGER
 );
+CREATE INDEX IF NOT EXISTS targets_due ON targets(host, next_fetch_at);
 CREATE TABLE IF NOT EXISTS captures (
     id INTEGER PRIMARY KEY,
     target_id INTEGER NOT NULL REFERENCES targets(id),
@@ -87,4 +93,23 @@ CREATE TABLE IF NOT EXISTS warc_files (
     sha256 TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     error TEXT
+);
+-- Cluster mode (issue 14, schema 5). hosts: the politeness state every worker shares
+-- (times in seconds since the epoch); ticks: one run per scheduler tick, whichever
+-- scheduler planned it; indexed_versions: what the indexer job has put in the index.
+CREATE TABLE IF NOT EXISTS hosts (
+    host TEXT PRIMARY KEY,
+    last_request_at REAL,
+    crawl_delay REAL,
+    robots TEXT,
+    robots_at REAL,
+    blocked_until REAL
+);
+CREATE TABLE IF NOT EXISTS ticks (
+    tick BIGINT PRIMARY KEY,  -- the tick's time, seconds since the epoch
+    run_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS indexed_versions (
+    version_id BIGINT PRIMARY KEY,
+    indexed_at TEXT NOT NULL
 );
