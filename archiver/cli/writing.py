@@ -393,9 +393,18 @@ def _cluster_schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
     show_default=True,
     help="Silence after which another worker's jobs are taken over.",
 )
+@click.option(
+    "--pages-per-job",
+    type=click.IntRange(1, 100000),
+    default=50,
+    show_default=True,
+    help="Pages of one host a job records before it queues the host again.",
+)
 @pass_context
 @handle_errors()
-def worker(ctx: Context, concurrency: int, index: bool, stalled_after: str) -> None:
+def worker(
+    ctx: Context, concurrency: int, index: bool, stalled_after: str, pages_per_job: int
+) -> None:
     """Run cluster jobs (crawl, plan each [schedule] tick, index) until SIGTERM."""
     from archiver.config import parse_duration
 
@@ -419,5 +428,10 @@ def worker(ctx: Context, concurrency: int, index: bool, stalled_after: str) -> N
             f"{', indexing' if index else ''}; stop with SIGTERM"
         )
         cluster.run_worker(
-            config, store, concurrency=concurrency, index=index, stalled_after=seconds
+            config,
+            store,
+            concurrency=concurrency,
+            index=index,
+            stalled_after=seconds,
+            pages_per_job=pages_per_job,
         )

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,7 @@ from archiver.fulltext.rebuild import drain
 from archiver.storage.postgres import scrub
 from archiver.storage.store import PidLock, Store
 
-from .hostjob import HostCrawler, plan_tick
+from .hostjob import HostCrawler, Plan, plan_tick
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Cluster:
         concurrency: int = 1,
         index: bool = False,
         stalled_after: float = 10.0,
+        pages_per_job: int = 50,
     ) -> None:
         if store.catalog_dsn is None:
             raise ConfigError(
@@ -107,6 +109,7 @@ class Cluster:
         self.concurrency = max(1, concurrency)
         self.index = index
         self.stalled_after = stalled_after
+        self.pages_per_job = pages_per_job
         self.stopping = False
         self.crawler = HostCrawler(config, store)
         self.app = self._app()
@@ -154,8 +157,10 @@ class Cluster:
             await self.defer_host(host)
 
     async def _crawl_host(self, host: str) -> None:
-        report = await self.crawler.crawl_host(host, lambda: self.stopping)
-        if report.handed_back:  # stopping: the host's pages wait for another worker
+        report = await self.crawler.crawl_host(
+            host, lambda: self.stopping, limit=self.pages_per_job
+        )
+        if report.handed_back:  # stopping, or its share done: the rest waits in the queue
             await self.defer_host(host)
         if report.new_versions:
             await self.defer_index()
@@ -286,6 +291,7 @@ def run_worker(
     concurrency: int,
     index: bool,
     stalled_after: float,
+    pages_per_job: int = 50,
 ) -> None:
     """`archiver worker`: hold the store folder (its WARC spool) and run jobs."""
     # With WARC files on S3, store.path is this worker's spool, which it uploads whole:
@@ -302,12 +308,35 @@ def run_worker(
 
         spool.start_run(store)  # files a killed worker left behind upload now
         cluster = Cluster(
-            config, store, concurrency=concurrency, index=index, stalled_after=stalled_after
+            config,
+            store,
+            concurrency=concurrency,
+            index=index,
+            stalled_after=stalled_after,
+            pages_per_job=pages_per_job,
         )
         cluster.run()
         spool.end_run(store)
     finally:
         lock.release()
+
+
+def plan_now(config: Config, store: Store) -> Plan | None:
+    """Plan a tick now, outside the schedule, and queue its hosts (what a periodic
+    ``plan`` job does): the library's way to start a cluster crawl at once."""
+    plan = plan_tick(config, store, int(time.time()))
+    if plan is None:
+        return None
+    cluster = Cluster(config, store)
+
+    async def defer() -> None:
+        async with cluster.app.open_async():
+            for host in plan.hosts:
+                await cluster.defer_host(host)
+
+    cluster.ensure_schema()
+    asyncio.run(defer())
+    return plan
 
 
 def next_tick(config: Config, now: datetime) -> tuple[str, datetime]:

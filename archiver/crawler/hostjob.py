@@ -157,9 +157,12 @@ class HostCrawler:
         if self.run.uploader is not None:
             self.run.uploader.close()
 
-    async def crawl_host(self, host: str, stop: Callable[[], bool]) -> HostReport:
-        """Fetch and record ``host``'s due pages, oldest first, until none is due or
-        ``stop()``; then the pages left stay due (handed back to the queue)."""
+    async def crawl_host(
+        self, host: str, stop: Callable[[], bool], *, limit: int = 50
+    ) -> HostReport:
+        """Fetch and record ``host``'s due pages, oldest first, until none is due,
+        ``limit`` pages are recorded or ``stop()``; the pages left stay due (handed back
+        to the queue, where the host's next job may go to another worker)."""
         catalog = self.store.catalog
         report = HostReport(host)
         robots = RobotsPolicy(
@@ -169,7 +172,7 @@ class HostCrawler:
             target = catalog.next_due(host, time.time())
             if target is None:
                 return report
-            if stop() or not await self._wait_turn(host, stop):
+            if stop() or report.pages >= limit or not await self._wait_turn(host, stop):
                 report.handed_back = True
                 return report
             item = FrontierItem(
