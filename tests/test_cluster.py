@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,10 @@ def _run_done(dsn: str, run_id: int) -> bool:
         catalog.close()
 
 
+def _more_versions(catalog: Catalog, before: int) -> bool:
+    return catalog.count_versions() > before
+
+
 def _indexed(dsn: str) -> bool:
     catalog = Catalog(dsn)
     try:
@@ -127,9 +132,9 @@ def test_three_workers_make_the_archive_one_worker_makes(
             Worker(config, "--concurrency", "2", *(["--index"] if n == 0 else []))
             for n in range(count)
         ]
-        wait_for(lambda d=dsn, r=run_id: _run_done(d, r), 60, f"run {run_id} ({count} workers)")
+        wait_for(partial(_run_done, dsn, run_id), 60, f"run {run_id} ({count} workers)")
         # the indexer drains what the last pages added
-        wait_for(lambda d=dsn: _indexed(d), 30, "the indexer")
+        wait_for(partial(_indexed, dsn), 30, "the indexer")
         for worker in workers[-count:]:
             assert worker.stop() == 0, worker.stderr
         archives.append(_archive(config, dsn))
@@ -199,7 +204,7 @@ def test_killed_workers_lose_nothing_and_duplicate_nothing(
             worker = Worker(config, "--concurrency", "2")
             workers.append(worker)
             before = catalog.count_versions()
-            wait_for(lambda b=before: catalog.count_versions() > b, 30, "a page recorded")
+            wait_for(partial(_more_versions, catalog, before), 30, "a page recorded")
             time.sleep(0.15)  # the next page is in flight
             worker.kill()
             killed += 1
