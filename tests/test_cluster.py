@@ -372,3 +372,17 @@ def test_embedded_crawl_imports_no_cluster_library(tmp_path: Path, site: Fixture
 
 
 _ = signal  # SIGTERM is what Worker.stop sends
+
+
+def test_cluster_schedule_misuse_is_one_line(
+    tmp_path: Path, sites: list[FixtureSite], pg_dsn: str
+) -> None:
+    config = _config(tmp_path / "a", sites[:1], pg_dsn, PAGES[:1], every="2s")
+    done = cli(config, "schedule")
+    assert done.exit_code == 2 and "archiver worker" in done.output
+    odd = _config(tmp_path / "b", sites[:1], pg_dsn, PAGES[:1], every="7m")
+    done = subprocess.run(
+        [ARCHIVER, "--config", str(odd), "worker"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "schedule.every" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -419,6 +419,7 @@ def worker(
             " or ARCHIVER_CATALOG"
         )
     cluster = _cluster_queue()
+    cluster.tick_cron(config)  # a [schedule] no cron line can say: refused before starting
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
         logging.getLogger("archiver.crawler").setLevel(logging.INFO)
     with store:
