@@ -378,8 +378,8 @@ def test_cluster_schedule_misuse_is_one_line(
     tmp_path: Path, sites: list[FixtureSite], pg_dsn: str
 ) -> None:
     config = _config(tmp_path / "a", sites[:1], pg_dsn, PAGES[:1], every="2s")
-    done = cli(config, "schedule")
-    assert done.exit_code == 2 and "archiver worker" in done.output
+    refused = cli(config, "schedule")
+    assert refused.exit_code == 2 and "archiver worker" in refused.output
     odd = _config(tmp_path / "b", sites[:1], pg_dsn, PAGES[:1], every="7m")
     done = subprocess.run(
         [ARCHIVER, "--config", str(odd), "worker"], capture_output=True, text=True, timeout=60
