@@ -67,6 +67,30 @@ class Worker:
         self.log.close()
 
 
+def plan(config: Path) -> int:
+    """Plan a tick now (archiver.crawler.cluster.plan_now); the run's id."""
+    from archiver.config import load_config
+    from archiver.crawler.cluster import plan_now
+    from archiver.storage.store import Store
+
+    settings = load_config(config)
+    with Store.from_config(settings) as store:
+        planned = plan_now(settings, store)
+    assert planned is not None
+    return planned.run_id
+
+
+def run_done(dsn: str, run_id: int) -> bool:
+    """Whether run ``run_id`` of the catalog at ``dsn`` has ended."""
+    from archiver.storage.catalog import Catalog
+
+    catalog = Catalog(dsn)
+    try:
+        return catalog.run(run_id).finished_at is not None
+    finally:
+        catalog.close()
+
+
 def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while not check():

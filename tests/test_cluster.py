@@ -24,7 +24,7 @@ from archiver.config import load_config
 from archiver.storage.catalog import Catalog
 from archiver.storage.store import Store
 
-from .cluster import Worker, cluster_config, wait_for
+from .cluster import Worker, cluster_config, plan, run_done, wait_for
 from .helpers import ARCHIVER, FixtureSite, Route, cli, cli_json
 from .postgres import PASSWORD, PASSWORD_ROLE, PgCluster
 
@@ -62,24 +62,6 @@ def _config(
         text.write_text(text.read_text().replace('every = "1h"\n', ""), encoding="utf-8")
         return text
     return cluster_config(directory, sites[0], dsn, targets=targets, **kw)
-
-
-def _plan(config: Path) -> int:
-    from archiver.crawler.cluster import plan_now
-
-    settings = load_config(config)
-    with Store.from_config(settings) as store:
-        plan = plan_now(settings, store)
-    assert plan is not None
-    return plan.run_id
-
-
-def _run_done(dsn: str, run_id: int) -> bool:
-    catalog = Catalog(dsn)
-    try:
-        return catalog.run(run_id).finished_at is not None
-    finally:
-        catalog.close()
 
 
 def _more_versions(catalog: Catalog, before: int) -> bool:
@@ -127,22 +109,33 @@ def test_three_workers_make_the_archive_one_worker_makes(
     for count in (1, 3):
         dsn = pg_cluster.new_database()
         config = _config(tmp_path / f"w{count}", sites, dsn, PAGES)
-        run_id = _plan(config)
+        run_id = plan(config)
         workers += [
             Worker(config, "--concurrency", "2", *(["--index"] if n == 0 else []))
             for n in range(count)
         ]
-        wait_for(partial(_run_done, dsn, run_id), 60, f"run {run_id} ({count} workers)")
+        wait_for(partial(run_done, dsn, run_id), 60, f"run {run_id} ({count} workers)")
         # the indexer drains what the last pages added
         wait_for(partial(_indexed, dsn), 30, "the indexer")
         for worker in workers[-count:]:
             assert worker.stop() == 0, worker.stderr
         archives.append(_archive(config, dsn))
+        report = cli_json(config, "report", "--run", str(run_id), "--json")["runs"][0]
+        assert len(report["new"]) == 3 * len(PAGES) and report["errors"] == []
     one, three = archives
     assert len(one["versions"]) == 3 * len(PAGES) and len(one["search"]) >= 6
     assert one == three
     for worker in workers:
         assert "Traceback" not in worker.stderr
+
+
+def _pages(sites: list[FixtureSite], prefix: str, file: str, delay: float = 0.0) -> list[str]:
+    """Six pages (``/<prefix>0`` …) serving ``file`` on each of ``sites``."""
+    paths = [f"/{prefix}{n}" for n in range(6)]
+    for site in sites:
+        for path in paths:
+            site.routes[path] = Route(file, delay=delay)
+    return paths
 
 
 def _gaps(site: FixtureSite) -> list[float]:
@@ -154,16 +147,14 @@ def test_politeness_holds_across_three_workers(
     tmp_path: Path, sites: list[FixtureSite], pg_dsn: str, workers: list[Worker]
 ) -> None:
     site = sites[0]
-    paths = [f"/p{n}" for n in range(8)]
-    for path in paths:
-        site.routes[path] = Route("slownews/99700.html")
+    paths = _pages([site], "p", "slownews/99700.html")
     config = _config(
         tmp_path, [site], pg_dsn, paths, extra="per_host_delay = 0.5\nrespect_robots = true"
     )
-    run_id = _plan(config)
+    run_id = plan(config)
     # Two pages per job: the host's jobs go from worker to worker.
     workers += [Worker(config, "--pages-per-job", "2") for _ in range(3)]
-    wait_for(lambda: _run_done(pg_dsn, run_id), 60, "the run")
+    wait_for(lambda: run_done(pg_dsn, run_id), 60, "the run")
     for worker in workers:
         assert worker.stop() == 0
     served = [path for path, _, _ in site.requests]
@@ -191,12 +182,9 @@ def _recorded_once(dsn: str, urls: list[str]) -> None:
 def test_killed_workers_lose_nothing_and_duplicate_nothing(
     tmp_path: Path, sites: list[FixtureSite], pg_dsn: str, workers: list[Worker]
 ) -> None:
-    paths = [f"/k{n}" for n in range(6)]
-    for site in sites[:2]:
-        for path in paths:
-            site.routes[path] = Route("slownews/99710.html", delay=0.3)
+    paths = _pages(sites[:2], "k", "slownews/99710.html", delay=0.3)
     config = _config(tmp_path, sites[:2], pg_dsn, paths)
-    run_id = _plan(config)
+    run_id = plan(config)
     catalog = Catalog(pg_dsn)
     killed = 0
     try:
@@ -210,7 +198,7 @@ def test_killed_workers_lose_nothing_and_duplicate_nothing(
             killed += 1
         survivor = Worker(config, "--concurrency", "2")
         workers.append(survivor)
-        wait_for(lambda: _run_done(pg_dsn, run_id), 60, "the run after the kills")
+        wait_for(lambda: run_done(pg_dsn, run_id), 60, "the run after the kills")
         assert survivor.stop() == 0, survivor.stderr
     finally:
         catalog.close()
@@ -224,11 +212,9 @@ def test_sigterm_hands_back_and_exits_0(
     tmp_path: Path, sites: list[FixtureSite], pg_dsn: str, workers: list[Worker]
 ) -> None:
     site = sites[0]
-    paths = [f"/s{n}" for n in range(6)]
-    for path in paths:
-        site.routes[path] = Route("slownews/99720.html", delay=0.4)
+    paths = _pages([site], "s", "slownews/99720.html", delay=0.4)
     config = _config(tmp_path, [site], pg_dsn, paths)
-    run_id = _plan(config)
+    run_id = plan(config)
     worker = Worker(config)
     workers.append(worker)
     catalog = Catalog(pg_dsn)
@@ -242,7 +228,7 @@ def test_sigterm_hands_back_and_exits_0(
     finally:
         catalog.close()
     workers.append(Worker(config))
-    wait_for(lambda: _run_done(pg_dsn, run_id), 60, "the run on the next worker")
+    wait_for(lambda: run_done(pg_dsn, run_id), 60, "the run on the next worker")
     _recorded_once(pg_dsn, [site.url(p) for p in paths])
 
 
@@ -250,12 +236,9 @@ def test_workers_ride_out_a_postgresql_restart(
     tmp_path: Path, sites: list[FixtureSite], pg_cluster: PgCluster, workers: list[Worker]
 ) -> None:
     dsn = pg_cluster.new_database()
-    paths = [f"/r{n}" for n in range(6)]
-    for site in sites[:2]:
-        for path in paths:
-            site.routes[path] = Route("slownews/99663.html", delay=0.3)
+    paths = _pages(sites[:2], "r", "slownews/99663.html", delay=0.3)
     config = _config(tmp_path, sites[:2], dsn, paths)
-    run_id = _plan(config)
+    run_id = plan(config)
     workers += [Worker(config, "--concurrency", "2") for _ in range(2)]
     catalog = Catalog(dsn)
     try:
@@ -263,7 +246,7 @@ def test_workers_ride_out_a_postgresql_restart(
     finally:
         catalog.close()
     pg_cluster.restart()
-    wait_for(lambda: _run_done(dsn, run_id), 90, "the run after the restart")
+    wait_for(lambda: run_done(dsn, run_id), 90, "the run after the restart")
     for worker in workers:
         assert worker.proc.poll() is None, worker.stderr  # still running: reconnected
         assert worker.stop() == 0

@@ -575,16 +575,19 @@ class Catalog:
 
         Only call this while holding the store lock: then no live run is unfinished.
         """
+        # A cluster tick's run (in ``ticks``) is open while workers crawl its pages: no
+        # process owns it, so none can have been killed with it.
+        live = " AND id NOT IN (SELECT run_id FROM ticks)" if "ticks" in self._sql.tables() else ""
         ids = [
             int(r["id"])
             for r in self._query(
-                "SELECT id FROM runs WHERE finished_at IS NULL AND outcome IS NULL"
+                f"SELECT id FROM runs WHERE finished_at IS NULL AND outcome IS NULL{live}"
             )
         ]
         if ids:
             self._write(
                 "UPDATE runs SET outcome = 'abandoned', reason = ? WHERE finished_at IS NULL"
-                " AND outcome IS NULL",
+                f" AND outcome IS NULL{live}",
                 ("its process was killed, or its end could not be recorded (a full disk)",),
             )
         return ids
