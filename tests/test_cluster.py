@@ -245,7 +245,7 @@ def test_workers_ride_out_a_postgresql_restart(
         wait_for(lambda: catalog.count_versions() >= 2, 30, "pages recorded")
     finally:
         catalog.close()
-    pg_cluster.restart()
+    pg_cluster.outage(3.0)  # down long enough for the queue's pool to fail to reconnect
     wait_for(lambda: run_done(dsn, run_id), 90, "the run after the restart")
     for worker in workers:
         assert worker.proc.poll() is None, worker.stderr  # still running: reconnected

@@ -246,10 +246,12 @@ class Cluster:
                 except asyncio.CancelledError:
                     if not self.stopping:
                         raise
-                except (queue_errors.ProcrastinateException, OSError) as exc:
+                except Exception as exc:  # noqa: BLE001 - the server went away, say; the
+                    # queue's errors come from procrastinate, psycopg and its pool alike
                     if self.stopping:
                         break
                     log.warning("work queue: %s; reconnecting", scrub(exc, self.dsn))
+                    log.debug("work queue failure", exc_info=True)
                     await asyncio.sleep(1.0)
         finally:
             await self.crawler.aclose()

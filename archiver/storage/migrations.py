@@ -63,6 +63,7 @@ def _cluster_frontier(db: SqlDb) -> None:
         if column not in have:
             db.run(f"ALTER TABLE targets ADD COLUMN {column} {schema_for(db.dialect, kind)}")
     db.run("CREATE INDEX IF NOT EXISTS targets_due ON targets(host, next_fetch_at)")
+    db.run("CREATE INDEX IF NOT EXISTS targets_planned ON targets(planned_run, next_fetch_at)")
     for table in ("hosts", "ticks", "indexed_versions"):
         _create(db, table)
 

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS targets (
     planned_run INTEGER
 );
 CREATE INDEX IF NOT EXISTS targets_due ON targets(host, next_fetch_at);
+CREATE INDEX IF NOT EXISTS targets_planned ON targets(planned_run, next_fetch_at);
 CREATE TABLE IF NOT EXISTS captures (
     id INTEGER PRIMARY KEY,
     target_id INTEGER NOT NULL REFERENCES targets(id),
