@@ -10,7 +10,7 @@ Invariants:
 
 - Politeness holds across workers: the queue runs one job per host at a time, and the
   state between two requests lives in the catalog's ``hosts`` table. The time of the last
-  request is stamped before a request and again once it is answered, and a job waits
+  request is stamped before a request and again when its page is recorded, and a job waits
   ``max(per_host_delay, Crawl-delay)`` after the later stamp (or until ``blocked_until``
   after a 429 or 503). robots.txt is kept there too, so a host's next job does not ask
   for it again within :data:`ROBOTS_TTL`. (Workers' clocks must agree: NTP.)
@@ -188,11 +188,17 @@ class HostCrawler:
                 if not await self._wait_turn(host, stop):
                     report.handed_back = True
                     return report
-            catalog.update_host(host, last_request_at=time.time())
+            # Stamped before the request (a worker killed mid-request leaves it), and
+            # again inside the page's transaction (see _page_done), so that the next
+            # request waits from the answer: one commit per page more, not two (none
+            # for a host with no delay to keep).
+            if self.fetcher.host_delay(host) > 0:
+                catalog.update_host(host, last_request_at=time.time())
             try:
                 fetched = await fetch_page(self.run, self.fetcher, robots, None, item)
-            finally:
+            except BaseException:
                 catalog.update_host(host, last_request_at=time.time())
+                raise
             _, result, doc, _ = fetched
             self._backoff(host, result)
             outcome = self._record(target, item, result, doc)
@@ -225,6 +231,8 @@ class HostCrawler:
         catalog = self.store.catalog
         if not catalog.take_due(target.id, planned.next_fetch_at, planned.planned_run):
             raise PageTaken(target.url)
+        if planned.host is not None:
+            catalog.update_host(planned.host, last_request_at=time.time())
         if planned.planned_run is not None:
             error = outcome.error if outcome.state == ERROR else None
             catalog.page_done(target.id, planned.planned_run, outcome.state, error)
