@@ -129,9 +129,11 @@ def test_three_workers_make_the_archive_one_worker_makes(
         assert "Traceback" not in worker.stderr
 
 
-def _pages(sites: list[FixtureSite], prefix: str, file: str, delay: float = 0.0) -> list[str]:
-    """Six pages (``/<prefix>0`` …) serving ``file`` on each of ``sites``."""
-    paths = [f"/{prefix}{n}" for n in range(6)]
+def _pages(
+    sites: list[FixtureSite], prefix: str, file: str, delay: float = 0.0, count: int = 6
+) -> list[str]:
+    """``count`` pages (``/<prefix>0`` …) serving ``file`` on each of ``sites``."""
+    paths = [f"/{prefix}{n}" for n in range(count)]
     for site in sites:
         for path in paths:
             site.routes[path] = Route(file, delay=delay)
@@ -179,16 +181,19 @@ def _recorded_once(dsn: str, urls: list[str]) -> None:
         catalog.close()
 
 
+@pytest.mark.parametrize(
+    "kills", [3, pytest.param(12, marks=pytest.mark.slow, id="soak")], ids=["3", "soak"]
+)
 def test_killed_workers_lose_nothing_and_duplicate_nothing(
-    tmp_path: Path, sites: list[FixtureSite], pg_dsn: str, workers: list[Worker]
+    tmp_path: Path, sites: list[FixtureSite], pg_dsn: str, workers: list[Worker], kills: int
 ) -> None:
-    paths = _pages(sites[:2], "k", "slownews/99710.html", delay=0.3)
+    paths = _pages(sites[:2], "k", "slownews/99710.html", delay=0.3, count=max(6, kills))
     config = _config(tmp_path, sites[:2], pg_dsn, paths)
     run_id = plan(config)
     catalog = Catalog(pg_dsn)
     killed = 0
     try:
-        for _ in range(3):  # kill -9 in the middle of a job, again and again
+        for _ in range(kills):  # kill -9 in the middle of a job, again and again
             worker = Worker(config, "--concurrency", "2")
             workers.append(worker)
             before = catalog.count_versions()
@@ -205,7 +210,7 @@ def test_killed_workers_lose_nothing_and_duplicate_nothing(
     _recorded_once(pg_dsn, [site.url(p) for site in sites[:2] for p in paths])
     verify = cli(config, "verify")
     assert verify.exit_code == 0 and "0 problems" in verify.output, verify.output
-    assert json.loads(cli(config, "runs", "--json").output)[0]["fetched"] == 12
+    assert json.loads(cli(config, "runs", "--json").output)[0]["fetched"] == 2 * len(paths)
 
 
 def test_sigterm_hands_back_and_exits_0(

@@ -406,7 +406,14 @@ def worker(
     ctx: Context, concurrency: int, index: bool, stalled_after: str, pages_per_job: int
 ) -> None:
     """Run cluster jobs (crawl, plan each [schedule] tick, index) until SIGTERM."""
+    import signal
+
     from archiver.config import parse_duration
+
+    # A stop while the worker starts (imports, connecting) ends it cleanly too.
+    early: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: early.append(signum))
 
     seconds = parse_duration(stalled_after, key="--stalled-after")
     if seconds < 1:
@@ -435,4 +442,5 @@ def worker(
             index=index,
             stalled_after=seconds,
             pages_per_job=pages_per_job,
+            stopped=early,
         )

@@ -230,15 +230,18 @@ class Cluster:
         if self._run is not None:
             self._run.cancel()
 
-    def run(self) -> None:
-        """Run jobs until SIGTERM or SIGINT; reconnect when the server goes away."""
+    def run(self, stopped: list[int] | None = None) -> None:
+        """Run jobs until SIGTERM or SIGINT; reconnect when the server goes away.
+        ``stopped`` collects the signals that come before the event loop takes them."""
         self.ensure_schema()
-        asyncio.run(self._main())
+        asyncio.run(self._main(stopped if stopped is not None else []))
 
-    async def _main(self) -> None:
+    async def _main(self, stopped: list[int]) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
+        if stopped:
+            self.stopping = True
         try:
             while not self.stopping:
                 try:
@@ -294,6 +297,7 @@ def run_worker(
     index: bool,
     stalled_after: float,
     pages_per_job: int = 50,
+    stopped: list[int] | None = None,
 ) -> None:
     """`archiver worker`: hold the store folder (its WARC spool) and run jobs."""
     # With WARC files on S3, store.path is this worker's spool, which it uploads whole:
@@ -317,7 +321,8 @@ def run_worker(
             stalled_after=stalled_after,
             pages_per_job=pages_per_job,
         )
-        cluster.run()
+        cluster.stopping = bool(stopped)  # signals that came while it started
+        cluster.run(stopped)
         spool.end_run(store)
     finally:
         lock.release()

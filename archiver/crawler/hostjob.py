@@ -42,7 +42,7 @@ from archiver.storage.catalog import TargetRow
 from archiver.storage.store import Store
 
 from .frontier import FrontierItem
-from .outcome import ERROR, TargetOutcome, counted_outcome
+from .outcome import CHANGED, ERROR, NEW, TargetOutcome, counted_outcome
 from .pipeline import build_frontier, fetch_page, record_seed
 from .recorder import CrawlRun
 
@@ -204,10 +204,8 @@ class HostCrawler:
             outcome = self._record(target, item, result, doc)
             if outcome is not None:
                 report.pages += 1
-                report.new_versions += outcome.version is not None and outcome.state in (
-                    "new",
-                    "changed",
-                )
+                if outcome.state in (NEW, CHANGED):
+                    report.new_versions += 1
                 if target.planned_run is not None:
                     finish_run_if_done(self.config, self.store, target.planned_run)
 
