@@ -54,9 +54,7 @@ class Worker:
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM once it has started (a signal before its command runs is Python's
         default: killed); the exit status."""
-        wait_for(
-            lambda: "worker on " in self.stderr or self.proc.poll() is not None, 60, "a start"
-        )
+        wait_for(lambda: "worker on " in self.stderr or self.proc.poll() is not None, 60, "a start")
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=timeout)
