@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from crawl import Nginx, generate_site  # noqa: E402  (benchmarks/crawl.py)
+from crawl import Nginx, generate_site, write_config  # noqa: E402  (benchmarks/crawl.py)
 
 from archiver.storage.catalog import Catalog  # noqa: E402
 from tests.cluster import plan, run_done, wait_for  # noqa: E402
@@ -68,23 +68,14 @@ LOG = "$msec $server_addr $status $request_uri"
 
 
 def config(folder: Path, dsn: str, urls: list[str], delay: float) -> Path:
+    """crawl.py's config, on the cluster catalog, with ``delay`` and no schedule tick."""
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["[store]", f'path = "{folder / "store"}"', f'catalog = "{dsn}"', ""]
-    for url in urls:
-        lines += ["[[targets]]", f'url = "{url}"', ""]
-    lines += [
-        "[crawl]",
-        f"per_host_delay = {delay}",
-        "allow_private_networks = true",
-        "respect_robots = true",
-        "retries = 2",
-        "timeout = 30",
-        "",
-        "[schedule]",
-        'cron = "0 0 1 1 *"',  # no tick: the benchmark plans with plan_now
-    ]
-    path = folder / "archiver.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = write_config(folder / "archiver.toml", folder / "store", urls, "archiver-cluster")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("\n\n", f'\ncatalog = "{dsn}"\n\n', 1)  # the [store] table's end
+    text = text.replace("per_host_delay = 0\n", f"per_host_delay = {delay}\n")
+    # no tick: the benchmark plans with plan_now
+    path.write_text(text + '\n[schedule]\ncron = "0 0 1 1 *"\n', encoding="utf-8")
     return path
 
 
