@@ -374,3 +374,36 @@ def test_cluster_schedule_misuse_is_one_line(
     )
     assert done.returncode == 2 and "schedule.every" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_stalled_plan_or_sweep_never_loses_its_tick_or_blocks_recovery(
+    tmp_path: Path, sites: list[FixtureSite], pg_dsn: str
+) -> None:
+    """A worker killed while it plans a tick or sweeps: the next sweep fails both jobs
+    (no lock holds it back) and defers the tick's plan again."""
+    from archiver.crawler.cluster import CONTROL_QUEUE, PLAN, RECOVER, Cluster
+
+    settings = load_config(_config(tmp_path, sites[:1], pg_dsn, PAGES[:1]))
+
+    async def scenario(cluster: Cluster) -> None:
+        manager = cluster.app.job_manager
+        async with cluster.app.open_async():
+            await cluster.app.tasks[PLAN].defer_async(timestamp=1234)
+            await cluster.app.tasks[RECOVER].defer_async(timestamp=1235)
+            dead = await manager.register_worker()
+            taken = [await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=dead) for _ in "ab"]
+            assert {job.task_name for job in taken if job} == {PLAN, RECOVER}
+            await cluster.app.connector.execute_query_async(
+                "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'"
+            )
+            ids = {job.id for job in taken if job is not None}
+            assert set(await cluster.recover()) == ids
+            alive = await manager.register_worker()
+            again = await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=alive)
+            assert again is not None and again.task_name == PLAN
+            assert again.task_kwargs == {"timestamp": 1234}
+
+    with Store.from_config(settings) as store:
+        cluster = Cluster(settings, store, stalled_after=2)
+        cluster.ensure_schema()
+        asyncio.run(scenario(cluster))

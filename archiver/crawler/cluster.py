@@ -14,9 +14,11 @@ Jobs (each idempotent: a job that runs twice after a crash changes nothing more)
   "already queued", never an error.
 - ``archiver.index()`` on the ``index`` queue, which only the search host's worker
   (``archiver worker --index``) takes: drains the versions not yet indexed.
-- ``archiver.recover(timestamp)``, periodic, every :data:`RECOVER_EVERY` seconds: the
-  jobs of workers whose heartbeat stopped (killed, or cut off) are marked failed, never
-  retried in place, and every host with a page due and no job gets one. Procrastinate's
+- ``archiver.recover(timestamp)``, periodic, every :data:`RECOVER_EVERY` seconds, with no
+  lock (a sweep stalled with its worker must not hold back the next): the jobs of workers
+  whose heartbeat stopped (killed, or cut off) are marked failed, never retried in place;
+  a stalled ``plan`` is deferred again for its tick; every host with a page due and no
+  job gets one, and the indexer a job when versions wait. Procrastinate's
   documented retry of stalled jobs puts the stalled job back to ``todo``; with a
   queueing lock and another job of the host already waiting, that raises a
   UniqueViolation and the stalled job keeps the host's lock for good (upstream issue
@@ -128,7 +130,9 @@ class Cluster:
         )
 
         @app.periodic(cron=tick_cron(self.config), periodic_id="tick")
-        @app.task(name=PLAN, queue=CONTROL_QUEUE, lock=PLAN, queueing_lock=PLAN)
+        # One plan at a time; no queueing lock: a plan waiting for its turn is a tick of
+        # its own (and a stalled plan is deferred again, see recover).
+        @app.task(name=PLAN, queue=CONTROL_QUEUE, lock=PLAN)
         async def plan(timestamp: int) -> None:
             await self._plan(timestamp)
 
@@ -142,7 +146,9 @@ class Cluster:
             log.info("indexed %d versions", count)
 
         @app.periodic(cron=f"* * * * * */{RECOVER_EVERY}", periodic_id="recover")
-        @app.task(name=RECOVER, queue=CONTROL_QUEUE, lock=RECOVER, queueing_lock=RECOVER)
+        # No lock: a recover job stalled with its worker must not hold back the next one
+        # (which fails it); two sweeps at once do nothing twice.
+        @app.task(name=RECOVER, queue=CONTROL_QUEUE, queueing_lock=RECOVER)
         async def recover(timestamp: int) -> None:
             await self.recover()
 
@@ -188,16 +194,19 @@ class Cluster:
         await manager.prune_stalled_workers(self.stalled_after)
         failed = []
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.stalled_after):
-            if job.task_name == RECOVER:
-                continue  # this very job, when its own worker was pruned
             assert job.id is not None
             # Failed, not retried: a retry puts it back to `todo` beside the host's
             # waiting job, which the queueing lock forbids (upstream #1543).
-            await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+            try:
+                await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+            except queue_errors.ConnectorException:
+                continue  # another sweep failed it first
             log.warning(
                 "job %d (%s) lost its worker; its work is queued again", job.id, job.call_string
             )
             failed.append(job.id)
+            if job.task_name == PLAN:  # its tick, planned (once: the ticks table) anew
+                await self.app.tasks[PLAN].defer_async(**job.task_kwargs)
         queued = await self._queued_hosts()
         for host in self.store.catalog.due_hosts():
             if host not in queued:
