@@ -396,9 +396,13 @@ def test_a_stalled_plan_or_sweep_never_loses_its_tick_or_blocks_recovery(
             await cluster.app.connector.execute_query_async(
                 "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'"
             )
+            alive = await manager.register_worker()
+            # the next sweep runs although the stalled one was never finished
+            await cluster.app.tasks[RECOVER].defer_async(timestamp=1240)
+            sweep = await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=alive)
+            assert sweep is not None and sweep.task_name == RECOVER
             ids = {job.id for job in taken if job is not None}
             assert set(await cluster.recover()) == ids
-            alive = await manager.register_worker()
             again = await manager.fetch_job(queues=[CONTROL_QUEUE], worker_id=alive)
             assert again is not None and again.task_name == PLAN
             assert again.task_kwargs == {"timestamp": 1234}
