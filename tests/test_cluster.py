@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -357,9 +356,6 @@ def test_embedded_crawl_imports_no_cluster_library(tmp_path: Path, site: Fixture
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
-
-
-_ = signal  # SIGTERM is what Worker.stop sends
 
 
 def test_cluster_schedule_misuse_is_one_line(

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 from archiver.config import Config
 from archiver.errors import ArchiverError
+from archiver.extractor.page import Document
 from archiver.net.exchange import FetchResult
 from archiver.net.fetch import Fetcher
 from archiver.net.robots import RobotsPolicy
@@ -210,13 +211,13 @@ class HostCrawler:
                     finish_run_if_done(self.config, self.store, target.planned_run)
 
     def _record(
-        self, target: TargetRow, item: FrontierItem, result: FetchResult, doc: object
+        self, target: TargetRow, item: FrontierItem, result: FetchResult, doc: Document | None
     ) -> TargetOutcome | None:
         self.run.run_id = target.planned_run or 0
         self.run.on_page = self._page_done
         self._page = target
         try:
-            return self.run.record(item, result, doc)  # type: ignore[arg-type]
+            return self.run.record(item, result, doc)
         except PageTaken:
             log.warning("%s: recorded by another job meanwhile; this copy dropped", item.url)
             return None
