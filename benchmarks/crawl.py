@@ -486,6 +486,7 @@ def generate_site(root: Path, pages: int) -> tuple[list[str], int, str]:
 
 # --- nginx ------------------------------------------------------------------------------
 
+LOG_FORMAT = '$bytes_sent $request_length $status "$http_user_agent"'
 NGINX_CONF = """\
 worker_processes 1;
 daemon off;
@@ -493,7 +494,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-    log_format bench '$bytes_sent $request_length $status "$http_user_agent"';
+    log_format bench '{log_format}';
     access_log {tmp}/access.log bench;
     client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi; uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
@@ -504,7 +505,7 @@ http {{
     keepalive_requests 100000;
     gzip {gzip};  # as Debian's stock nginx.conf: text/html compressed at level 1
     server {{
-        listen {host}:{port};
+        {listen}
         root {site};
         index index.html;
         location / {{ try_files $uri $uri.html $uri/ =404; }}
@@ -531,14 +532,26 @@ def free_port() -> int:
 class Nginx:
     """Our own nginx in the foreground (daemon off), on a free port, stopped at the end."""
 
-    def __init__(self, tmp: Path, site: Path, *, gzip: bool) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        site: Path,
+        *,
+        gzip: bool,
+        hosts: tuple[str, ...] = (HOST,),  # more loopback addresses: more hosts, one port
+        log_format: str = LOG_FORMAT,
+    ) -> None:
         self.tmp = tmp
         self.port = free_port()
         self.log = tmp / "access.log"
         conf = tmp / "nginx.conf"
         conf.write_text(
             NGINX_CONF.format(
-                tmp=tmp, site=site, host=HOST, port=self.port, gzip="on" if gzip else "off"
+                tmp=tmp,
+                site=site,
+                listen=" ".join(f"listen {host}:{self.port};" for host in hosts),
+                log_format=log_format,
+                gzip="on" if gzip else "off",
             )
         )
         stderr = tmp / "nginx.stderr"  # a file, not a pipe nobody drains while we crawl

@@ -164,7 +164,7 @@ DEFAULT_ROUTES: dict[str, Route] = {
 class FixtureSite:
     """The fixture site served over real HTTP; tests switch routes between crawls."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str = "127.0.0.1") -> None:
         # Copies: a test that changes a route must not change it for the next test.
         self.routes: dict[str, Route] = {
             path: replace(route, headers=dict(route.headers), statuses=list(route.statuses))
@@ -236,9 +236,10 @@ class FixtureSite:
             def handle_error(self, request: object, client_address: object) -> None:
                 pass  # a client that hangs up mid-response (a fault test) is expected
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        # Another loopback address (127.0.0.2, …) is another host to a crawler's politeness.
+        self.server = Server((address, 0), Handler)
         self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.base = f"http://{address}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     def url(self, path: str) -> str:

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +92,12 @@ class PgCluster:
     def restart(self) -> None:
         """A fast restart: the server drops every connection, as after a crash."""
         _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        self.start()
+
+    def outage(self, seconds: float) -> None:
+        """The server down for ``seconds`` (connections refused meanwhile), then up."""
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        time.sleep(seconds)
         self.start()
 
     def stop(self) -> None:

@@ -387,5 +387,5 @@ def test_a_schema_4_catalog_gains_seeds_by_url_keeping_its_seeds(
         catalog.seed_version(row.id, 3)
     catalog.close()
     db = _open(catalog_location)
-    assert schema_version(db) == LATEST == 6
+    assert schema_version(db) == LATEST == 7
     db.close()

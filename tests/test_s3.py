@@ -431,3 +431,63 @@ def test_export_a_wacz_from_s3(s3: SeaweedFS, site: FixtureSite, config_dir: Pat
     # pywb cannot read the bucket in place: replay says to export a WACZ instead.
     refused = cli(config, "replay")
     assert refused.exit_code == 2 and "export a WACZ" in refused.stderr, refused.output
+
+
+def test_cluster_workers_spool_while_s3_is_down_and_catch_up(
+    s3: SeaweedFS, site: FixtureSite, tmp_path: Path, pg_dsn: str
+) -> None:
+    """Two `archiver worker`s, each with its own spool, crawl while S3 is down: the pages
+    are recorded, their WARC files wait; once S3 answers, a worker's next start uploads
+    what it left, and a reader with no spool of its own verifies every record on S3."""
+    from archiver.crawler.cluster import plan_now
+    from archiver.storage.catalog import Catalog
+
+    from .cluster import Worker, wait_for
+    from .test_cluster_catalog import with_catalog
+
+    paths = [f"/c{n}" for n in range(4)]
+    for path in paths:
+        site.routes[path] = Route("slownews/99700.html", delay=0.2)
+
+    def config(name: str) -> Path:
+        made = with_catalog(
+            s3_config(tmp_path / name, site, s3, prefix="cluster", targets=paths, seed=False),
+            pg_dsn,
+        )
+        made.write_text(made.read_text() + '\n[schedule]\ncron = "0 0 1 1 *"\n')
+        return made
+
+    configs = [config("w1"), config("w2")]
+    reader = config("reader")
+    loaded = load_config(reader)
+    with Store.from_config(loaded) as store:
+        plan = plan_now(loaded, store)
+    assert plan is not None
+    catalog = Catalog(pg_dsn)
+    workers = [Worker(c, "--pages-per-job", "1") for c in configs]
+    try:
+        wait_for(lambda: catalog.count_versions() >= 1, 30, "a page recorded")
+        s3.stop()
+        wait_for(lambda: catalog.run(plan.run_id).finished_at is not None, 60, "the run")
+        for worker in workers:
+            assert worker.stop() == 0, worker.stderr
+        # S3 down: each worker that wrote a file warned and kept it (under load one
+        # worker may have done every page)
+        waiting = [name for c in configs for name in spool(c)]
+        assert waiting
+        warned = [w for w in workers if "wait in the spool" in w.stderr]
+        assert len(warned) == sum(1 for c in configs if spool(c))
+        s3.start()
+        again = [Worker(c) for c in configs]  # each uploads its spool as it starts
+        workers += again
+        wait_for(lambda: not any(spool(c) for c in configs), 60, "the spools to empty")
+        for worker in again:
+            assert worker.stop() == 0
+    finally:
+        catalog.close()
+        for worker in workers:
+            worker.close()
+    assert set(waiting) <= set(objects(s3, "cluster"))
+    report = cli_json(reader, "verify")
+    assert report["problems"] == [] and report["waiting_upload"] == []
+    assert report["checked"] == len(paths)

@@ -263,6 +263,9 @@ def main(
     for noisy in ("httpx", "httpcore", "hpack", "charset_normalizer", "apscheduler.scheduler"):
         # their per-request lines repeat ours; keep their warnings only
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # The work queue logs each failure with its traceback; archiver says it in one line.
+    for noisy in ("procrastinate", "psycopg.pool"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.CRITICAL)
     ctx.obj = Context(config_path, store_path)
 
 

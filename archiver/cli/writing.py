@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -176,6 +176,9 @@ def schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
     from archiver.crawler import schedule as scheduling  # APScheduler only for this command
 
     config = ctx.config()
+    if config.catalog is not None:  # cluster mode: Procrastinate's periodic tick
+        _cluster_schedule(ctx, list_jobs, as_json)
+        return
     if list_jobs:
         jobs = scheduling.list_jobs(config)
         if as_json:
@@ -372,3 +375,119 @@ def migrate(ctx: Context, dsn: str | None, as_json: bool) -> None:
         out.print(f"{report.target} already holds this store's catalog ({rows}); nothing copied")
     else:
         out.print(f"copied {rows} into {report.target}")
+
+
+def _cluster_queue() -> Any:
+    try:
+        from archiver.crawler import cluster  # procrastinate and psycopg: cluster mode only
+    except ImportError as exc:
+        raise ConfigError(
+            f"cluster mode needs {exc.name} (not installed): pip install 'archiver[cluster]'"
+        ) from None
+    return cluster
+
+
+def _cluster_schedule(ctx: Context, list_jobs: bool, as_json: bool) -> None:
+    """`schedule` on a cluster catalog: the workers schedule; --list shows the tick."""
+    from datetime import UTC, datetime
+
+    if not list_jobs:
+        raise ConfigError(
+            "with a PostgreSQL catalog every `archiver worker` runs the schedule (one run"
+            " per tick, however many workers): start workers instead of `archiver schedule`"
+        )
+    cluster = _cluster_queue()
+    config = ctx.config()
+    cron, following = cluster.next_tick(config, datetime.now(UTC))
+    with ctx.store() as store:
+        scheduled = [r for r in store.catalog.runs() if r.trigger == "scheduled"]
+    last = scheduled[-1] if scheduled else None
+    job = {
+        "id": "tick",
+        "trigger": f"cron {cron}",
+        "next_run_time": following.isoformat(timespec="seconds"),
+        "last_run": {"run_id": last.id, "outcome": last.outcome, "finished_at": last.finished_at}
+        if last
+        else None,
+        "scheduler": "archiver worker (Procrastinate periodic task)",
+    }
+    if as_json:
+        _json([job])
+        return
+    table = Table("job", "trigger", "next run", "last run", "scheduler")
+    table.add_row(
+        job["id"],
+        job["trigger"],
+        job["next_run_time"],
+        f"{last.outcome or 'running'} (run {last.id}, {last.finished_at or '-'})" if last else "",
+        job["scheduler"],
+    )
+    out.print(table)
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="Hosts this worker crawls at once.",
+)
+@click.option("--index", is_flag=True, help="Also run the indexer job (on the search host).")
+@click.option(
+    "--stalled-after",
+    default="10s",
+    show_default=True,
+    help="Silence after which another worker's jobs are taken over.",
+)
+@click.option(
+    "--pages-per-job",
+    type=click.IntRange(1, 100000),
+    default=50,
+    show_default=True,
+    help="Pages of one host a job records before it queues the host again.",
+)
+@pass_context
+@handle_errors()
+def worker(
+    ctx: Context, concurrency: int, index: bool, stalled_after: str, pages_per_job: int
+) -> None:
+    """Run cluster jobs (crawl, plan each [schedule] tick, index) until SIGTERM."""
+    import signal
+
+    from archiver.config import parse_duration
+
+    # A stop while the worker starts (imports, connecting) ends it cleanly too.
+    early: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: early.append(signum))
+
+    seconds = parse_duration(stalled_after, key="--stalled-after")
+    if seconds < 1:
+        raise ConfigError("--stalled-after must be at least 1s")
+    config = ctx.config()
+    store = ctx.store()
+    if store.catalog_dsn is None:
+        raise ConfigError(
+            'archiver worker needs a PostgreSQL catalog: [store] catalog = "postgresql://…"'
+            " or ARCHIVER_CATALOG"
+        )
+    cluster = _cluster_queue()
+    cluster.tick_cron(config)  # a [schedule] no cron line can say: refused before starting
+    if logging.getLogger().getEffectiveLevel() <= logging.WARNING:  # not --quiet
+        logging.getLogger("archiver.crawler").setLevel(logging.INFO)
+    with store:
+        store.catalog  # noqa: B018 - open it now: a wrong URL or password fails here
+        err.print(
+            f"worker on {store.catalog.label}: {concurrency} hosts at once"
+            f"{', indexing' if index else ''}; stop with SIGTERM"
+        )
+        cluster.run_worker(
+            config,
+            store,
+            concurrency=concurrency,
+            index=index,
+            stalled_after=seconds,
+            pages_per_job=pages_per_job,
+            stopped=early,
+        )

@@ -31,6 +31,15 @@ NEW, CHANGED, UNCHANGED, NOT_MODIFIED, ARCHIVED, SKIPPED, IRRELEVANT, DUPLICATE,
 )
 
 
+def counted_outcome(fetched: int, errors: int) -> tuple[str, str | None]:
+    """A run's outcome and reason from its counts, when nothing stopped it."""
+    if not errors:
+        return "ok", None
+    if fetched == 0:
+        return "failed", f"none of the {errors} URLs could be fetched"
+    return "partial", f"{errors} of {errors + fetched} URLs in error"
+
+
 @dataclass
 class TargetOutcome:
     url: str
@@ -73,9 +82,7 @@ class CrawlSummary:
             return "failed"
         if self.interrupted:
             return "interrupted"
-        if not self.errors:
-            return "ok"
-        return "failed" if self.fetched == 0 else "partial"
+        return counted_outcome(self.fetched, len(self.errors))[0]
 
     @property
     def reason(self) -> str | None:
@@ -84,12 +91,7 @@ class CrawlSummary:
             return self.failure
         if self.interrupted:
             return self.stop_reason or "stopped before its work was done"
-        errors = len(self.errors)
-        if not errors:
-            return None
-        if self.fetched == 0:
-            return f"none of the {errors} URLs could be fetched"
-        return f"{errors} of {errors + self.fetched} URLs in error"
+        return counted_outcome(self.fetched, len(self.errors))[1]
 
     def run_record(self) -> dict[str, Any]:
         """What the catalog keeps of the finished run: ``Catalog.finish_run``'s keywords."""

@@ -113,6 +113,15 @@ class _StopSignals:
 
 def register_seed(store: Store, path: Path) -> tuple[SeedRow, bool]:
     """Parse a seed file, record it in the catalog and index it; return (row, created)."""
+    row, created = record_seed(store, path)
+    index = open_index(store)
+    if created or not index.exists():
+        index.add([seed_doc(row)])
+    return row, created
+
+
+def record_seed(store: Store, path: Path) -> tuple[SeedRow, bool]:
+    """Parse a seed file and record it in the catalog (not in the index)."""
     post = parse_seed_file(path)
     row, created = store.catalog.add_seed(
         name=post.name,
@@ -129,9 +138,6 @@ def register_seed(store: Store, path: Path) -> tuple[SeedRow, bool]:
             "references": [{"url": r.url, "label": r.label} for r in post.references],
         },
     )
-    index = open_index(store)
-    if created or not index.exists():
-        index.add([seed_doc(row)])
     return row, created
 
 
@@ -259,6 +265,36 @@ def _follow(
         frontier.add(child)
 
 
+async def fetch_page(
+    run: CrawlRun,
+    fetcher: Fetcher,
+    robots: RobotsPolicy,
+    renderer: Renderer | None,
+    item: FrontierItem,
+) -> PageResult:
+    """Fetch one page as every crawl does (robots.txt, conditional GET, extraction off
+    the event loop, rendering when asked); :meth:`CrawlRun.record` records it."""
+    reason = await robots.disallowed(item.url)
+    if reason:
+        return item, FetchResult(url=item.url, skipped=reason), None, None
+    mode = run.render_modes.get(item.url, run.crawl_config.render)
+    # A rendered page's text depends on more than its HTML: no conditional GET.
+    conditional = run.conditional_for(item.url) if mode == "never" else None
+    result = await fetcher.fetch(item.url, conditional)
+    # Extraction in a worker thread: the loop keeps fetching while a page extracts.
+    doc = await asyncio.to_thread(prepare_document, item, result)
+    rendered = None
+    if renderer is not None and doc is not None and _wants_render(mode, doc):
+        assert result.response is not None  # prepare_document made a Document of it
+        try:
+            rendered = await renderer.render(result.response)
+        except RenderError as exc:
+            log.warning("%s: %s; its text is read from the HTML as served", item.url, exc)
+        else:
+            doc = await asyncio.to_thread(extract, rendered.html, result.response.url)
+    return item, result, doc, rendered
+
+
 async def _fetch_all(
     run: CrawlRun,
     frontier: Frontier,
@@ -270,25 +306,7 @@ async def _fetch_all(
     renderer: Renderer | None,
 ) -> None:
     async def one(item: FrontierItem) -> PageResult:
-        reason = await robots.disallowed(item.url)
-        if reason:
-            return item, FetchResult(url=item.url, skipped=reason), None, None
-        mode = run.render_modes.get(item.url, run.crawl_config.render)
-        # A rendered page's text depends on more than its HTML: no conditional GET.
-        conditional = run.conditional_for(item.url) if mode == "never" else None
-        result = await fetcher.fetch(item.url, conditional)
-        # Extraction in a worker thread: the loop keeps fetching while a page extracts.
-        doc = await asyncio.to_thread(prepare_document, item, result)
-        rendered = None
-        if renderer is not None and doc is not None and _wants_render(mode, doc):
-            assert result.response is not None  # prepare_document made a Document of it
-            try:
-                rendered = await renderer.render(result.response)
-            except RenderError as exc:
-                log.warning("%s: %s; its text is read from the HTML as served", item.url, exc)
-            else:
-                doc = await asyncio.to_thread(extract, rendered.html, result.response.url)
-        return item, result, doc, rendered
+        return await fetch_page(run, fetcher, robots, renderer, item)
 
     window = max(4, run.crawl_config.concurrency * 2)
     pending: set[asyncio.Task[PageResult]] = set()

@@ -87,7 +87,13 @@ class CrawlRun:
     """State of one run: the store, the open WARC file and the documents to index."""
 
     def __init__(
-        self, crawl_config: CrawlConfig, store: Store, run_id: int, progress: ProgressFn | None
+        self,
+        crawl_config: CrawlConfig,
+        store: Store,
+        run_id: int,
+        progress: ProgressFn | None,
+        *,
+        indexing: bool = True,
     ) -> None:
         self.crawl_config = crawl_config
         self.store = store
@@ -110,6 +116,42 @@ class CrawlRun:
         self.by_capture_time = False
         self.render_modes: dict[str, str] = {}  # canonical [[targets]] URL -> its render mode
         self._record_id = ""  # WARC-Record-ID of the last response record written
+        # False in cluster mode: the indexer job indexes what the catalog holds.
+        self.indexing = indexing
+        # Called inside each page's transaction with (target, outcome): what must land
+        # with the page (cluster mode: the page is no longer due, its run counts it).
+        self.on_page: Callable[[TargetRow, TargetOutcome], None] | None = None
+
+    def record(
+        self,
+        item: FrontierItem,
+        result: FetchResult,
+        doc: Document | None = None,
+        rendered: Rendered | None = None,
+    ) -> TargetOutcome:
+        """Record one page on its own (a cluster worker's): its records are fsynced, then
+        its transaction commits."""
+        pages = [(item, result, doc, rendered)]
+        try:
+            outcomes = self._record_now(pages)
+        except CatalogConnectionLost as exc:
+            # A cluster catalog restarted mid-page: the server rolled the page's
+            # transaction back whole, so it is recorded once more on a new connection
+            # (its first WARC records stay behind, referenced by nothing).
+            log.warning("%s: recording again: %s", item.url, exc)
+            outcomes = self._record_now(pages)
+        return outcomes[0]
+
+    def _record_now(self, pages: Sequence[PageResult]) -> list[TargetOutcome]:
+        try:
+            with self.catalog.transaction():
+                outcomes = self._write_group(pages)
+                self.warc.sync()
+        except BaseException:
+            self.index_feed.discard_all()  # the pages' versions were rolled back with them
+            raise
+        self._recorded(pages, outcomes)
+        return outcomes
 
     async def record_group(self, pages: Sequence[PageResult]) -> list[TargetOutcome]:
         """Record pages under one catalog commit, preceded by one WARC fsync.
@@ -129,19 +171,29 @@ class CrawlRun:
             return await self._record_group(pages)
 
     async def _record_group(self, pages: Sequence[PageResult]) -> list[TargetOutcome]:
-        outcomes: list[TargetOutcome] = []
         try:
             with self.catalog.transaction():
-                with self.warc.group(sync=False):
-                    for item, result, doc, rendered in pages:
-                        outcomes.append(self._record_page(item, result, doc, rendered))
-                        self.index_feed.hold()
+                outcomes = self._write_group(pages)
                 # Before the commit. Nothing else writes this WARC file meanwhile: the
                 # pipeline records one group at a time.
                 await asyncio.to_thread(self.warc.sync)
         except BaseException:
             self.index_feed.discard_all()  # the group's versions were rolled back with it
             raise
+        self._recorded(pages, outcomes)
+        return outcomes
+
+    def _write_group(self, pages: Sequence[PageResult]) -> list[TargetOutcome]:
+        """Inside an open transaction: each page's records and rows; no fsync yet."""
+        outcomes: list[TargetOutcome] = []
+        with self.warc.group(sync=False):
+            for item, result, doc, rendered in pages:
+                outcomes.append(self._record_page(item, result, doc, rendered))
+                self.index_feed.hold()
+        return outcomes
+
+    def _recorded(self, pages: Sequence[PageResult], outcomes: list[TargetOutcome]) -> None:
+        """After the commit: index, upload, log and report progress."""
         self.index_feed.flush()
         if self.uploader is not None:  # committed: uploaded files may leave the spool
             self.uploader.settle()
@@ -159,7 +211,6 @@ class CrawlRun:
             )
             if self.progress:
                 self.progress(outcome)
-        return outcomes
 
     def _record_page(
         self,
@@ -184,6 +235,8 @@ class CrawlRun:
         self.catalog.set_target_state(
             target.id, outcome.state, error=outcome.error, tries=outcome.tries
         )
+        if self.on_page is not None:
+            self.on_page(target, outcome)
         return outcome
 
     def store_result(
@@ -395,9 +448,10 @@ class CrawlRun:
         )
         latest = self.catalog.latest_version(target.id) if self.by_capture_time else version
         is_latest = latest is not None and latest.id == version.id
-        self.index_feed.add(version_doc(version, latest=is_latest))
-        if previous is not None and is_latest:
-            self.index_feed.add(version_doc(previous, latest=False))
+        if self.indexing:
+            self.index_feed.add(version_doc(version, latest=is_latest))
+            if previous is not None and is_latest:
+                self.index_feed.add(version_doc(previous, latest=False))
         return TargetOutcome(
             url, CHANGED if previous else NEW, version.version, tries=tries, score=score
         )

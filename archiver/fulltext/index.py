@@ -6,6 +6,23 @@ page version is a document; ``latest`` marks the newest version of its page so t
 default search covers current text only, while ``all_versions`` answers "which version
 said X". Whoosh stores postings; :mod:`archiver.fulltext.engine` evaluates queries on them, so
 another engine can replace both without touching callers.
+
+The interface another backend (say OpenSearch with the nori Korean analyzer, for an
+archive past one machine) must offer is :class:`Index`'s public methods, with these
+invariants:
+
+- ``add(docs)`` upserts by ``IndexDoc.doc_id`` (``<url>#v<n>``, ``seed:<id>``): adding
+  a document twice leaves one; the documents become searchable together when it returns.
+  ``writer()`` streams the same way (``add`` each, then ``commit`` or ``cancel``).
+- ``rebuild(docs)`` replaces everything at once; readers see the old index until then.
+- ``search(query, …)`` returns :class:`Hit` lists with the options of ``archiver search``
+  (``latest`` only unless ``all_versions``; by site, date, kind); a malformed query is a
+  ``SearchQueryError``, a broken index a ``SearchIndexError``.
+- ``exists()`` and ``doc_count()``; ``close()`` frees what it holds.
+
+Nothing else touches the backend: documents come from the catalog
+(:mod:`archiver.fulltext.rebuild`), and cluster mode's one indexer job
+(:func:`archiver.fulltext.rebuild.drain`) feeds them in.
 """
 
 from __future__ import annotations

@@ -72,3 +72,30 @@ def reindex(store: Store, progress: Callable[[int, int], None] | None = None) ->
 def shared_index(store: Store) -> Index:
     """The process's one warm :class:`Index` of a store (see :meth:`Index.shared`)."""
     return Index.shared(store.index_dir)
+
+
+def drain(store: Store, *, batch: int = 500) -> int:
+    """Index the versions the catalog holds and the index does not yet (cluster mode's
+    one indexer job, on the search host); return how many versions it indexed.
+
+    Each batch re-adds every version of the pages it touches, so the ``latest`` mark
+    moves to a page's newest version, then records the batch as indexed. Documents are
+    keyed by ``doc_id``: a batch indexed twice (a crash between the index commit and the
+    catalog write) is the same index.
+    """
+    catalog = store.catalog
+    index = open_index(store)
+    total = 0
+    seeds = catalog.seeds()
+    if seeds and (not index.exists() or catalog.meta("indexed_seeds") != str(seeds[-1].id)):
+        index.add([seed_doc(seed) for seed in seeds])
+        catalog.set_meta("indexed_seeds", str(seeds[-1].id))
+    while pending := catalog.unindexed_versions(batch):
+        docs = []
+        for target_id in sorted({target for _, target in pending}):
+            history = catalog.versions(target_id)
+            docs += [version_doc(v, latest=i == len(history) - 1) for i, v in enumerate(history)]
+        index.add(docs, procs=2 if len(docs) >= 200 else 1)
+        catalog.mark_indexed([version for version, _ in pending])
+        total += len(pending)
+    return total

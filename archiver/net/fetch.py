@@ -136,6 +136,10 @@ class Fetcher:
         """Raise one host's delay between requests (robots.txt Crawl-delay)."""
         self._host_delay[host] = seconds
 
+    def host_delay(self, host: str) -> float:
+        """The seconds this fetcher keeps between two requests to ``host``."""
+        return max(self.config.per_host_delay, self._host_delay.get(host, 0.0))
+
     @property
     def budget(self) -> float:
         """Seconds one fetch (all hops and retries) may take, waiting for its turn aside."""

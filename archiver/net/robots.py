@@ -34,8 +34,25 @@ class RobotsPolicy:
         self.respect = respect
         self._rules: dict[str, Protego | bool | None] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # origin -> the robots.txt body loaded ("" for none, a 4xx); what a cluster
+        # worker keeps in the catalog's hosts table for the next job (see preload).
+        self.bodies: dict[str, str] = {}
         if not respect:
             log.warning("robots.txt is ignored (crawl.respect_robots = false)")
+
+    @staticmethod
+    def origin(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def needs_fetch(self, url: str) -> bool:
+        """Whether :meth:`disallowed` would request robots.txt first (a request to the host)."""
+        return self.respect and url_problem(url) is None and self.origin(url) not in self._rules
+
+    def preload(self, url: str, body: str) -> None:
+        """Use ``body`` (kept from an earlier load, see :attr:`bodies`) as the robots.txt
+        of ``url``'s origin instead of fetching it."""
+        self._rules[self.origin(url)] = self._parse(body, urlsplit(url).hostname or "")
 
     async def disallowed(self, url: str) -> str | None:
         """A reason when robots.txt forbids ``url``; None when it may be fetched."""
@@ -62,8 +79,16 @@ class RobotsPolicy:
         if response.status >= 500:
             return False
         if response.status != 200:
+            self.bodies[origin] = ""
             return None
-        rules = Protego.parse(response.body.decode("utf-8-sig", errors="replace"))
+        body = response.body.decode("utf-8-sig", errors="replace")
+        self.bodies[origin] = body
+        return self._parse(body, host)
+
+    def _parse(self, body: str, host: str) -> Protego | None:
+        if not body:
+            return None
+        rules = Protego.parse(body)
         delay = rules.crawl_delay(self.user_agent)
         if delay and float(delay) > 0:
             seconds = float(delay)
@@ -76,5 +101,5 @@ class RobotsPolicy:
                 )
                 seconds = CRAWL_DELAY_CAP
             self.fetcher.set_host_delay(host, seconds)
-            log.info("%s: Crawl-delay %g s", origin, seconds)
+            log.info("%s: Crawl-delay %g s", host, seconds)
         return rules

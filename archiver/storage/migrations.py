@@ -75,6 +75,17 @@ def _seed_pages(db: SqlDb) -> None:
     _table_from_schema(db, "seed_versions")
 
 
+def _cluster_frontier(db: SqlDb) -> None:
+    have = db.columns("targets")
+    for column, kind in (("host", "TEXT"), ("next_fetch_at", "REAL"), ("planned_run", "INTEGER")):
+        if column not in have:
+            db.run(f"ALTER TABLE targets ADD COLUMN {column} {schema_for(db.dialect, kind)}")
+    db.run("CREATE INDEX IF NOT EXISTS targets_due ON targets(host, next_fetch_at)")
+    db.run("CREATE INDEX IF NOT EXISTS targets_planned ON targets(planned_run, next_fetch_at)")
+    for table in ("hosts", "ticks", "indexed_versions"):
+        _table_from_schema(db, table)
+
+
 MIGRATIONS = (
     Migration(1, "the tables", _tables),
     Migration(2, "versions.position: the history order", _position),
@@ -82,6 +93,7 @@ MIGRATIONS = (
     Migration(4, "warc_files: the upload state of WARC files on S3", _warc_files),
     Migration(5, "notifications: the outbox of messages to [[notify]] entries", _notifications),
     Migration(6, "seeds by URL: seeds.page_url and state, seed_versions", _seed_pages),
+    Migration(7, "cluster frontier: targets' host and due time, hosts, ticks", _cluster_frontier),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -96,6 +96,25 @@ class TargetRow:
     last_error: str | None
     tries: int
     last_checked: str | None
+    # Cluster mode's frontier (schema 7; absent from an older catalog opened read-only).
+    host: str | None = None
+    next_fetch_at: float | None = None
+    planned_run: int | None = None
+
+
+@dataclass(frozen=True)
+class HostRow:
+    """A host's politeness state, shared by every cluster worker (times: epoch seconds)."""
+
+    host: str
+    last_request_at: float | None = None
+    crawl_delay: float | None = None  # robots.txt Crawl-delay, when it asks for one
+    robots: str | None = None  # the robots.txt body last fetched ("" when there is none)
+    robots_at: float | None = None
+    blocked_until: float | None = None  # backoff after a 429 or 503
+
+
+HOST_FIELDS = {"last_request_at", "crawl_delay", "robots", "robots_at", "blocked_until"}
 
 
 @dataclass(frozen=True)

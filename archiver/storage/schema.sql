@@ -45,8 +45,15 @@ CREATE TABLE IF NOT EXISTS targets (
     state TEXT NOT NULL DEFAULT 'pending',
     last_error TEXT,
     tries INTEGER NOT NULL DEFAULT 0,
-    last_checked TEXT
+    last_checked TEXT,
+    -- cluster mode's frontier (schema 7): the page's host, when it is due (seconds since
+    -- the epoch; NULL: not planned) and the run (planning tick) that planned it
+    host TEXT,
+    next_fetch_at REAL,
+    planned_run INTEGER
 );
+CREATE INDEX IF NOT EXISTS targets_due ON targets(host, next_fetch_at);
+CREATE INDEX IF NOT EXISTS targets_planned ON targets(planned_run, next_fetch_at);
 CREATE TABLE IF NOT EXISTS captures (
     id INTEGER PRIMARY KEY,
     target_id INTEGER NOT NULL REFERENCES targets(id),
@@ -132,4 +139,24 @@ CREATE TABLE IF NOT EXISTS seed_versions (
     text TEXT NOT NULL,
     data TEXT NOT NULL,
     UNIQUE (seed_id, version)
+);
+
+-- Cluster mode (issue 14, schema 7). hosts: the politeness state every worker shares
+-- (times in seconds since the epoch); ticks: one run per scheduler tick, whichever
+-- scheduler planned it; indexed_versions: what the indexer job has put in the index.
+CREATE TABLE IF NOT EXISTS hosts (
+    host TEXT PRIMARY KEY,
+    last_request_at REAL,
+    crawl_delay REAL,
+    robots TEXT,
+    robots_at REAL,
+    blocked_until REAL
+);
+CREATE TABLE IF NOT EXISTS ticks (
+    tick BIGINT PRIMARY KEY,  -- the tick's time, seconds since the epoch
+    run_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS indexed_versions (
+    version_id BIGINT PRIMARY KEY,
+    indexed_at TEXT NOT NULL
 );
