@@ -38,6 +38,7 @@ from .analysis import (
     stem_analyzer,
 )
 from .codec import CompactPositions, NumpyCodec
+from .merging import merge_tiers
 from .query import Leaf, has_positive, parse, positive_leaves
 from .snippets import highlighter, make_snippet
 from .whoosh_internals import ParallelWriter
@@ -481,7 +482,7 @@ class IndexWriter:
     def commit(self) -> int:
         """Make every added document searchable at once; return how many there were."""
         try:
-            self._writer.commit()
+            self._writer.commit(mergetype=merge_tiers)
         except Exception as exc:
             raise SearchIndexError(f"cannot commit the search index: {exc}") from exc
         return self.count
