@@ -155,6 +155,16 @@ class Block:
         blob = data[4 * (self.count + 1) :]
         return [blob[a:b] for a, b in zip(offsets, offsets[1:], strict=False)]
 
+    def value_at(self, raw: bytes | memoryview, start: int, j: int) -> bytes:
+        """The ``j``th value of a block of fixed-size or variable values starting at
+        ``start`` (see :meth:`values`)."""
+        if self.kind == FIXED_VALUES:
+            size = (self.end - start) // self.count
+            return bytes(raw[start + j * size : start + (j + 1) * size])
+        a, b = struct.unpack_from("<II", raw, start + 4 * j)
+        blob = start + 4 * (self.count + 1)
+        return bytes(raw[blob + a : blob + b])
+
 
 def _block(fields: tuple[Any, ...], body: int, end: int) -> Block:
     count, first, last, max_weight, min_length, max_length, idw, tfw, kind = fields[:9]
@@ -265,15 +275,18 @@ class PostingList:
         """For each width among ``chosen`` blocks: which of them, and their values read
         from ``bodies + skip`` (``sizes`` values each), in one frombuffer per width
         (width 0: no values stored)."""
-        raw = self.raw
+        raw = memoryview(self.raw)  # slices without copies; one copy by the join
         for width in np.unique(widths[chosen]).tolist():
             group = chosen[widths[chosen] == width]
             if not width:
                 yield group, np.zeros(0)
                 continue
             starts = (self.bodies[group] + skip[group]).tolist()
-            lengths = (sizes[group] * width).tolist()
-            data = b"".join([raw[a : a + n] for a, n in zip(starts, lengths, strict=True)])
+            counts = sizes[group].tolist()
+            if len(starts) == 1:
+                yield group, np.frombuffer(raw, dtypes[width], counts[0], starts[0])
+                continue
+            data = b"".join([raw[a : a + n * width] for a, n in zip(starts, counts, strict=True)])
             yield group, np.frombuffer(data, dtypes[width])
 
     def read(self, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -313,13 +326,21 @@ class PostingList:
         return ids, tf
 
     def values_of(self, fixed: int | None, docs: list[int]) -> dict[int, bytes]:
-        """The posting values of ``docs``, decoding only the blocks holding them."""
+        """The posting values of ``docs``, decoding only the blocks holding them and,
+        of those, only the values asked for."""
+        wanted = np.array(sorted(docs), dtype=np.int64)
         out: dict[int, bytes] = {}
-        for i in self._holding(np.array(sorted(docs), dtype=np.int64)).tolist():
+        for i in self._holding(wanted).tolist():
             block = self.block(i)
-            ids = block.ids(self.raw).tolist()
-            where = dict(zip(ids, block.values(self.raw, fixed), strict=True))
-            out.update((d, where[d]) for d in docs if d in where)
+            ids = block.ids(self.raw)
+            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            found = ids[at] == wanted
+            if not found.any():
+                continue
+            every = block.values(self.raw, fixed) if block.kind in (NO_VALUES, TF_VALUES) else None
+            start = block._tf_start() + block.count * block.tfw
+            for doc, j in zip(wanted[found].tolist(), at[found].tolist(), strict=True):
+                out[doc] = every[j] if every is not None else block.value_at(self.raw, start, j)
         return out
 
 

@@ -304,6 +304,11 @@ class Index:
             time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def segments(self) -> list[tuple[int, int]]:
+        """(live, all) documents of each segment of the index, oldest first."""
+        with self._lock:
+            return [(int(s.doc_count()), int(s.doc_count_all())) for s in self._open()._segments()]
+
     def _being_replaced(self) -> bool:
         return any(
             self.directory.with_name(self.directory.name + suffix).exists()
