@@ -8,9 +8,11 @@ sites and dates. Builds the index through ``Index.rebuild`` (the `archiver reind
 path: one writer per process, both cores) and reports build docs/s and index size;
 then runs 1-, 2- and 5-word queries (words drawn like a reader would: frequent words
 often) through ``Index.search`` (default AND mode, 10 hits with snippets), and 5-word
-``--any`` queries, and reports p50/p95 per kind. Last line:
+``--any`` queries, and reports p50/p95 per kind (and this process's CPU time p95, less
+disturbed by other load on a shared machine). Last line:
 
-    docs=… docs_per_s=… text_mb=… size_mb=… p95_1w_ms=… p95_2w_ms=… p95_5w_ms=… p95_5w_any_ms=…
+    docs=… docs_per_s=… text_mb=… size_mb=… segments=… p95_1w_ms=… p95_2w_ms=… p95_5w_ms=…
+    p95_5w_any_ms=…
 
 ``--peer tantivy`` also builds the same articles in tantivy-py (a 2-gram tokenizer on
 title and text, frequencies only: no positions, no snippets, no stems, so not the same
@@ -159,16 +161,18 @@ def run_queries(
         if reset is not None:
             reset()
         latencies: list[float] = []
+        cpu: list[float] = []  # this process's CPU time: less disturbed by other load
         found = 0
         for query in queries:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             found += bool(search(query, kind.endswith("any")))
             latencies.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         p95[kind] = percentile(latencies, 0.95)
         print(
             f"{label}{kind:>6}: p50 {statistics.median(latencies):6.2f} ms  p95 {p95[kind]:6.2f} ms"
-            f"  max {max(latencies):6.1f} ms  ({found}/{len(queries)} with hits,"
-            f" e.g. {queries[0]!r})"
+            f"  max {max(latencies):6.1f} ms  cpu p95 {percentile(cpu, 0.95):6.2f} ms"
+            f"  ({found}/{len(queries)} with hits, e.g. {queries[0]!r})"
         )
     return p95
 
@@ -231,7 +235,7 @@ def grow(index: Index, docs: Iterator[IndexDoc], total: int, runs: int) -> tuple
     the count and last-line figures: segments at the end, and the build rate of the
     first and last tenth of the runs (does it fall as the index grows?)."""
     per = max(1, -(-total // runs))
-    rates: list[float] = []
+    timed: list[tuple[int, float]] = []  # (articles, seconds) per run
     most = 0
     count = 0
     for _ in range(runs):
@@ -240,16 +244,20 @@ def grow(index: Index, docs: Iterator[IndexDoc], total: int, runs: int) -> tuple
             break
         started = time.perf_counter()
         count += index.add(batch, procs=2 if len(batch) >= PARALLEL_INDEX_DOCS else 1)
-        rates.append(len(batch) / (time.perf_counter() - started))
+        timed.append((len(batch), time.perf_counter() - started))
         most = max(most, len(index.segments()))
-    tenth = max(1, len(rates) // 10)
-    first, last = statistics.mean(rates[:tenth]), statistics.mean(rates[-tenth:])
+    tenth = max(1, len(timed) // 10)
+
+    def rate(part: list[tuple[int, float]]) -> float:
+        return sum(n for n, _ in part) / max(1e-9, sum(s for _, s in part))
+
+    first, last = rate(timed[:tenth]), rate(timed[-tenth:])
     print(
-        f"{len(rates)} runs of {per} articles: {first:.0f} docs/s in the first tenth,"
+        f"{len(timed)} runs of {per} articles: {first:.0f} docs/s in the first tenth,"
         f" {last:.0f} in the last; at most {most} segments"
     )
     return count, (
-        f" runs={len(rates)} first_runs_docs_per_s={first:.0f} last_runs_docs_per_s={last:.0f}"
+        f" runs={len(timed)} first_runs_docs_per_s={first:.0f} last_runs_docs_per_s={last:.0f}"
         f" max_segments={most}"
     )
 
@@ -302,7 +310,8 @@ def main() -> int:
             count = index.rebuild(documents(), procs=args.procs)
         build_s = time.perf_counter() - started
         size = directory_size(workdir / "index")
-        segments = len(index.segments())
+        # (getattr: the script also times older archiver code, without Index.segments)
+        segments = len(getattr(index, "segments", list)())
         print(
             f"indexed {count} articles ({text_bytes / count:.0f} bytes of text each) in "
             f"{build_s:.1f} s: {count / build_s:.0f} docs/s; index {size / 1e6:.0f} MB"
