@@ -70,6 +70,7 @@ def test_plan_merges_a_full_tier_and_rewrites_mostly_deleted_segments() -> None:
     # One segment with most of its documents deleted is rewritten alone.
     assert merging.plan([big, (floor, floor * 3)]) == {1}
     assert merging.plan([(floor, floor + 1)]) == set()
+    assert merging.plan([big, (0, 3)]) == {1}  # nothing left: dropped
 
 
 def test_a_store_grown_run_by_run_keeps_few_segments_and_answers_like_a_rebuild(
@@ -119,4 +120,19 @@ def test_a_parallel_run_merges_the_small_segments_before_it(
     assert sum(n for n, _ in segments) == 34 and len(segments) <= 3
     assert sorted(h.url for h in Index(tmp_path / "ix").search("기사", limit=100)) == sorted(
         f"http://s/{p}" for p in [*range(merging.FANIN), *range(10, 40)]
+    )
+
+
+def test_a_segment_whose_documents_were_all_replaced_is_dropped_with_its_files(
+    tmp_path: Path,
+) -> None:
+    index = Index(tmp_path / "ix")
+    docs = [_version(page, 1, True) for page in range(5)]
+    index.add(docs)
+    files = sorted(p.name for p in (tmp_path / "ix").iterdir())
+    index.add(docs)  # the same doc_ids again: every document of the first segment replaced
+    assert index.segments() == [(5, 5)]
+    assert len(list((tmp_path / "ix").iterdir())) == len(files)
+    assert sorted(h.url for h in Index(tmp_path / "ix").search("기사")) == sorted(
+        d.url for d in docs
     )

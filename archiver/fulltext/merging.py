@@ -11,7 +11,7 @@ most (FANIN - 1) segments per tier, about (FANIN - 1) * log_FANIN(N / FLOOR) in 
 and each document is rewritten about log_FANIN(N / FLOOR) times over its life: the
 merge work per document grows with the logarithm of the store, not with its size.
 A segment whose documents are mostly deleted (old versions replaced) is rewritten
-alone, which drops them.
+alone, which drops them; an empty one is dropped.
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ def plan(sizes: list[tuple[int, int]]) -> set[int]:
         if len(members) + (1 if chosen else 0) >= FANIN:
             chosen.update(members)
     for i, (live, total) in enumerate(sizes):
-        if total and (total - live) > PURGE_SHARE * total:
-            chosen.add(i)
+        if not live or (total - live) > PURGE_SHARE * total:
+            chosen.add(i)  # empty, or mostly replaced versions
     if len(chosen) == 1:
         (only,) = chosen
         live, total = sizes[only]
-        if live == total:
+        if live and live == total:
             return set()
     return chosen
 
@@ -71,7 +71,8 @@ def merge_tiers(writer: Any, segments: list[Any]) -> list[Any]:
         return _merge_through_pool(writer, segments, chosen)  # an index from before codec.py
     merged = merge_segments(writer, [segments[i] for i in chosen])
     kept = [s for i, s in enumerate(segments) if i not in chosen]
-    kept.insert(sum(1 for i in range(chosen[0]) if i not in chosen), merged)
+    if merged.doc_count_all():  # else dropped: its files go with the commit's clean-up
+        kept.insert(sum(1 for i in range(chosen[0]) if i not in chosen), merged)
     return kept
 
 
