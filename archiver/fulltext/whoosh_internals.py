@@ -9,6 +9,9 @@ whoosh-reloaded is pinned to exactly 2.7.5 (pyproject.toml) because of this modu
   before it) instead of one Matcher call per posting;
 * :mod:`archiver.fulltext.codec` subclasses W3's postings writer and leaf matcher;
 * :func:`length_codes` reads a segment's field-length column as bytes;
+* :func:`merge_segments` writes one segment from several through the codec's writers,
+  copying posting blocks and term infos (``tests/test_index_merging.py`` compares the
+  result with an index built in one go);
 * :class:`ParallelWriter` is Whoosh's ``MpWriter`` with worker processes that never
   outlive their run.
 
