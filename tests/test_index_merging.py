@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
 from archiver.fulltext import merging
 from archiver.fulltext.index import Index, IndexDoc
+from archiver.fulltext.query import parse, positive_leaves
 
 WORDS = [
     "올트먼",
@@ -59,6 +61,19 @@ def _answers(index: Index) -> list[object]:
     return out
 
 
+def _positions(index: Index, word: str) -> dict[tuple[str, int], list[int]]:
+    """Where ``word``'s stem stands in each live document (the proximity bonus's input)."""
+    (leaf,) = positive_leaves(parse(word))
+    snap = index._snapshot()
+    docs = [int(d) for d in np.flatnonzero(snap.live)]
+    out: dict[tuple[str, int], list[int]] = {}
+    for stem in leaf.stems:
+        for doc, where in snap.positions("text_stem", stem, docs).items():
+            stored = snap.searcher.stored_fields(doc)
+            out[(stored["url"], stored["version"])] = where
+    return out
+
+
 def test_plan_merges_a_full_tier_and_rewrites_mostly_deleted_segments() -> None:
     floor, fanin = merging.FLOOR, merging.FANIN
     small = (floor // 2, floor // 2)
@@ -104,6 +119,7 @@ def test_a_store_grown_run_by_run_keeps_few_segments_and_answers_like_a_rebuild(
     built = Index(tmp_path / "built")
     built.add(every)
     assert _answers(index) == _answers(built)
+    assert _positions(index, "올트먼") == _positions(built, "올트먼") != {}
 
 
 def test_a_parallel_run_merges_the_small_segments_before_it(

@@ -1,8 +1,10 @@
 """When an index commit merges segments: like-sized segments, a few at a time.
 
-Every run adds one or two segments (one per writer process). Whoosh's default policy only
-merges segments of a few dozen documents, so a store that grows run by run collects
-hundreds of segments, and every search looks each term up in each of them.
+Every run adds one or two segments (one per writer process), and every search looks each
+term up in each segment. Whoosh's default policy lets small segments pile up (its
+thresholds follow the Fibonacci numbers of the segment count: a store grown run by run
+kept 13-18) and then re-sorts them all through its posting pool, as slow as indexing
+them again (benchmarks/README.md).
 
 This policy sorts segments into size tiers, each FANIN times the one below it (every
 segment under FLOOR live documents is in the lowest). Once a tier holds FANIN
