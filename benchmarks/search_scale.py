@@ -8,16 +8,23 @@ sites and dates. Builds the index through ``Index.rebuild`` (the `archiver reind
 path: one writer per process, both cores) and reports build docs/s and index size;
 then runs 1-, 2- and 5-word queries (words drawn like a reader would: frequent words
 often) through ``Index.search`` (default AND mode, 10 hits with snippets), and 5-word
-``--any`` queries, and reports p50/p95 per kind. Last line:
+``--any`` queries, and reports p50/p95 per kind (and this process's CPU time p95, less
+disturbed by other load on a shared machine). Last line:
 
-    docs=… docs_per_s=… text_mb=… size_mb=… p95_1w_ms=… p95_2w_ms=… p95_5w_ms=… p95_5w_any_ms=…
+    docs=… docs_per_s=… text_mb=… size_mb=… segments=… p95_1w_ms=… p95_2w_ms=… p95_5w_ms=…
+    p95_5w_any_ms=…
 
 ``--peer tantivy`` also builds the same articles in tantivy-py (a 2-gram tokenizer on
 title and text, frequencies only: no positions, no snippets, no stems, so not the same
 work), runs the same queries (AND of each word's bigrams; ``--any``: OR), prints its row
 and the last line gains ``peer_…`` figures and ratios (archiver over tantivy).
 
+``--runs R`` builds the index by R successive commits instead of one rebuild (a store
+growing run by run) and adds the segment count and the build rate of the first and last
+runs to the last line.
+
 Usage: python benchmarks/search_scale.py [--docs 20000] [--queries 300] [--peer tantivy]
+       [--runs R]
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.fulltext.analysis import tokens
+from archiver.fulltext.feed import PARALLEL_INDEX_DOCS
 from archiver.fulltext.index import Index, IndexDoc
 
 
@@ -153,16 +161,18 @@ def run_queries(
         if reset is not None:
             reset()
         latencies: list[float] = []
+        cpu: list[float] = []  # this process's CPU time: less disturbed by other load
         found = 0
         for query in queries:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             found += bool(search(query, kind.endswith("any")))
             latencies.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
         p95[kind] = percentile(latencies, 0.95)
         print(
             f"{label}{kind:>6}: p50 {statistics.median(latencies):6.2f} ms  p95 {p95[kind]:6.2f} ms"
-            f"  max {max(latencies):6.1f} ms  ({found}/{len(queries)} with hits,"
-            f" e.g. {queries[0]!r})"
+            f"  max {max(latencies):6.1f} ms  cpu p95 {percentile(cpu, 0.95):6.2f} ms"
+            f"  ({found}/{len(queries)} with hits, e.g. {queries[0]!r})"
         )
     return p95
 
@@ -219,6 +229,39 @@ def tantivy_peer(
     return count / build_s, directory_size(path), p95
 
 
+def grow(index: Index, docs: Iterator[IndexDoc], total: int, runs: int) -> tuple[int, str]:
+    """Index ``docs`` in ``runs`` successive commits, as a store grows run by run (two
+    writer processes for a run of PARALLEL_INDEX_DOCS or more, as a crawl does); return
+    the count and last-line figures: segments at the end, and the build rate of the
+    first and last tenth of the runs (does it fall as the index grows?)."""
+    per = max(1, -(-total // runs))
+    timed: list[tuple[int, float]] = []  # (articles, seconds) per run
+    most = 0
+    count = 0
+    for _ in range(runs):
+        batch = list(itertools.islice(docs, per))
+        if not batch:
+            break
+        started = time.perf_counter()
+        count += index.add(batch, procs=2 if len(batch) >= PARALLEL_INDEX_DOCS else 1)
+        timed.append((len(batch), time.perf_counter() - started))
+        most = max(most, len(index.segments()))
+    tenth = max(1, len(timed) // 10)
+
+    def rate(part: list[tuple[int, float]]) -> float:
+        return sum(n for n, _ in part) / max(1e-9, sum(s for _, s in part))
+
+    first, last = rate(timed[:tenth]), rate(timed[-tenth:])
+    print(
+        f"{len(timed)} runs of {per} articles: {first:.0f} docs/s in the first tenth,"
+        f" {last:.0f} in the last; at most {most} segments"
+    )
+    return count, (
+        f" runs={len(timed)} first_runs_docs_per_s={first:.0f} last_runs_docs_per_s={last:.0f}"
+        f" max_segments={most}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=20000)
@@ -227,6 +270,12 @@ def main() -> int:
         "--procs", type=int, default=None, help="writer processes (default: Index.rebuild's choice)"
     )
     parser.add_argument("--peer", choices=["tantivy"], default=None, help="also measure a peer")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="build by this many successive runs (commits), as a store grows, not one rebuild",
+    )
     parser.add_argument(
         "--keep",
         type=Path,
@@ -251,16 +300,22 @@ def main() -> int:
     try:
         index = Index(workdir / "index")
         started = time.perf_counter()
+        growth = ""
         if args.keep and index.exists() and index.doc_count() == args.docs:
             count = sum(1 for _ in documents())  # the same articles, for the query samples
             print("reusing the index in", workdir)
+        elif args.runs > 1:
+            count, growth = grow(index, documents(), args.docs, args.runs)
         else:
             count = index.rebuild(documents(), procs=args.procs)
         build_s = time.perf_counter() - started
         size = directory_size(workdir / "index")
+        # (getattr: the script also times older archiver code, without Index.segments)
+        segments = len(getattr(index, "segments", list)())
         print(
             f"indexed {count} articles ({text_bytes / count:.0f} bytes of text each) in "
             f"{build_s:.1f} s: {count / build_s:.0f} docs/s; index {size / 1e6:.0f} MB"
+            f" in {segments} segments"
         )
         rng = random.Random(11)
         kinds = {
@@ -302,7 +357,7 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(
         f"docs={count} docs_per_s={count / build_s:.0f} text_mb={text_bytes / 1e6:.0f} "
-        f"size_mb={size / 1e6:.0f} "
+        f"size_mb={size / 1e6:.0f} segments={segments}{growth} "
         f"p95_1w_ms={p95['1w']:.1f} p95_2w_ms={p95['2w']:.1f} p95_5w_ms={p95['5w']:.1f} "
         f"p95_5w_any_ms={p95['5w_any']:.1f}{peer}"
     )

@@ -42,6 +42,7 @@ from .analysis import TermPositions
 MAGIC = b"ANp1"
 HEADER = struct.Struct("<IIIfBBBBBB")
 LENGTH = struct.Struct("<i")
+_FRAME = struct.Struct("<i" + HEADER.format[1:])  # a block's length, then its header
 # Value kinds.
 NO_VALUES, TF_VALUES, FIXED_VALUES, VAR_VALUES = 0, 1, 2, 3
 _ID_DTYPE = {1: np.uint8, 2: np.uint16, 4: np.uint32}
@@ -154,41 +155,103 @@ class Block:
         blob = data[4 * (self.count + 1) :]
         return [blob[a:b] for a, b in zip(offsets, offsets[1:], strict=False)]
 
+    def value_at(self, raw: bytes | memoryview, start: int, j: int) -> bytes:
+        """The ``j``th value of a block of fixed-size or variable values starting at
+        ``start`` (see :meth:`values`)."""
+        if self.kind == FIXED_VALUES:
+            size = (self.end - start) // self.count
+            return bytes(raw[start + j * size : start + (j + 1) * size])
+        a, b = struct.unpack_from("<II", raw, start + 4 * j)
+        blob = start + 4 * (self.count + 1)
+        return bytes(raw[blob + a : blob + b])
+
 
 def _block(fields: tuple[Any, ...], body: int, end: int) -> Block:
     count, first, last, max_weight, min_length, max_length, idw, tfw, kind = fields[:9]
     return Block(count, first, last, max_weight, min_length, max_length, idw, tfw, kind, body, end)
 
 
-def blocks(raw: bytes | memoryview) -> Iterator[Block]:
-    """The blocks of one term's postings (``raw`` starts at the magic)."""
-    if bytes(raw[:4]) != MAGIC:
-        raise ValueError(f"not a numpy posting list: {bytes(raw[:4])!r}")
-    pos = 4
-    while True:
-        (length,) = LENGTH.unpack_from(raw, pos)
-        start = pos + LENGTH.size
-        end = start + abs(length)
-        block = _block(HEADER.unpack_from(raw, start), start + HEADER.size, end)
-        if not block.fits():
-            raise ValueError(f"damaged posting block at byte {pos}")
-        yield block
-        if length < 0:
-            return
-        pos = end
+def _fits(row: tuple[Any, ...], size: int) -> bool:
+    """Whether a directory row (see :class:`PostingList`) is a block this codec writes,
+    within the list's bytes (a damaged file must not make a reader allocate what a
+    header claims)."""
+    count, first, last, _w, _lo, _hi, idw, tfw, kind, body, end = row
+    return (
+        count >= 1
+        and idw in (1, 2, 4)
+        and tfw in (0, 1, 2, 4)
+        and NO_VALUES <= kind <= VAR_VALUES
+        and first <= last
+        and body + (count - 1) * idw + count * tfw <= end <= size
+    )
 
 
 class PostingList:
-    """One term's raw posting list in one segment, with its block directory."""
+    """One term's raw posting list in one segment, with its block directory.
+
+    The directory (each block's header) is read in one pass without a Python object per
+    block: a common term has hundreds of blocks, and a search reading a few of them
+    should not pay for the rest.
+    """
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
-        self.blocks = list(blocks(raw))
-        table = np.array(
-            [(b.count, b.first, b.last, b.idw, b.tfw, b.body) for b in self.blocks],
-            dtype=np.int64,
-        ).reshape(-1, 6)
-        self.counts, self.firsts, self.lasts, self.idws, self.tfws, self.bodies = table.T
+        if bytes(raw[:4]) != MAGIC:
+            raise ValueError(f"not a numpy posting list: {bytes(raw[:4])!r}")
+        rows: list[tuple[Any, ...]] = []
+        unpack = _FRAME.unpack_from
+        pos, size = 4, len(raw)
+        while True:
+            if pos + _FRAME.size > size:
+                raise ValueError(f"damaged posting block at byte {pos}")
+            row = unpack(raw, pos)
+            length = row[0]
+            end = pos + LENGTH.size + abs(length)
+            rows.append(row[1:10] + (pos + _FRAME.size, end))
+            if length < 0:
+                break
+            pos = end
+        table = np.array(rows, dtype=np.int64)  # max_weight (a float) is not used here
+        (
+            self.counts,
+            self.firsts,
+            self.lasts,
+            _max_weight,
+            _min_length,
+            _max_length,
+            self.idws,
+            self.tfws,
+            kinds,
+            self.bodies,
+            self.ends,
+        ) = table.T
+        for row in rows if len(rows) <= 4 else ():  # most lists: one block
+            if not _fits(row, size):
+                raise ValueError(f"damaged posting block at byte {row[9] - _FRAME.size}")
+        if len(rows) > 4:
+            ok = (
+                (self.counts >= 1)
+                & ((self.idws == 1) | (self.idws == 2) | (self.idws == 4))
+                & ((self.tfws == 0) | (self.tfws == 1) | (self.tfws == 2) | (self.tfws == 4))
+                & (kinds >= NO_VALUES)
+                & (kinds <= VAR_VALUES)
+                & (self.firsts <= self.lasts)
+                & (
+                    self.bodies + (self.counts - 1) * self.idws + self.counts * self.tfws
+                    <= self.ends
+                )
+                & (self.ends <= size)
+            )
+            if not ok.all():
+                bad = int(np.flatnonzero(~ok)[0])
+                raise ValueError(
+                    f"damaged posting block at byte {int(self.bodies[bad]) - _FRAME.size}"
+                )
+        self._rows = rows
+
+    def block(self, i: int) -> Block:
+        row = self._rows[i]
+        return _block(row, row[9], row[10])
 
     def __len__(self) -> int:
         return len(self.raw)
@@ -212,15 +275,18 @@ class PostingList:
         """For each width among ``chosen`` blocks: which of them, and their values read
         from ``bodies + skip`` (``sizes`` values each), in one frombuffer per width
         (width 0: no values stored)."""
-        raw = self.raw
+        raw = memoryview(self.raw)  # slices without copies; one copy by the join
         for width in np.unique(widths[chosen]).tolist():
             group = chosen[widths[chosen] == width]
             if not width:
                 yield group, np.zeros(0)
                 continue
             starts = (self.bodies[group] + skip[group]).tolist()
-            lengths = (sizes[group] * width).tolist()
-            data = b"".join([raw[a : a + n] for a, n in zip(starts, lengths, strict=True)])
+            counts = sizes[group].tolist()
+            if len(starts) == 1:
+                yield group, np.frombuffer(raw, dtypes[width], counts[0], starts[0])
+                continue
+            data = b"".join([raw[a : a + n * width] for a, n in zip(starts, counts, strict=True)])
             yield group, np.frombuffer(data, dtypes[width])
 
     def read(self, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -228,9 +294,10 @@ class PostingList:
 
         All chosen blocks at once: one frombuffer and one cumsum per width, not per block.
         """
-        if len(self.blocks) == 1 and within is None:  # most terms: no gathering needed
-            return self.blocks[0].ids(self.raw), self.blocks[0].tf(self.raw)
-        chosen = np.arange(len(self.blocks)) if within is None else self._holding(within)
+        if len(self._rows) == 1 and within is None:  # most terms: no gathering needed
+            only = self.block(0)
+            return only.ids(self.raw), only.tf(self.raw)
+        chosen = np.arange(len(self._rows)) if within is None else self._holding(within)
         if not len(chosen):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         counts = self.counts[chosen]
@@ -243,10 +310,10 @@ class PostingList:
         before = np.zeros(len(chosen), dtype=np.int64)
         before[1:] = self.lasts[chosen[:-1]]
         steps[starts] = self.firsts[chosen] - before
-        slot = np.zeros(len(self.blocks), dtype=np.int64)  # block -> position in chosen
+        slot = np.zeros(len(self._rows), dtype=np.int64)  # block -> position in chosen
         slot[chosen] = np.arange(len(chosen))
         n_deltas = self.counts - 1
-        no_skip = np.zeros(len(self.blocks), dtype=np.int64)
+        no_skip = np.zeros(len(self._rows), dtype=np.int64)
         for group, deltas in self._gather(chosen, self.idws, no_skip, n_deltas, _ID_DTYPE):
             where = starts[slot[group]] + 1
             steps[_spans(where, n_deltas[group])] = deltas
@@ -259,13 +326,21 @@ class PostingList:
         return ids, tf
 
     def values_of(self, fixed: int | None, docs: list[int]) -> dict[int, bytes]:
-        """The posting values of ``docs``, decoding only the blocks holding them."""
+        """The posting values of ``docs``, decoding only the blocks holding them and,
+        of those, only the values asked for."""
+        wanted = np.array(sorted(docs), dtype=np.int64)
         out: dict[int, bytes] = {}
-        for i in self._holding(np.array(sorted(docs), dtype=np.int64)).tolist():
-            block = self.blocks[i]
-            ids = block.ids(self.raw).tolist()
-            where = dict(zip(ids, block.values(self.raw, fixed), strict=True))
-            out.update((d, where[d]) for d in docs if d in where)
+        for i in self._holding(wanted).tolist():
+            block = self.block(i)
+            ids = block.ids(self.raw)
+            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            found = ids[at] == wanted
+            if not found.any():
+                continue
+            every = block.values(self.raw, fixed) if block.kind in (NO_VALUES, TF_VALUES) else None
+            start = block._tf_start() + block.count * block.tfw
+            for doc, j in zip(wanted[found].tolist(), at[found].tolist(), strict=True):
+                out[doc] = every[j] if every is not None else block.value_at(self.raw, start, j)
         return out
 
 

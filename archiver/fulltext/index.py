@@ -55,6 +55,7 @@ from .analysis import (
     stem_analyzer,
 )
 from .codec import CompactPositions, NumpyCodec
+from .merging import merge_tiers
 from .query import Leaf, has_positive, parse, positive_leaves
 from .snippets import highlighter, make_snippet
 from .whoosh_internals import ParallelWriter
@@ -320,6 +321,11 @@ class Index:
             time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def segments(self) -> list[tuple[int, int]]:
+        """(live, all) documents of each segment of the index, oldest first."""
+        with self._lock:
+            return [(int(s.doc_count()), int(s.doc_count_all())) for s in self._open()._segments()]
+
     def _being_replaced(self) -> bool:
         return any(
             self.directory.with_name(self.directory.name + suffix).exists()
@@ -498,7 +504,7 @@ class IndexWriter:
     def commit(self) -> int:
         """Make every added document searchable at once; return how many there were."""
         try:
-            self._writer.commit()
+            self._writer.commit(mergetype=merge_tiers)
         except Exception as exc:
             raise SearchIndexError(f"cannot commit the search index: {exc}") from exc
         return self.count

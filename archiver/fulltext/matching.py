@@ -146,6 +146,7 @@ def rank(
     with the query's plain words instead of requiring each (the `--any` mode); the
     query's other parts must still match.
     """
+    snap.new_search()
     leaves = positive_leaves(node)
     candidates = filters & snap.live
     if soft:

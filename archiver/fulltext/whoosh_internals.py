@@ -9,6 +9,9 @@ whoosh-reloaded is pinned to exactly 2.7.5 (pyproject.toml) because of this modu
   before it) instead of one Matcher call per posting;
 * :mod:`archiver.fulltext.codec` subclasses W3's postings writer and leaf matcher;
 * :func:`length_codes` reads a segment's field-length column as bytes;
+* :func:`merge_segments` writes one segment from several through the codec's writers,
+  copying posting blocks and term infos (``tests/test_index_merging.py`` compares the
+  result with an index built in one go);
 * :class:`ParallelWriter` is Whoosh's ``MpWriter`` with worker processes that never
   outlive their run.
 
@@ -44,7 +47,16 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from .codec import NumpyCodec, NumpyLeafMatcher, PostingList
+from .codec import (
+    HEADER,
+    LENGTH,
+    MAGIC,
+    NO_VALUES,
+    NumpyCodec,
+    NumpyLeafMatcher,
+    PostingList,
+    encode_block,
+)
 
 PINNED_VERSION = (2, 7, 5)
 INSTALLED_VERSION = tuple(whoosh.__version__)
@@ -195,3 +207,185 @@ class ParallelWriter(MpWriter):
                 task.join()
         finally:
             super().cancel()
+
+
+def _frames(raw: bytes, shift: int) -> bytes:
+    """A numpy-codec posting list's blocks (without the magic) with every document
+    number moved by ``shift``: a block's ids are deltas from its first one, so only the
+    headers' first and last ids change."""
+    out = bytearray(raw)
+    for body in PostingList(raw).bodies.tolist():
+        at = body - HEADER.size
+        count, first, last, *rest = HEADER.unpack_from(out, at)
+        HEADER.pack_into(out, at, count, first + shift, last + shift, *rest)
+    return bytes(out[len(MAGIC) :])
+
+
+def _remapped(
+    raw: bytes, docmap: np.ndarray, fixed: int | None
+) -> tuple[bytes, int, float, int, int]:
+    """A posting list's blocks (without the magic) keeping the documents ``docmap``
+    maps (to >= 0), renumbered by it: (blocks, postings kept, their weight, first and
+    last id). Block length bounds are kept as they were (still bounds)."""
+    postings = PostingList(raw)
+    bodies: list[bytes] = []
+    kept = 0
+    weight = 0.0
+    first = last = -1
+    for i in range(len(postings.counts)):
+        block = postings.block(i)
+        ids = docmap[block.ids(raw)]
+        keep = ids >= 0
+        if not keep.any():
+            continue
+        tf = block.tf(raw)[keep]
+        values: list[bytes] = []
+        if block.kind != NO_VALUES:
+            values = [v for v, k in zip(block.values(raw, fixed), keep.tolist(), strict=True) if k]
+        ids = ids[keep]
+        kept += len(ids)
+        weight += float(tf.sum())
+        first = int(ids[0]) if first < 0 else first
+        last = int(ids[-1])
+        minlen = byte_to_length(block.min_length) if block.min_length else None
+        bodies.append(
+            encode_block(ids, tf, values, fixed, minlen, byte_to_length(block.max_length))
+        )
+    out = bytearray()
+    for n, body in enumerate(bodies):
+        out += LENGTH.pack(-len(body) if n == len(bodies) - 1 else len(body)) + body
+    return bytes(out), kept, weight, first, last
+
+
+def merge_segments(writer: Any, segments: list[Any]) -> Any:
+    """One new segment holding the live documents of ``segments`` (all written by
+    :class:`~archiver.fulltext.codec.NumpyCodec`), in their order.
+
+    Posting blocks are copied with their headers' document numbers moved, not decoded
+    (a segment with deletions is re-encoded, dropping them); stored fields and lengths
+    are copied per document. Whoosh's own merge passes every posting through its
+    sorting pool, as slow as indexing the text again.
+    """
+    from whoosh.codec.whoosh3 import W3TermInfo
+    from whoosh.reading import SegmentReader
+    from whoosh.system import pack_ushort
+
+    storage, schema, codec = writer.storage, writer.schema, writer.codec
+    merged = codec.new_segment(storage, writer.indexname)
+    perdoc = codec.per_document_writer(storage, merged)
+    fields = codec.field_writer(storage, merged)
+    readers = [SegmentReader(storage, schema, s) for s in segments]
+    try:
+        names = sorted(schema.names())
+        docmaps: list[np.ndarray | None] = []
+        shifts: list[int] = []
+        docnum = 0
+        for reader in readers:
+            n = reader.doc_count_all()
+            live = np.ones(n, dtype=bool)
+            if reader.has_deletions():
+                live[sorted(reader.deleted_docs_set)] = False
+            shifts.append(docnum)
+            docmaps.append(None if live.all() else np.where(live, np.cumsum(live) - 1 + docnum, -1))
+            for doc, stored in reader.iter_docs():
+                perdoc.start_doc(docnum)
+                for name in names:
+                    perdoc.add_field(
+                        name, schema[name], stored.get(name), reader.doc_field_length(doc, name)
+                    )
+                perdoc.finish_doc()
+                docnum += 1
+        perdoc.close()
+        for name in names:
+            field = schema[name]
+            if not field.indexed:
+                continue
+            sources = [_field_terms(reader, name) for reader in readers]
+            if not any(sources):
+                continue
+            fields.start_field(name, field)
+            postfile = fields._postfile
+            fixed = field.format.fixed_value_size()
+            for btext in sorted(set().union(*(s.keys() for s in sources))):
+                info = W3TermInfo()
+                start = postfile.tell()
+                parts: list[bytes] = []
+                for reader, source, shift, docmap in zip(
+                    readers, sources, shifts, docmaps, strict=True
+                ):
+                    old = source.get(btext)
+                    if old is None:
+                        continue
+                    raw = _term_bytes(reader, old)
+                    if docmap is None:
+                        parts.append(_frames(raw, shift))
+                        df, weight = old._df, old._weight
+                        minid, maxid = old._minid + shift, old._maxid + shift
+                    else:
+                        body, df, weight, minid, maxid = _remapped(raw, docmap, fixed)
+                        if not df:
+                            continue
+                        parts.append(body)
+                    info._df += df
+                    info._weight += weight
+                    if old._minlength is not None:
+                        info._minlength = (
+                            old._minlength
+                            if info._minlength is None
+                            else min(info._minlength, old._minlength)
+                        )
+                    info._maxlength = max(info._maxlength, old._maxlength)
+                    info._maxweight = max(info._maxweight, old._maxweight)
+                    if info._minid is None:
+                        info._minid = minid
+                    info._maxid = maxid
+                if not parts:
+                    continue
+                # Each part ends with a last-block mark: only the final one may.
+                postfile.write(MAGIC)
+                for n, part in enumerate(parts):
+                    postfile.write(part if n == len(parts) - 1 else _unmark_last(part))
+                info.set_extent(start, postfile.tell() - start)
+                fields._tindex.add(pack_ushort(fields._fieldid) + btext, info.to_bytes())
+            fields.finish_field()
+        fields.close()
+    finally:
+        for reader in readers:
+            reader.close()
+    merged.set_doc_count(docnum)
+    return merged
+
+
+def _field_terms(reader: Any, name: str) -> dict[bytes, Any]:
+    """A segment's terms of one field and their term infos."""
+    if name not in reader._terms.indexed_field_names():
+        return {}
+    out: dict[bytes, Any] = {}
+    for (fieldname, btext), info in reader._terms.items_from(name, b""):
+        if fieldname != name:
+            break
+        out[btext] = info
+    return out
+
+
+def _term_bytes(reader: Any, info: Any) -> bytes:
+    """A term's posting list bytes after the magic."""
+    if info.is_inlined():
+        raise ValueError("inlined postings are not written by this codec")
+    offset, length = info.extent()
+    if isinstance(length, tuple):
+        length = length[0]
+    raw: bytes = reader._terms._postfile.get(offset, length)
+    return raw
+
+
+def _unmark_last(part: bytes) -> bytes:
+    """``part``'s blocks with the last-block mark (a negative length) cleared."""
+    out = bytearray(part)
+    pos = 0
+    while True:
+        (length,) = LENGTH.unpack_from(out, pos)
+        if length < 0:
+            LENGTH.pack_into(out, pos, -length)
+            return bytes(out)
+        pos += LENGTH.size + length
