@@ -24,7 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archiver.config import Config
-from archiver.errors import ArchiverError, SearchIndexError
+from archiver.errors import ArchiverError, CatalogConnectionLost, SearchIndexError
 from archiver.extractor.page import Document, extract
 from archiver.extractor.seed import parse_seed_file
 from archiver.fulltext.rebuild import open_index, seed_doc
@@ -279,7 +279,14 @@ async def fetch_page(
         return item, FetchResult(url=item.url, skipped=reason), None, None
     mode = run.render_modes.get(item.url, run.crawl_config.render)
     # A rendered page's text depends on more than its HTML: no conditional GET.
-    conditional = run.conditional_for(item.url) if mode == "never" else None
+    conditional = None
+    if mode == "never":
+        try:
+            conditional = run.conditional_for(item.url)
+        except CatalogConnectionLost as exc:
+            # The catalog restarted while a page group's transaction was open (its fsync
+            # runs meanwhile): fetch in full instead; the group is recorded again.
+            log.info("%s: fetched without a conditional GET: %s", item.url, exc)
     result = await fetcher.fetch(item.url, conditional)
     # Extraction in a worker thread: the loop keeps fetching while a page extracts.
     doc = await asyncio.to_thread(prepare_document, item, result)
