@@ -652,7 +652,7 @@ def run_fetch_warc(config_path: Path, warc_dir: Path) -> tuple[float, int]:
                     while not finished.empty():
                         group.append(finished.get_nowait())
                     remaining -= len(group)
-                    with writer.group(sync=False):
+                    with writer.group():
                         for task in group:
                             result = task.result()
                             for exchange in result.exchanges:

@@ -186,7 +186,7 @@ class CrawlRun:
     def _write_group(self, pages: Sequence[PageResult]) -> list[TargetOutcome]:
         """Inside an open transaction: each page's records and rows; no fsync yet."""
         outcomes: list[TargetOutcome] = []
-        with self.warc.group(sync=False):
+        with self.warc.group():
             for item, result, doc, rendered in pages:
                 outcomes.append(self._record_page(item, result, doc, rendered))
                 self.index_feed.hold()

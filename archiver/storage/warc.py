@@ -196,18 +196,16 @@ class WarcWriter:
         self._append(buf.getvalue())
 
     @contextmanager
-    def group(self, *, sync: bool = True) -> Iterator[None]:
-        """Group commit: the exchanges written inside share one fsync, made when the
-        block ends without an error (``sync=False``: the caller calls :meth:`sync`
-        itself, e.g. in a thread). The caller commits their catalog rows only after
-        that, so the catalog still never points at a record that is not on disk."""
+    def group(self) -> Iterator[None]:
+        """Group commit: the exchanges written inside are not fsynced one by one; the
+        caller makes them durable with one :meth:`sync` (in a thread, if it likes) and
+        commits their catalog rows only after that, so the catalog still never points at
+        a record that is not on disk."""
         self._grouped = True
         try:
             yield
         finally:
             self._grouped = False
-        if sync:
-            self.sync()
 
     def sync(self) -> None:
         """Make every record written so far durable (no-op when nothing is pending)."""
