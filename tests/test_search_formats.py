@@ -206,3 +206,45 @@ def test_maxscore_keeps_the_best_documents_and_their_scores(
         assert best(top) == best(full)
         assert np.allclose(top[best(full)], full[best(full)], atol=1e-4)
     assert pruned >= 10, "many queries should skip reading some postings"
+
+
+def test_reading_only_the_blocks_of_few_candidates_finds_what_whole_lists_find(
+    fresh: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A common word's list is read in part (the blocks holding the rarer words'
+    # documents) only when few of its blocks are needed; forced on every list here, the
+    # hits, scores and snippets must be those of reading every list whole.
+    rng = random.Random(8)
+    queries = [" ".join(rng.choices(WORDS[:6], k=2) + rng.sample(WORDS[30:], 1)) for _ in range(20)]
+    fresh.close()
+    want = [fresh.search(q, limit=10, any_words=i % 2 == 1) for i, q in enumerate(queries)]
+    monkeypatch.setattr(engine, "PARTIAL_MIN", 0)
+    monkeypatch.setattr(engine, "PARTIAL_SHARE", 1)
+    monkeypatch.setattr(engine, "CACHE_POSTINGS", 0)  # no whole list kept between searches
+    fresh.close()
+    partial = 0
+    for i, query in enumerate(queries):
+        assert fresh.search(query, limit=10, any_words=i % 2 == 1) == want[i], query
+        assert fresh._snap is not None
+        partial += len(fresh._snap._partial)
+    assert want[0] and partial >= 20, "the common words' lists were read in part"
+    fresh.close()
+
+
+def test_a_long_lived_searcher_keeps_the_lists_it_uses_most_within_its_budget(
+    fresh: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The decoded lists are bounded; when full, the least recently used go first, so a
+    # common word that every other search needs stays decoded instead of being dropped
+    # with everything else.
+    fresh.close()
+    fresh.search("정부")
+    snap = fresh._snapshot()
+    decoded = snap.postings("text", "정부")
+    monkeypatch.setattr(engine, "CACHE_POSTINGS", len(decoded.ids) * 6)  # a few searches
+    for word in WORDS[30:130]:
+        assert fresh.search(f"정부 {word}", any_words=True)
+        assert snap._cached <= engine.CACHE_POSTINGS
+    assert snap._postings.get(("text", "정부")) is decoded, "decoded once, never dropped"
+    assert len(snap._postings) < 200, "the budget evicted the rarely used lists"
+    fresh.close()

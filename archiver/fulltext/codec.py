@@ -186,6 +186,45 @@ def _fits(row: tuple[Any, ...], size: int) -> bool:
     )
 
 
+_FRAME_DTYPE = np.dtype(
+    [
+        ("length", "<i4"),
+        ("count", "<u4"),
+        ("first", "<u4"),
+        ("last", "<u4"),
+        ("max_weight", "<f4"),
+        ("min_length", "u1"),
+        ("max_length", "u1"),
+        ("idw", "u1"),
+        ("tfw", "u1"),
+        ("kind", "u1"),
+        ("spare", "u1"),
+    ]
+)
+assert _FRAME_DTYPE.itemsize == _FRAME.size
+_HEADER_NAMES = tuple(_FRAME_DTYPE.names or ())[:10]  # (not the spare byte)
+
+
+def _end(pos: int, length: int) -> int:
+    return pos + LENGTH.size + abs(length)
+
+
+def _frame_positions(raw: bytes) -> list[int]:
+    """Where each block's frame starts: the chain of lengths, up to the last block's
+    (negative) one. Raises ValueError when a frame would run past the list's bytes."""
+    unpack = LENGTH.unpack_from
+    frames: list[int] = []
+    pos, size = 4, len(raw)
+    while True:
+        if pos + _FRAME.size > size:
+            raise ValueError(f"damaged posting block at byte {pos}")
+        (length,) = unpack(raw, pos)
+        frames.append(pos)
+        if length < 0:
+            return frames
+        pos += LENGTH.size + length
+
+
 class PostingList:
     """One term's raw posting list in one segment, with its block directory.
 
@@ -198,43 +237,41 @@ class PostingList:
         self.raw = raw
         if bytes(raw[:4]) != MAGIC:
             raise ValueError(f"not a numpy posting list: {bytes(raw[:4])!r}")
-        rows: list[tuple[Any, ...]] = []
-        unpack = _FRAME.unpack_from
-        pos, size = 4, len(raw)
-        while True:
-            if pos + _FRAME.size > size:
-                raise ValueError(f"damaged posting block at byte {pos}")
-            row = unpack(raw, pos)
-            length = row[0]
-            end = pos + LENGTH.size + abs(length)
-            rows.append(row[1:10] + (pos + _FRAME.size, end))
-            if length < 0:
-                break
-            pos = end
-        table = np.array(rows, dtype=np.int64)  # max_weight (a float) is not used here
+        size = len(raw)
+        frames = _frame_positions(raw)
+        if len(frames) <= 4:  # most lists: one block, read as tuples
+            rows = [_FRAME.unpack_from(raw, pos) for pos in frames]
+            for pos, row in zip(frames, rows, strict=True):
+                if not _fits(row[1:10] + (pos + _FRAME.size, _end(pos, row[0])), size):
+                    raise ValueError(f"damaged posting block at byte {pos}")
+            table = np.array([row[:10] for row in rows], dtype=np.int64)
+        else:  # hundreds of headers: gathered and decoded by numpy at once
+            at = np.array(frames, dtype=np.int64)
+            span = at[:, None] + np.arange(_FRAME.size)
+            headers = np.frombuffer(raw, np.uint8)[span].view(_FRAME_DTYPE)[:, 0]
+            table = np.stack([headers[name].astype(np.int64) for name in _HEADER_NAMES]).T
+        positions = np.array(frames, dtype=np.int64)
         (
+            lengths,
             self.counts,
             self.firsts,
             self.lasts,
-            _max_weight,
+            _max_weight,  # (a float, truncated here: not used)
             _min_length,
             _max_length,
             self.idws,
             self.tfws,
-            kinds,
-            self.bodies,
-            self.ends,
+            self.kinds,
         ) = table.T
-        for row in rows if len(rows) <= 4 else ():  # most lists: one block
-            if not _fits(row, size):
-                raise ValueError(f"damaged posting block at byte {row[9] - _FRAME.size}")
-        if len(rows) > 4:
+        self.bodies = positions + _FRAME.size
+        self.ends = positions + LENGTH.size + np.abs(lengths)
+        if len(frames) > 4:
             ok = (
                 (self.counts >= 1)
                 & ((self.idws == 1) | (self.idws == 2) | (self.idws == 4))
                 & ((self.tfws == 0) | (self.tfws == 1) | (self.tfws == 2) | (self.tfws == 4))
-                & (kinds >= NO_VALUES)
-                & (kinds <= VAR_VALUES)
+                & (self.kinds >= NO_VALUES)
+                & (self.kinds <= VAR_VALUES)
                 & (self.firsts <= self.lasts)
                 & (
                     self.bodies + (self.counts - 1) * self.idws + self.counts * self.tfws
@@ -244,17 +281,22 @@ class PostingList:
             )
             if not ok.all():
                 bad = int(np.flatnonzero(~ok)[0])
-                raise ValueError(
-                    f"damaged posting block at byte {int(self.bodies[bad]) - _FRAME.size}"
-                )
-        self._rows = rows
+                raise ValueError(f"damaged posting block at byte {frames[bad]}")
 
     def block(self, i: int) -> Block:
-        row = self._rows[i]
-        return _block(row, row[9], row[10])
+        header = _FRAME.unpack_from(self.raw, int(self.bodies[i]) - _FRAME.size)
+        return _block(header[1:10], int(self.bodies[i]), int(self.ends[i]))
 
     def __len__(self) -> int:
         return len(self.raw)
+
+    @property
+    def blocks(self) -> int:
+        return len(self.counts)
+
+    def blocks_holding(self, within: np.ndarray) -> int:
+        """How many blocks hold one of ``within`` (sorted document numbers)."""
+        return len(self._holding(within)) if len(within) else 0
 
     def _holding(self, within: np.ndarray) -> np.ndarray:
         """The blocks holding at least one of ``within`` (sorted document numbers)."""
@@ -294,10 +336,10 @@ class PostingList:
 
         All chosen blocks at once: one frombuffer and one cumsum per width, not per block.
         """
-        if len(self._rows) == 1 and within is None:  # most terms: no gathering needed
+        if len(self.counts) == 1 and within is None:  # most terms: no gathering needed
             only = self.block(0)
             return only.ids(self.raw), only.tf(self.raw)
-        chosen = np.arange(len(self._rows)) if within is None else self._holding(within)
+        chosen = np.arange(len(self.counts)) if within is None else self._holding(within)
         if not len(chosen):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         counts = self.counts[chosen]
@@ -310,18 +352,26 @@ class PostingList:
         before = np.zeros(len(chosen), dtype=np.int64)
         before[1:] = self.lasts[chosen[:-1]]
         steps[starts] = self.firsts[chosen] - before
-        slot = np.zeros(len(self._rows), dtype=np.int64)  # block -> position in chosen
+        slot = np.zeros(len(self.counts), dtype=np.int64)  # block -> position in chosen
         slot[chosen] = np.arange(len(chosen))
         n_deltas = self.counts - 1
-        no_skip = np.zeros(len(self._rows), dtype=np.int64)
+        no_skip = np.zeros(len(self.counts), dtype=np.int64)
         for group, deltas in self._gather(chosen, self.idws, no_skip, n_deltas, _ID_DTYPE):
-            where = starts[slot[group]] + 1
-            steps[_spans(where, n_deltas[group])] = deltas
+            if len(group) == len(chosen):  # one width throughout: every slot but the starts
+                not_start = np.ones(total, dtype=bool)
+                not_start[starts] = False
+                steps[not_start] = deltas
+            else:
+                steps[_spans(starts[slot[group]] + 1, n_deltas[group])] = deltas
         ids = np.cumsum(steps)
         tf = np.ones(total, dtype=np.float32)
         tf_skip = n_deltas * self.idws
         for group, weights in self._gather(chosen, self.tfws, tf_skip, self.counts, _TF_DTYPE):
-            if len(weights):
+            if not len(weights):
+                continue  # width 0: every frequency 1
+            if len(group) == len(chosen):
+                tf[:] = weights
+            else:
                 tf[_spans(starts[slot[group]], self.counts[group])] = weights
         return ids, tf
 

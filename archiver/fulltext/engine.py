@@ -12,7 +12,7 @@ order, from the stem field's positions. The parameters were chosen on KorQuAD 1.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +30,13 @@ RERANK_DEPTH = 10  # proximity re-orders the best few only
 WINDOW = 20  # words
 WINDOW_WEIGHT = 1.0
 PAIR_WEIGHT = 0.5
-# Postings kept decoded between searches of one snapshot (12 bytes each: 192 MB at most).
-# 4M thrashed at 100,000 articles: common words' lists evicted each other, and 5-word
-# searches decoded them again and again (p95 18 ms against 14 ms with 16M).
+# Postings kept decoded between searches of one snapshot (12 bytes each: 192 MB at most),
+# the least recently used evicted first (benchmarks/README.md: how the size was chosen).
 CACHE_POSTINGS = 16_000_000
 # Partial reads (only the blocks holding candidates) pay off on long lists only.
 PARTIAL_MIN = 4096  # postings
 PARTIAL_SHARE = 8  # candidates under 1/8 of the term's documents
-SEARCH_SHARE = 4  # fewer candidates than 1/4 of a list: look them up in it, not sweep it
+SEARCH_SHARE = 16  # fewer candidates than 1/16 of a list: look them up in it, not sweep it
 CACHE_RAW_BYTES = 256 << 20  # raw posting lists kept likewise (a warm server reads no file)
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -45,10 +44,17 @@ _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 
 @dataclass
 class Postings:
-    """One term's postings over the whole index (global document numbers, ascending)."""
+    """One term's postings over the whole index (global document numbers, ascending).
+
+    ``values`` holds the term frequencies until the list is first scored, then each
+    posting's BM25 contribution (before the field weight): the document lengths of a
+    snapshot never change, so a cached list is scored once, and a search adds it in
+    one pass.
+    """
 
     ids: np.ndarray
-    tf: np.ndarray
+    values: np.ndarray
+    scored: bool = False
 
 
 class Snapshot:
@@ -68,12 +74,16 @@ class Snapshot:
                 else:
                     for doc in range(reader.doc_count_all()):
                         self.live[offset + doc] = not reader.is_deleted(doc)
-        self._postings: dict[tuple[str, Any], Postings] = {}
+        # Least recently used first: a long-lived process evicts the coldest lists only,
+        # so the common words' lists that most searches need stay decoded.
+        self._postings: OrderedDict[tuple[str, Any], Postings] = OrderedDict()
         self._cached = 0
         self._lengths: dict[str, np.ndarray] = {}
         self._avg: dict[str, float] = {}
         self._df: dict[tuple[str, Any], int] = {}
-        self._terms: dict[tuple[str, Any], list[tuple[Any, int, int, PostingList | None]]] = {}
+        self._terms: OrderedDict[
+            tuple[str, Any], list[tuple[Any, int, int, PostingList | None]]
+        ] = OrderedDict()
         self._raw_bytes = 0
         # Partial reads of the current search: (the documents asked for, the postings).
         self._partial: dict[tuple[str, Any], tuple[np.ndarray, Postings]] = {}
@@ -91,18 +101,20 @@ class Snapshot:
         (within a memory bound), so a warm process reads no file for it again."""
         key = (field, token)
         cached = self._terms.get(key)
-        if cached is None:
-            cached = []
-            for reader, offset in self.leaves:
-                found = raw_postings(reader, field, token)
-                if found is not None:
-                    df, raw = found
-                    cached.append((reader, offset, df, raw))
-                    self._raw_bytes += len(raw) if raw is not None else 0
-            if self._raw_bytes > CACHE_RAW_BYTES:  # a long-lived process: bound the memory
-                self._terms.clear()
-                self._raw_bytes = sum(len(r) for _, _, _, r in cached if r is not None)
-            self._terms[key] = cached
+        if cached is not None:
+            self._terms.move_to_end(key)
+            return cached
+        cached = []
+        for reader, offset in self.leaves:
+            found = raw_postings(reader, field, token)
+            if found is not None:
+                df, raw = found
+                cached.append((reader, offset, df, raw))
+                self._raw_bytes += len(raw) if raw is not None else 0
+        self._terms[key] = cached
+        while self._raw_bytes > CACHE_RAW_BYTES and len(self._terms) > 1:  # bound the memory
+            _key, old = self._terms.popitem(last=False)
+            self._raw_bytes -= sum(len(r) for _, _, _, r in old if r is not None)
         return cached
 
     def postings(self, field: str, token: Any, within: np.ndarray | None = None) -> Postings:
@@ -111,11 +123,18 @@ class Snapshot:
         key = (field, token)
         cached = self._postings.get(key)
         if cached is not None:
+            self._postings.move_to_end(key)
             return cached
         if within is not None:
             df = self.doc_frequency(field, token)
-            if df <= PARTIAL_MIN or len(within) * PARTIAL_SHARE > df:
-                within = None  # short, or most blocks needed: read it whole, and cache it
+            if (
+                df <= PARTIAL_MIN
+                or len(within) * PARTIAL_SHARE > df
+                or self._block_share(field, token, within) * PARTIAL_SHARE > 1
+            ):
+                # Short, or many blocks needed (the candidates spread over a list that
+                # holds most documents): read it whole, and cache it for later searches.
+                within = None
             else:
                 earlier = self._partial.get(key)
                 if earlier is not None and _covers(earlier[0], within):
@@ -144,11 +163,23 @@ class Snapshot:
             self._partial[key] = (within, result)  # a partial list: for this search only
             return result
         self._cached += len(result.ids)
-        if self._cached > CACHE_POSTINGS:  # a long-lived process: bound the memory
-            self._postings.clear()
-            self._cached = len(result.ids)
         self._postings[key] = result
+        while self._cached > CACHE_POSTINGS and len(self._postings) > 1:  # bound the memory
+            _key, old = self._postings.popitem(last=False)
+            self._cached -= len(old.ids)
         return result
+
+    def _block_share(self, field: str, token: Any, within: np.ndarray) -> float:
+        """The share of ``token``'s blocks that hold one of ``within`` (0 when the
+        segments' format has no block directory)."""
+        held = total = 0
+        for reader, offset, _df, raw in self._term(field, token):
+            if raw is None:
+                continue
+            lo, hi = np.searchsorted(within, (offset, offset + reader.doc_count_all()))
+            held += raw.blocks_holding(within[lo:hi] - offset)
+            total += raw.blocks
+        return held / total if total else 0.0
 
     def doc_frequency(self, field: str, token: Any) -> int:
         """How many documents hold ``token``, from the term dictionaries alone."""
@@ -210,19 +241,26 @@ class Snapshot:
     ) -> None:
         """Add ``token``'s BM25 to ``acc`` (only correct for ``within`` if given)."""
         postings = self.postings(field, token, within)
-        ids, tf = postings.ids, postings.tf
+        ids, impact = postings.ids, self._impacts(field, token, postings)
         if within is not None and len(within) * SEARCH_SHARE < len(ids):
             # Score the asked documents only: a whole (cached) list of a common term is
             # searched, not swept, so the cost follows the candidates.
             at = np.minimum(np.searchsorted(ids, within), len(ids) - 1)
             present = ids[at] == within
-            ids, tf = within[present], tf[at[present]]
-        if not len(ids):
-            return
-        lengths = self.lengths(field)[ids]
-        avg = self._avg[field] or 1.0
-        norm = K1 * ((1.0 - B) + B * lengths / avg)
-        acc[ids] += weight * self.idf(field, token) * tf * (K1 + 1.0) / (tf + norm)
+            ids, impact = within[present], impact[at[present]]
+        if len(ids):
+            acc[ids] += impact * np.float32(weight)
+
+    def _impacts(self, field: str, token: Any, postings: Postings) -> np.ndarray:
+        """Each posting's BM25 contribution (idf, saturated and length-normalised tf)."""
+        if not postings.scored:
+            tf = postings.values
+            lengths = self.lengths(field)[postings.ids]
+            avg = self._avg[field] or 1.0
+            norm = K1 * ((1.0 - B) + B * lengths / avg)
+            postings.values = self.idf(field, token) * tf * (K1 + 1.0) / (tf + norm)
+            postings.scored = True
+        return postings.values
 
 
 def _covers(asked: np.ndarray, within: np.ndarray) -> bool:

@@ -60,13 +60,32 @@ def approximate(snap: Snapshot, node: Node, candidates: np.ndarray) -> np.ndarra
         return candidates  # excluding a superset would drop true matches
     if isinstance(node, And):
         current = candidates
-        for part in node.children:
+        for part in _selective_first(snap, node.children):
             current = approximate(snap, part, current)
         return current
     out = np.zeros(snap.size, dtype=bool)
     for part in node.children:
         out |= approximate(snap, part, candidates & ~out)
     return out
+
+
+def _rarity(snap: Snapshot, leaf: Leaf) -> int:
+    """At most how many documents ``leaf`` can match: its rarest token's, per field."""
+    return sum(
+        min(
+            (sum(snap.doc_frequency(group, t) for t in alts) for alts in leaf.match),
+            default=snap.size,
+        )
+        for group in groups(leaf)
+    )
+
+
+def _selective_first(snap: Snapshot, parts: tuple[Node, ...]) -> list[Node]:
+    """An AND's parts in the order to narrow with: plain words from the rarest up (the
+    common words then read only the blocks of the few documents left), then the rest."""
+    words = [p for p in parts if isinstance(p, Leaf)]
+    others = [p for p in parts if not isinstance(p, Leaf)]
+    return sorted(words, key=lambda leaf: _rarity(snap, leaf)) + others
 
 
 class Checker:
