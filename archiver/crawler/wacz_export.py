@@ -3,7 +3,7 @@
 Invariants:
 
 - every WARC record a covered capture points at is copied byte for byte (through
-  :func:`archiver.storage.spool.open_record`, so a store on S3 works the same), and for
+  :class:`archiver.storage.spool.RecordFiles`, so a store on S3 works the same), and for
   each ``revisit`` record (an identical payload, or a 304) the response it refers to is
   copied too, whatever the filters, so that replay finds the payload;
 - each version is a page of ``pages/pages.jsonl`` with its title and extracted text,
@@ -120,6 +120,7 @@ class _Exporter:
         self.writer = writer
         self.result = result
         self.seed_hashes: dict[int, str] = {}  # seed id -> its SHA-256
+        self.files = spool.RecordFiles(store)
 
     def copy(self, capture: CaptureRow) -> str | None:
         """Copy a capture's record; the record's URI, or None when it cannot be read
@@ -128,7 +129,7 @@ class _Exporter:
         length = capture.warc_length or 0
         position = self.writer.position
         try:
-            stream = spool.open_record(self.store, capture.warc_file, capture.warc_offset, length)
+            stream = self.files.open(capture.warc_file, capture.warc_offset, length)
             with stream:
                 head = self.writer.add_record(stream, length)
         except StoreError as exc:
@@ -217,8 +218,9 @@ def export_wacz(store: Store, selection: Selection, path: Path) -> WaczExport:
     writer = WaczWriter(path, title=title)
     exporter = _Exporter(store, writer, result)
     try:
-        main_page = exporter.seeds(seeds)
-        exporter.pages(selection)
+        with exporter.files:
+            main_page = exporter.seeds(seeds)
+            exporter.pages(selection)
     except BaseException:
         writer.abort()
         raise

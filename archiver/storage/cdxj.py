@@ -91,13 +91,31 @@ def _headers(block: bytes) -> tuple[str, dict[str, str]]:
     return lines[0].strip(), fields
 
 
+def _heads(member: bytes) -> bytes:
+    """The start of the record in ``member``, decompressed only as far as its heads go
+    (the WARC head, and the HTTP head after it when there is one), at most
+    :data:`HEAD_BYTES`: inflating costs by the byte, and a record's heads are most often
+    under 1 KB of a much longer payload."""
+    inflate = zlib.decompressobj(31)
+    data = inflate.decompress(member, 1024)
+    want = 1
+    while len(data) < HEAD_BYTES and not inflate.eof and inflate.unconsumed_tail:
+        if want == 1 and (end := data.find(b"\r\n\r\n")) >= 0:
+            if b"application/http" not in data[:end].lower():
+                break
+            want = 2
+        if want == 2 and data.count(b"\r\n\r\n") >= 2:
+            break
+        step = min(len(data), HEAD_BYTES - len(data))
+        data += inflate.decompress(inflate.unconsumed_tail, step)
+    return data
+
+
 def record_head(member: bytes) -> RecordHead:
     """Parse the heads at the start of one gzip member holding a WARC record (only its
     first :data:`HEAD_BYTES` decompressed bytes are read); StoreError if it is none."""
-    try:  # most heads fit in 4 KB: decompress no more unless they do not
-        data = zlib.decompressobj(31).decompress(member, 4096)
-        if data.count(b"\r\n\r\n") < 2:
-            data = zlib.decompressobj(31).decompress(member, HEAD_BYTES)
+    try:
+        data = _heads(member)
     except zlib.error as exc:
         raise StoreError(f"not a gzipped WARC record: {exc}") from exc
     end = data.find(b"\r\n\r\n")

@@ -21,7 +21,7 @@ import json
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -35,6 +35,7 @@ from archiver._version import __version__
 from archiver.errors import StoreError, UsageError
 
 from .cdxj import HEAD_BYTES, RecordHead, SortedIndex, index_line, record_head
+from .zipout import Member, ZipOut
 
 WACZ_VERSION = "1.1.1"
 DATA_WARC = "archive/data.warc.gz"
@@ -56,22 +57,40 @@ class Page:
     url: str
     ts: str  # ISO 8601 capture time
     title: str | None
-    text: str | None
+    text: str | bytes | None  # bytes: UTF-8, as the catalog holds it
     archiver: dict[str, Any] | None = None  # archiver's own fields (PAGE_KEY)
 
-    def as_json(self) -> dict[str, Any]:
+    def json_line(self) -> list[bytes]:
+        """The page's line of ``pages.jsonl`` (UTF-8, ending in a newline), in pieces
+        to write one after the other: the text, most of the line, is not copied again."""
         page_id = hashlib.sha1(f"{self.url} {self.ts}".encode()).hexdigest()[:24]
         data: dict[str, Any] = {"id": page_id, "url": self.url, "ts": self.ts}
         if self.title:
             data["title"] = self.title
+        pieces = [json.dumps(data, ensure_ascii=False)[:-1].encode("utf-8")]
         if self.text:
-            data["text"] = self.text
+            pieces += [b', "text": "', json_string_body(self.text), b'"']
         if self.archiver:
-            data[PAGE_KEY] = self.archiver
-        return data
+            pieces.append(b', "' + PAGE_KEY.encode() + b'": ')
+            pieces.append(json.dumps(self.archiver, ensure_ascii=False).encode("utf-8"))
+        pieces.append(b"}\n")
+        return pieces
 
 
 PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
+_CONTROL = bytes(range(0x20))  # the bytes JSON strings must escape, with '"' and '\\'
+
+
+def json_string_body(text: str | bytes) -> bytes:
+    """``text`` as the inside of a JSON string, in UTF-8: exactly what
+    ``json.dumps(text, ensure_ascii=False)`` writes between its quotes. UTF-8 bytes whose
+    only control character is the newline (extracted text) are escaped as bytes, never
+    decoded: UTF-8 never uses a byte below 0x80 inside a multi-byte character."""
+    if isinstance(text, bytes):
+        if len(text) - len(text.translate(None, _CONTROL)) == text.count(b"\n"):
+            return text.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+        text = text.decode("utf-8", errors="replace")
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8")
 
 
 def read_pages(path: Path) -> Iterator[dict[str, Any]]:
@@ -91,12 +110,14 @@ def read_pages(path: Path) -> Iterator[dict[str, Any]]:
 
 
 class _Hashing(io.RawIOBase):
-    """A write-only stream that hashes and counts what passes through to ``sink``."""
+    """A write-only stream that hashes and counts what passes through to ``sink``, and
+    takes its CRC-32 too when ``crc`` (a member spooled to be appended to the zip)."""
 
-    def __init__(self, sink: IO[bytes]) -> None:
+    def __init__(self, sink: IO[bytes] | Member, *, crc: bool = False) -> None:
         self.sink = sink
         self.sha256 = hashlib.sha256()
         self.size = 0
+        self.crc: int | None = 0 if crc else None
 
     def writable(self) -> bool:
         return True
@@ -105,8 +126,19 @@ class _Hashing(io.RawIOBase):
         view = memoryview(data)
         self.sink.write(view)
         self.sha256.update(view)
+        if self.crc is not None:
+            self.crc = zlib.crc32(view, self.crc)
         self.size += len(view)
         return len(view)
+
+
+@dataclass
+class _Spooled:
+    """A WARC member waiting in a scratch file for the zip (see :class:`WaczWriter`)."""
+
+    name: str
+    file: BinaryIO
+    hashing: _Hashing
 
 
 class WaczWriter:
@@ -117,32 +149,42 @@ class WaczWriter:
     stored (not deflated) and its records are copied byte for byte; every index line
     points at a record of the WACZ, and every record but a 304's revisit has one;
     ``datapackage.json`` lists every other member with its SHA-256 and size.
+
+    Each byte passes through Python once: ``pages/pages.jsonl`` (the extracted text,
+    often several times the WARC data) streams straight into the zip, its first member,
+    hashed and CRC'd as it goes; the WARC members, written meanwhile, wait in scratch
+    files beside the output (hashed and CRC'd as they are written) and are appended
+    after it by the kernel.
     """
 
     def __init__(self, path: Path, *, title: str, created: str | None = None) -> None:
         self.path = path
         self.title = title
         self.created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._when = _zip_time(self.created)
         self._part = path.with_name(path.name + ".part")
         try:
-            # Beside the file, not in /tmp: the pages' text waits here, as big as the
-            # archive's extracted text.
+            # Beside the file, not in /tmp: the WARC data waits here, and the kernel
+            # copies it within one file system.
             self._scratch = tempfile.TemporaryDirectory(prefix=f".{path.name}-", dir=path.parent)
         except OSError as exc:
             raise UsageError(f"cannot write in {path.parent}: {exc.strerror or exc}") from exc
         try:
-            self._zip = zipfile.ZipFile(self._part, "w", zipfile.ZIP_STORED, allowZip64=True)
+            self._file = open(self._part, "w+b")  # noqa: SIM115 - closed by close/abort
         except OSError as exc:
             self._scratch.cleanup()
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        self._zip = ZipOut(self._file)
         self._index = SortedIndex(Path(self._scratch.name))
-        self._pages = open(Path(self._scratch.name) / "pages.jsonl", "w+b")  # noqa: SIM115
+        self._pages_member = self._zip.member(PAGES, self._when)
+        self._pages_hashing = _Hashing(self._pages_member)
+        self._pages = io.BufferedWriter(self._pages_hashing, _BLOCK)
         self._pages.write(
             json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
             + b"\n"
         )
+        self._spooled: list[_Spooled] = []
         self._resources: list[dict[str, Any]] = []
-        self._member: IO[bytes] | None = None
         self._hashing: _Hashing | None = None
         self._member_name = self._member_file = ""
         self.records = 0
@@ -161,10 +203,10 @@ class WaczWriter:
     def _open_member(self) -> _Hashing:
         if self._hashing is None:
             assert self._member_name, "warc() first"
-            info = zipfile.ZipInfo(self._member_name, _zip_time(self.created))
-            info.compress_type = zipfile.ZIP_STORED
-            self._member = self._zip.open(info, "w", force_zip64=True)
-            self._hashing = _Hashing(self._member)
+            spool = Path(self._scratch.name) / f"member-{len(self._spooled):03d}"
+            fh = open(spool, "w+b")  # noqa: SIM115 - closed by close/abort
+            self._hashing = _Hashing(fh, crc=True)
+            self._spooled.append(_Spooled(self._member_name, fh, self._hashing))
         return self._hashing
 
     @property
@@ -202,10 +244,10 @@ class WaczWriter:
         return self.add_record(io.BytesIO(data), len(data))
 
     def _end_member(self) -> None:
-        if self._member is not None and self._hashing is not None:
-            self._member.close()
+        if self._hashing is not None:
+            self._spooled[-1].file.flush()
             self._resources.append(self._resource(self._member_name, self._hashing))
-            self._member = self._hashing = None
+            self._hashing = None
 
     def _resource(self, name: str, hashing: _Hashing) -> dict[str, Any]:
         stem = PurePosixPath(name).name
@@ -219,31 +261,32 @@ class WaczWriter:
     # -- pages and the rest --
 
     def add_page(self, page: Page) -> None:
-        self._pages.write(json.dumps(page.as_json(), ensure_ascii=False).encode("utf-8") + b"\n")
+        for piece in page.json_line():
+            self._pages.write(piece)
         self.pages += 1
-
-    def _write_member(self, name: str, lines: Iterable[bytes]) -> None:
-        # Stored, as py-wacz stores them too: deflating the pages' text (often larger
-        # than the gzipped WARC data) took most of an export's time.
-        info = zipfile.ZipInfo(name, _zip_time(self.created))
-        info.compress_type = zipfile.ZIP_STORED
-        with self._zip.open(info, "w", force_zip64=True) as member:
-            hashing = _Hashing(member)
-            buffer = io.BufferedWriter(hashing, _BLOCK)
-            for line in lines:
-                buffer.write(line)
-            buffer.flush()
-        self._resources.append(self._resource(name, hashing))
 
     def close(self, *, main_page: Page | None = None) -> None:
         """Write the index, the pages and ``datapackage.json``, then rename the file
         into place."""
         try:
             self._end_member()
-            lines = (line.encode("utf-8") for line in self._index.sorted_lines())
-            self._write_member(INDEX, lines)
-            self._pages.seek(0)
-            self._write_member(PAGES, iter(lambda: self._pages.read(_BLOCK), b""))
+            self._pages.flush()
+            self._pages_member.close()
+            pages = self._resource(PAGES, self._pages_hashing)
+            for spooled in self._spooled:
+                assert spooled.hashing.crc is not None
+                self._zip.append(spooled.name, self._when, spooled.file, spooled.hashing.crc)
+                spooled.file.close()
+            # Stored, as py-wacz stores them too: deflating the pages' text (often larger
+            # than the gzipped WARC data) took most of an export's time.
+            member = self._zip.member(INDEX, self._when)
+            hashing = _Hashing(member)
+            buffer = io.BufferedWriter(hashing, _BLOCK)
+            for line in self._index.sorted_lines():
+                buffer.write(line.encode("utf-8"))
+            buffer.flush()
+            member.close()
+            self._resources += [self._resource(INDEX, hashing), pages]
             package: dict[str, Any] = {
                 "profile": "data-package",
                 "resources": self._resources,
@@ -255,9 +298,11 @@ class WaczWriter:
             if main_page is not None:
                 package["mainPageUrl"] = main_page.url
                 package["mainPageDate"] = main_page.ts
-            info = zipfile.ZipInfo(DATAPACKAGE, _zip_time(self.created))
-            self._zip.writestr(info, json.dumps(package, indent=2, ensure_ascii=False))
+            member = self._zip.member(DATAPACKAGE, self._when)
+            member.write(json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8"))
+            member.close()
             self._zip.close()
+            self._file.close()
             self._part.replace(self.path)
         except OSError as exc:
             self.abort()
@@ -267,18 +312,13 @@ class WaczWriter:
 
     def abort(self) -> None:
         """Leave nothing behind (an export that failed)."""
-        try:
-            if self._member is not None:
-                self._member.close()
-            self._zip.close()
-        except (OSError, ValueError, zipfile.BadZipFile):
-            pass
+        self._file.close()
         self._part.unlink(missing_ok=True)
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if not self._pages.closed:
-            self._pages.close()
+        for spooled in self._spooled:
+            spooled.file.close()
         self._scratch.cleanup()
 
 
