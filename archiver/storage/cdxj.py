@@ -16,6 +16,7 @@ from archiver.errors import StoreError
 
 HEAD_BYTES = 1 << 16  # a record's WARC and HTTP heads are read from at most this much
 _SORT_RUN = 50_000  # index lines sorted in memory at a time
+_NOT_DIGIT = re.compile(r"\D")
 
 
 # --------------------------------------------------------------------------- SURT keys
@@ -78,7 +79,7 @@ class RecordHead:
     @property
     def timestamp(self) -> str:
         """The 14-digit timestamp of ``date`` (WARC-Date)."""
-        return re.sub(r"\D", "", self.date)[:14].ljust(14, "0")
+        return _NOT_DIGIT.sub("", self.date)[:14].ljust(14, "0")
 
 
 def _headers(block: bytes) -> tuple[str, dict[str, str]]:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -35,7 +35,8 @@ from archiver._version import __version__
 from archiver.errors import StoreError, UsageError
 
 from .cdxj import HEAD_BYTES, RecordHead, SortedIndex, index_line, record_head
-from .zipout import Member, ZipOut
+from .hashed import Background, Blocks, Hashing
+from .zipout import ZipOut
 
 WACZ_VERSION = "1.1.1"
 DATA_WARC = "archive/data.warc.gz"
@@ -67,18 +68,17 @@ class Page:
         data: dict[str, Any] = {"id": page_id, "url": self.url, "ts": self.ts}
         if self.title:
             data["title"] = self.title
-        pieces = [json.dumps(data, ensure_ascii=False)[:-1].encode("utf-8")]
-        if self.text:
-            pieces += [b', "text": "', json_string_body(self.text), b'"']
         if self.archiver:
-            pieces.append(b', "' + PAGE_KEY.encode() + b'": ')
-            pieces.append(json.dumps(self.archiver, ensure_ascii=False).encode("utf-8"))
-        pieces.append(b"}\n")
-        return pieces
+            data[PAGE_KEY] = self.archiver
+        line = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        if not self.text:
+            return [line, b"\n"]
+        return [line[:-1], b', "text": "', json_string_body(self.text), b'"}\n']
 
 
 PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
-_CONTROL = bytes(range(0x20))  # the bytes JSON strings must escape, with '"' and '\\'
+# The bytes a JSON string must escape, besides '"', '\\' and the newline.
+_CONTROL = bytes(range(0x20)).replace(b"\n", b"")
 
 
 def json_string_body(text: str | bytes) -> bytes:
@@ -87,7 +87,7 @@ def json_string_body(text: str | bytes) -> bytes:
     only control character is the newline (extracted text) are escaped as bytes, never
     decoded: UTF-8 never uses a byte below 0x80 inside a multi-byte character."""
     if isinstance(text, bytes):
-        if len(text) - len(text.translate(None, _CONTROL)) == text.count(b"\n"):
+        if len(text.translate(None, _CONTROL)) == len(text):
             return text.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
         text = text.decode("utf-8", errors="replace")
     return json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8")
@@ -109,36 +109,14 @@ def read_pages(path: Path) -> Iterator[dict[str, Any]]:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-class _Hashing(io.RawIOBase):
-    """A write-only stream that hashes and counts what passes through to ``sink``, and
-    takes its CRC-32 too when ``crc`` (a member spooled to be appended to the zip)."""
-
-    def __init__(self, sink: IO[bytes] | Member, *, crc: bool = False) -> None:
-        self.sink = sink
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-        self.crc: int | None = 0 if crc else None
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        self.sink.write(view)
-        self.sha256.update(view)
-        if self.crc is not None:
-            self.crc = zlib.crc32(view, self.crc)
-        self.size += len(view)
-        return len(view)
-
-
 @dataclass
 class _Spooled:
     """A WARC member waiting in a scratch file for the zip (see :class:`WaczWriter`)."""
 
     name: str
     file: BinaryIO
-    hashing: _Hashing
+    hashing: Hashing
+    blocks: Blocks
 
 
 class WaczWriter:
@@ -154,7 +132,8 @@ class WaczWriter:
     often several times the WARC data) streams straight into the zip, its first member,
     hashed and CRC'd as it goes; the WARC members, written meanwhile, wait in scratch
     files beside the output (hashed and CRC'd as they are written) and are appended
-    after it by the kernel.
+    after it by the kernel. The hashing and writing run on a second thread
+    (:mod:`archiver.storage.hashed`), a few MB behind.
     """
 
     def __init__(self, path: Path, *, title: str, created: str | None = None) -> None:
@@ -177,15 +156,15 @@ class WaczWriter:
         self._zip = ZipOut(self._file)
         self._index = SortedIndex(Path(self._scratch.name))
         self._pages_member = self._zip.member(PAGES, self._when)
-        self._pages_hashing = _Hashing(self._pages_member)
-        self._pages = io.BufferedWriter(self._pages_hashing, _BLOCK)
+        self._background = Background()
+        self._pages = Blocks(self._background, Hashing(self._pages_member))
         self._pages.write(
             json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
             + b"\n"
         )
         self._spooled: list[_Spooled] = []
         self._resources: list[dict[str, Any]] = []
-        self._hashing: _Hashing | None = None
+        self._warc: Blocks | None = None  # the current WARC member
         self._member_name = self._member_file = ""
         self.records = 0
         self.pages = 0
@@ -200,20 +179,21 @@ class WaczWriter:
         self._member_name = name
         self._member_file = PurePosixPath(name).name  # what index lines name
 
-    def _open_member(self) -> _Hashing:
-        if self._hashing is None:
+    def _open_member(self) -> Blocks:
+        if self._warc is None:
             assert self._member_name, "warc() first"
             spool = Path(self._scratch.name) / f"member-{len(self._spooled):03d}"
             fh = open(spool, "w+b")  # noqa: SIM115 - closed by close/abort
-            self._hashing = _Hashing(fh, crc=True)
-            self._spooled.append(_Spooled(self._member_name, fh, self._hashing))
-        return self._hashing
+            hashing = Hashing(fh, crc=True)
+            self._warc = Blocks(self._background, hashing)
+            self._spooled.append(_Spooled(self._member_name, fh, hashing, self._warc))
+        return self._warc
 
     @property
     def position(self) -> int:
         """Bytes written to the current WARC member (a record that fails once copying
         began leaves the member torn: the export must stop, not skip it)."""
-        return self._hashing.size if self._hashing is not None else 0
+        return self._warc.size if self._warc is not None else 0
 
     def add_record(self, stream: BinaryIO, length: int) -> RecordHead:
         """Copy one gzip-member WARC record of ``length`` bytes from ``stream`` into the
@@ -223,15 +203,15 @@ class WaczWriter:
         if len(first) < min(length, HEAD_BYTES):
             raise StoreError("the record is shorter than the catalog says")
         head = record_head(first)
-        hashing = self._open_member()
-        offset = hashing.size
-        hashing.write(first)
+        member = self._open_member()
+        offset = member.size
+        member.write(first)
         left = length - len(first)
         while left > 0:
             block = stream.read(min(left, _BLOCK))
             if not block:
                 raise StoreError("the record is shorter than the catalog says")
-            hashing.write(block)
+            member.write(block)
             left -= len(block)
         self.records += 1
         self.warc_bytes += length
@@ -244,12 +224,11 @@ class WaczWriter:
         return self.add_record(io.BytesIO(data), len(data))
 
     def _end_member(self) -> None:
-        if self._hashing is not None:
-            self._spooled[-1].file.flush()
-            self._resources.append(self._resource(self._member_name, self._hashing))
-            self._hashing = None
+        if self._warc is not None:
+            self._warc.flush()
+            self._warc = None
 
-    def _resource(self, name: str, hashing: _Hashing) -> dict[str, Any]:
+    def _resource(self, name: str, hashing: Hashing) -> dict[str, Any]:
         stem = PurePosixPath(name).name
         return {
             "name": stem.lower().replace(".", "-").replace("_", "-"),
@@ -271,22 +250,28 @@ class WaczWriter:
         try:
             self._end_member()
             self._pages.flush()
+            self._background.drain()
             self._pages_member.close()
-            pages = self._resource(PAGES, self._pages_hashing)
             for spooled in self._spooled:
-                assert spooled.hashing.crc is not None
-                self._zip.append(spooled.name, self._when, spooled.file, spooled.hashing.crc)
+                hashing = spooled.hashing
+                assert hashing.crc is not None
+                spooled.file.flush()
+                self._zip.append(spooled.name, self._when, spooled.file, hashing.crc)
                 spooled.file.close()
+                self._resources.append(self._resource(spooled.name, hashing))
             # Stored, as py-wacz stores them too: deflating the pages' text (often larger
             # than the gzipped WARC data) took most of an export's time.
             member = self._zip.member(INDEX, self._when)
-            hashing = _Hashing(member)
-            buffer = io.BufferedWriter(hashing, _BLOCK)
+            index = Blocks(self._background, Hashing(member))
             for line in self._index.sorted_lines():
-                buffer.write(line.encode("utf-8"))
-            buffer.flush()
+                index.write(line.encode("utf-8"))
+            index.flush()
+            self._background.drain()
             member.close()
-            self._resources += [self._resource(INDEX, hashing), pages]
+            self._resources += [
+                self._resource(INDEX, index.sink),
+                self._resource(PAGES, self._pages.sink),
+            ]
             package: dict[str, Any] = {
                 "profile": "data-package",
                 "resources": self._resources,
@@ -312,11 +297,13 @@ class WaczWriter:
 
     def abort(self) -> None:
         """Leave nothing behind (an export that failed)."""
+        self._background.stop()
         self._file.close()
         self._part.unlink(missing_ok=True)
         self._cleanup()
 
     def _cleanup(self) -> None:
+        self._background.stop()
         for spooled in self._spooled:
             spooled.file.close()
         self._scratch.cleanup()
