@@ -483,6 +483,13 @@ def test_surt_keys_match_the_surt_package() -> None:
         "http://example.com/%ea%b0%80?q=%EA%B0%80",
         "https://news.example.co.kr/article/1?utm=1&id=2",
         "https://example.com:443/",
+        "http://WWW2.Example.COM./Path/To",
+        "http://example.com",
+        "http://example.com:80/x",
+        "https://a.b.example.org:8443/p;x=1/@y:z",
+        "http://www.example.com/~user/a_b-c.html",
+        "http://example.com/a#frag",
+        " http://example.com:/x",
     ):
         assert surt(url) == surt_package.surt(url), url
 

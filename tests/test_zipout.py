@@ -23,7 +23,7 @@ TEXTS = [
     'quotes " and back\\slashes \\n (not a newline)',
     "a tab\there, a CR\r, NUL\x00, unit separator\x1f, DEL\x7f",
     "line separators \u2028 \u2029, emoji 🗞, 반도체",
-    "\\\"\n",
+    '\\"\n',
 ]
 
 
@@ -35,8 +35,9 @@ def test_text_escaped_as_json_dumps_does(text: str) -> None:
 
 
 def test_page_line_is_the_json_of_its_fields() -> None:
-    text = "본문\n\"인용\" \\ 끝\t"
-    page = Page("https://example.com/a", "2026-11-30T04:30:17Z", "제목", text.encode(), {"depth": 1})
+    text = '본문\n"인용" \\ 끝\t'
+    when = "2026-11-30T04:30:17Z"
+    page = Page("https://example.com/a", when, "제목", text.encode(), {"depth": 1})
     line = b"".join(page.json_line())
     assert line.endswith(b"}\n") and line.count(b"\n") == 1
     data = json.loads(line)

@@ -22,10 +22,26 @@ _NOT_DIGIT = re.compile(r"\D")
 # --------------------------------------------------------------------------- SURT keys
 
 
+# An http(s) URL whose path needs no escapes normalised, with no query or fragment.
+_PLAIN_URL = re.compile(
+    r"(http|https)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(/[A-Za-z0-9/._~!$'()*+,;=:@-]*)?\Z"
+)
+_WWW = re.compile(r"^www\d*\.")
+
+
 def surt(url: str) -> str:
     """The SURT key replay tools look a URL up by (as the ``surt`` package computes it
     for http(s) URLs): host labels reversed without ``www``, default port dropped,
     everything lower-cased, query arguments sorted."""
+    plain = _PLAIN_URL.match(url)
+    if plain is not None:  # most URLs: no escapes, query or fragment to normalise
+        scheme, host, port, path = plain.groups()
+        host = _WWW.sub("", host.strip(".").lower())
+        if host and (port is None or int(port) <= 0xFFFF):
+            key = ",".join(reversed(host.split(".")))
+            if port is not None and int(port) != (80 if scheme == "http" else 443):
+                key += f":{int(port)}"
+            return (key + ")" + (path or "/")).lower()
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").strip(".").lower()
@@ -34,7 +50,7 @@ def surt(url: str) -> str:
         return url.lower()
     if parts.scheme not in ("http", "https") or not host:
         return url.lower()
-    host = re.sub(r"^www\d*\.", "", host)
+    host = _WWW.sub("", host)
     key = ",".join(reversed(host.split(".")))
     if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
         key += f":{port}"

@@ -73,7 +73,7 @@ class Page:
         line = json.dumps(data, ensure_ascii=False).encode("utf-8")
         if not self.text:
             return [line, b"\n"]
-        return [line[:-1], b', "text": "', json_string_body(self.text), b'"}\n']
+        return [line[:-1] + b', "text": "', json_string_body(self.text), b'"}\n']
 
 
 PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
