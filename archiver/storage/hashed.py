@@ -23,7 +23,7 @@ import zlib
 from typing import Any, Protocol
 
 BLOCK = 2 << 20  # bytes handed to the thread at a time
-BUFFERS = 4  # blocks in use at most: two being filled (pages, WARC), two being written
+BUFFERS = 8  # blocks in use at most: two being filled (pages, WARC), the rest queued
 
 
 class Sink(Protocol):

@@ -6,9 +6,10 @@ its offset), holding ``archive/*.warc.gz``, ``indexes/index.cdx`` (CDXJ: one lin
 record, sorted by SURT key and time), ``pages/pages.jsonl`` and ``datapackage.json``
 listing every other member with its size and SHA-256.
 
-:class:`WaczWriter` streams: each WARC record goes through a fixed-size buffer into the
-zip, its index line into a temporary file sorted in bounded runs and merged at the end,
-so memory does not grow with the archive. :func:`open_wacz` checks a WACZ before anything
+:class:`WaczWriter` streams: pages and WARC records go through fixed-size buffers
+(the pages into the zip, the records into a scratch file appended to it at the end),
+their index lines into temporary files sorted in bounded runs and merged at the end, so
+memory does not grow with the archive. :func:`open_wacz` checks a WACZ before anything
 of it is used: a zip, whole, no member name leaving its folder, every member listed in
 ``datapackage.json`` with a matching SHA-256.
 """
