@@ -6,7 +6,8 @@ by its own nginx, crawled by the full pipeline), twice: with ``--pages`` pages a
 quarter of them. On each store, in child processes (each reports its own peak RSS, VmHWM):
 
 1. ``export_wacz`` of the whole store, timed inside the child (the export alone, not the
-   interpreter's start-up);
+   interpreter's start-up; its CPU time, all threads, is printed beside the wall time:
+   on a shared machine it tells load from work);
 2. ``wacz create -o … store/warc/*.warc.gz`` (py-wacz: index, pages, package), timed the
    same way around its ``main``.
 
@@ -55,10 +56,11 @@ from archiver.crawler.selection import Selection
 from archiver.crawler.wacz_export import export_wacz
 from archiver.storage.store import Store
 store = Store(Path(sys.argv[1]))
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 result = export_wacz(store, Selection(), Path(sys.argv[2]))
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "records": result.records, "rss_mb": peak_rss_mb()}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+rss = peak_rss_mb()
+print(json.dumps({"seconds": seconds, "cpu": cpu, "records": result.records, "rss_mb": rss}))
 """
 )
 
@@ -67,11 +69,11 @@ PYWACZ_CHILD = (
     + """
 import contextlib, io, json, sys, time
 from wacz.main import main
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 with contextlib.redirect_stdout(io.StringIO()):
     code = main(["create", "-o", sys.argv[2], *sys.argv[3:]])
-seconds = time.perf_counter() - start
-print(json.dumps({"seconds": seconds, "code": code, "rss_mb": peak_rss_mb()}))
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "code": code, "rss_mb": peak_rss_mb()}))
 """
 )
 
@@ -108,9 +110,10 @@ def measure(store: Path, work: Path, tag: str) -> tuple[float, float, float, flo
     ours_rate, theirs_rate = size / ours["seconds"], size / theirs["seconds"]
     print(
         f"{tag}: {size:.1f} MB of WARC, {text:.1f} MB of pages text;"
-        f" archiver {ours['seconds']:.3f} s = {ours_rate:.1f} MB/s,"
+        f" archiver {ours['seconds']:.3f} s (CPU {ours['cpu']:.3f} s) = {ours_rate:.1f} MB/s,"
         f" peak RSS {our_rss:.0f} MB ({ours['records']:.0f} records);"
-        f" wacz create {theirs['seconds']:.3f} s = {theirs_rate:.1f} MB/s,"
+        f" wacz create {theirs['seconds']:.3f} s (CPU {theirs['cpu']:.3f} s)"
+        f" = {theirs_rate:.1f} MB/s,"
         f" peak RSS {their_rss:.0f} MB",
         flush=True,
     )

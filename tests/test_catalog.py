@@ -163,6 +163,22 @@ def test_versions_keep_numbers_and_history_order(catalog: Catalog) -> None:
     assert [s.version for s in catalog.version_stubs()] == [3, 1, 2]
 
 
+def test_an_export_reads_the_texts_as_the_utf8_bytes_held(catalog: Catalog) -> None:
+    a = catalog.upsert_target("https://example.org/a", via="seed")
+    b = catalog.upsert_target("https://example.org/b", via="seed")
+    _version(catalog, b.id, "2024-03-01T00:00:00Z", '둘째 쪽\n"따옴표" \\ 🗞')
+    _version(catalog, a.id, "2024-03-01T00:00:00Z", "첫 판")
+    _version(catalog, a.id, "2024-01-01T00:00:00Z", "옛 판", by_time=True)
+    rows = catalog.version_texts_of([a.id, b.id])
+    # Page by page, each page's versions in history order; the text undecoded.
+    assert [(r.target_id, r.text) for r in rows] == [
+        (a.id, "옛 판".encode()),
+        (a.id, "첫 판".encode()),
+        (b.id, '둘째 쪽\n"따옴표" \\ 🗞'.encode()),
+    ]
+    assert rows[0].title == "제목 옛 판" and catalog.version_texts_of([]) == []
+
+
 def test_deleting_versions_deletes_them_with_their_captures(catalog: Catalog) -> None:
     target = catalog.upsert_target("https://example.org/a", via="seed")
     for day in (1, 2, 3):

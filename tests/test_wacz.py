@@ -483,6 +483,13 @@ def test_surt_keys_match_the_surt_package() -> None:
         "http://example.com/%ea%b0%80?q=%EA%B0%80",
         "https://news.example.co.kr/article/1?utm=1&id=2",
         "https://example.com:443/",
+        "http://WWW2.Example.COM./Path/To",
+        "http://example.com",
+        "http://example.com:80/x",
+        "https://a.b.example.org:8443/p;x=1/@y:z",
+        "http://www.example.com/~user/a_b-c.html",
+        "http://example.com/a#frag",
+        " http://example.com:/x",
     ):
         assert surt(url) == surt_package.surt(url), url
 
@@ -532,3 +539,30 @@ def test_replay_of_no_store_is_one_line(tmp_path: Path) -> None:
     result = cli_store(tmp_path / "nothing", "replay")
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().startswith("archiver: error: no archive at")
+
+
+def test_a_catalog_error_mid_export_leaves_nothing(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog is read on a thread of its own and the bytes hashed on another: a
+    failure there still reaches the caller, and the export leaves no file, no .part, no
+    scratch folder and no thread behind."""
+    import threading
+
+    from archiver.crawler import wacz_export
+    from archiver.crawler.selection import Selection
+    from archiver.errors import StoreError
+    from archiver.storage.catalog import Catalog
+    from archiver.storage.store import Store
+
+    def failing(self: Catalog, ids: list[int]) -> list[object]:
+        raise StoreError("catalog query failed: disk I/O error")
+
+    monkeypatch.setattr(Catalog, "version_texts_of", failing)
+    out = tmp_path / "out" / "x.wacz"
+    out.parent.mkdir()
+    before = set(threading.enumerate())
+    with pytest.raises(StoreError, match="disk I/O error"):
+        wacz_export.export_wacz(Store(story.store), Selection(), out)
+    assert list(out.parent.iterdir()) == []
+    assert set(threading.enumerate()) == before

@@ -3,7 +3,7 @@
 Invariants:
 
 - every WARC record a covered capture points at is copied byte for byte (through
-  :func:`archiver.storage.spool.open_record`, so a store on S3 works the same), and for
+  :class:`archiver.storage.spool.RecordFiles`, so a store on S3 works the same), and for
   each ``revisit`` record (an identical payload, or a 304) the response it refers to is
   copied too, whatever the filters, so that replay finds the payload;
 - each version is a page of ``pages/pages.jsonl`` with its title and extracted text,
@@ -18,8 +18,12 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
+import queue
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +31,8 @@ from typing import Any
 
 from archiver.errors import StoreError
 from archiver.storage import spool
-from archiver.storage.rows import CaptureRow, SeedRow, TargetRow
+from archiver.storage.catalog import Catalog
+from archiver.storage.rows import CaptureRow, SeedRow, TargetRow, VersionText
 from archiver.storage.store import Store
 from archiver.storage.wacz import (
     DATA_WARC,
@@ -42,7 +47,7 @@ from .selection import Selection
 
 log = logging.getLogger(__name__)
 
-_BATCH = 500  # pages read from the catalog at a time
+_BATCH = 100  # pages read from the catalog at a time (three batches in memory at most)
 
 
 @dataclass
@@ -114,12 +119,76 @@ def seed_fields(seed: SeedRow) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """A batch of pages with their captures and versions (each page's in order)."""
+
+    targets: list[TargetRow]
+    captures: list[CaptureRow]
+    versions: list[VersionText]
+
+
+class _BatchReader:
+    """Reads the batches' captures and versions on a thread of its own, over its own
+    catalog connection, one batch ahead of the export: reading the texts (as much as the
+    rest of the export's work on the main thread) then runs beside it, the database
+    releasing the GIL while it reads. Iterate over it inside ``with``.
+
+    Invariants: the batches come in order; at most one batch waits, read; an error of
+    the thread is raised by the iteration; leaving ``with`` stops the thread and closes
+    its connection."""
+
+    def __init__(self, store: Store, batches: list[list[TargetRow]]) -> None:
+        self._location = store.catalog_dsn or store.catalog_path
+        self._batches = batches
+        self._queue: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wacz-catalog", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            catalog = Catalog(self._location)
+        except BaseException as exc:  # noqa: BLE001 - raised again by the iteration
+            self._queue.put(exc)
+            return
+        try:
+            for targets in self._batches:
+                if self._stop.is_set():
+                    break
+                ids = [t.id for t in targets]
+                captures = catalog.captures_of(ids)
+                self._queue.put(_Batch(targets, captures, catalog.version_texts_of(ids)))
+            self._queue.put(None)
+        except BaseException as exc:  # noqa: BLE001 - raised again by the iteration
+            self._queue.put(exc)
+        finally:
+            catalog.close()
+
+    def __enter__(self) -> _BatchReader:
+        self._thread.start()
+        return self
+
+    def __iter__(self) -> Iterator[_Batch]:
+        while (item := self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # free a put() the thread may wait in
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+
 class _Exporter:
     def __init__(self, store: Store, writer: WaczWriter, result: WaczExport) -> None:
         self.store = store
         self.writer = writer
         self.result = result
         self.seed_hashes: dict[int, str] = {}  # seed id -> its SHA-256
+        self.files = spool.RecordFiles(store)
 
     def copy(self, capture: CaptureRow) -> str | None:
         """Copy a capture's record; the record's URI, or None when it cannot be read
@@ -128,7 +197,7 @@ class _Exporter:
         length = capture.warc_length or 0
         position = self.writer.position
         try:
-            stream = spool.open_record(self.store, capture.warc_file, capture.warc_offset, length)
+            stream = self.files.open(capture.warc_file, capture.warc_offset, length)
             with stream:
                 head = self.writer.add_record(stream, length)
         except StoreError as exc:
@@ -160,24 +229,21 @@ class _Exporter:
 
     def pages(self, selection: Selection) -> None:
         self.writer.warc(DATA_WARC)
-        batch: list[TargetRow] = []
-        for target in selection.targets(self.store.catalog):
-            batch.append(target)
-            if len(batch) == _BATCH:
+        targets = list(selection.targets(self.store.catalog))
+        batches = [targets[i : i + _BATCH] for i in range(0, len(targets), _BATCH)]
+        with _BatchReader(self.store, batches) as reader:
+            for batch in reader:
                 self._batch(batch, selection)
-                batch = []
-        self._batch(batch, selection)
 
-    def _batch(self, targets: list[TargetRow], selection: Selection) -> None:
-        """Copy a batch of pages' records and write their pages (two catalog queries)."""
+    def _batch(self, batch: _Batch, selection: Selection) -> None:
+        """Copy a batch of pages' records and write their pages."""
         catalog = self.store.catalog
-        ids = [t.id for t in targets]
         captures: dict[int, list[CaptureRow]] = {}
-        for capture in catalog.captures_of(ids):
+        for capture in batch.captures:
             captures.setdefault(capture.target_id, []).append(capture)
         copied: dict[int, str | None] = {}  # capture id -> record URI (this batch only)
-        for target_id in ids:
-            for capture in captures.get(target_id, []):
+        for target in batch.targets:
+            for capture in captures.get(target.id, []):
                 if capture.warc_file is None or capture.warc_offset is None:
                     continue  # a failed fetch: nothing was archived
                 if not selection.keeps(capture.fetched_at):
@@ -188,8 +254,8 @@ class _Exporter:
                         copied[original.id] = self.copy(original)
                 if capture.id not in copied:
                     copied[capture.id] = self.copy(capture)
-        by_id = {t.id: t for t in targets}
-        for version in catalog.version_texts_of(ids):
+        by_id = {t.id: t for t in batch.targets}
+        for version in batch.versions:
             uri = copied.get(version.capture_id)
             if uri is None:  # outside the window, or its record was not readable
                 continue
@@ -217,8 +283,9 @@ def export_wacz(store: Store, selection: Selection, path: Path) -> WaczExport:
     writer = WaczWriter(path, title=title)
     exporter = _Exporter(store, writer, result)
     try:
-        main_page = exporter.seeds(seeds)
-        exporter.pages(selection)
+        with exporter.files:
+            main_page = exporter.seeds(seeds)
+            exporter.pages(selection)
     except BaseException:
         writer.abort()
         raise

@@ -16,15 +16,32 @@ from archiver.errors import StoreError
 
 HEAD_BYTES = 1 << 16  # a record's WARC and HTTP heads are read from at most this much
 _SORT_RUN = 50_000  # index lines sorted in memory at a time
+_NOT_DIGIT = re.compile(r"\D")
 
 
 # --------------------------------------------------------------------------- SURT keys
+
+
+# An http(s) URL whose path needs no escapes normalised, with no query or fragment.
+_PLAIN_URL = re.compile(
+    r"(http|https)://([A-Za-z0-9.-]+)(?::([0-9]{1,5}))?(/[A-Za-z0-9/._~!$'()*+,;=:@-]*)?\Z"
+)
+_WWW = re.compile(r"^www\d*\.")
 
 
 def surt(url: str) -> str:
     """The SURT key replay tools look a URL up by (as the ``surt`` package computes it
     for http(s) URLs): host labels reversed without ``www``, default port dropped,
     everything lower-cased, query arguments sorted."""
+    plain = _PLAIN_URL.match(url)
+    if plain is not None:  # most URLs: no escapes, query or fragment to normalise
+        scheme, host, port, path = plain.groups()
+        host = _WWW.sub("", host.strip(".").lower())
+        if host and (port is None or int(port) <= 0xFFFF):
+            key = ",".join(reversed(host.split(".")))
+            if port is not None and int(port) != (80 if scheme == "http" else 443):
+                key += f":{int(port)}"
+            return (key + ")" + (path or "/")).lower()
     try:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").strip(".").lower()
@@ -33,7 +50,7 @@ def surt(url: str) -> str:
         return url.lower()
     if parts.scheme not in ("http", "https") or not host:
         return url.lower()
-    host = re.sub(r"^www\d*\.", "", host)
+    host = _WWW.sub("", host)
     key = ",".join(reversed(host.split(".")))
     if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
         key += f":{port}"
@@ -78,7 +95,7 @@ class RecordHead:
     @property
     def timestamp(self) -> str:
         """The 14-digit timestamp of ``date`` (WARC-Date)."""
-        return re.sub(r"\D", "", self.date)[:14].ljust(14, "0")
+        return _NOT_DIGIT.sub("", self.date)[:14].ljust(14, "0")
 
 
 def _headers(block: bytes) -> tuple[str, dict[str, str]]:
@@ -91,13 +108,31 @@ def _headers(block: bytes) -> tuple[str, dict[str, str]]:
     return lines[0].strip(), fields
 
 
+def _heads(member: bytes) -> bytes:
+    """The start of the record in ``member``, decompressed only as far as its heads go
+    (the WARC head, and the HTTP head after it when there is one), at most
+    :data:`HEAD_BYTES`: inflating costs by the byte, and a record's heads are most often
+    under 1 KB of a much longer payload."""
+    inflate = zlib.decompressobj(31)
+    data = inflate.decompress(member, 1024)
+    want = 1
+    while len(data) < HEAD_BYTES and not inflate.eof and inflate.unconsumed_tail:
+        if want == 1 and (end := data.find(b"\r\n\r\n")) >= 0:
+            if b"application/http" not in data[:end].lower():
+                break
+            want = 2
+        if want == 2 and data.count(b"\r\n\r\n") >= 2:
+            break
+        step = min(len(data), HEAD_BYTES - len(data))
+        data += inflate.decompress(inflate.unconsumed_tail, step)
+    return data
+
+
 def record_head(member: bytes) -> RecordHead:
     """Parse the heads at the start of one gzip member holding a WARC record (only its
     first :data:`HEAD_BYTES` decompressed bytes are read); StoreError if it is none."""
-    try:  # most heads fit in 4 KB: decompress no more unless they do not
-        data = zlib.decompressobj(31).decompress(member, 4096)
-        if data.count(b"\r\n\r\n") < 2:
-            data = zlib.decompressobj(31).decompress(member, HEAD_BYTES)
+    try:
+        data = _heads(member)
     except zlib.error as exc:
         raise StoreError(f"not a gzipped WARC record: {exc}") from exc
     end = data.find(b"\r\n\r\n")

@@ -178,7 +178,7 @@ class VersionText:
     capture_id: int
     fetched_at: str
     title: str | None
-    text: str
+    text: bytes  # UTF-8, as the catalog holds it
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,14 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from archiver.errors import ArchiverError, ObjectStoreError, StoreError
 
@@ -306,6 +307,63 @@ def open_record(store: Store, file: str, offset: int, length: int | None) -> Bin
     except OSError as exc:
         raise StoreError(f"cannot read WARC record {file}@{offset}: {exc.strerror or exc}") from exc
     return fh
+
+
+class _Slice(io.RawIOBase):
+    """Reads a file descriptor from ``offset`` on by ``pread`` (closing it leaves the
+    descriptor open: :class:`RecordFiles` owns it)."""
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self.fd = fd
+        self.at = offset
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(os.fstat(self.fd).st_size - self.at, 0)
+        data = os.pread(self.fd, size, self.at)
+        self.at += len(data)
+        return data
+
+
+class RecordFiles:
+    """Opens records like :func:`open_record`, keeping the local WARC files it read open
+    (the last :data:`_KEEP_OPEN`): an export reads thousands of records from a few files,
+    and opening a file costs more than reading a record. Use it as a context manager."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._fds: dict[str, int] = {}
+
+    def open(self, file: str, offset: int, length: int | None) -> BinaryIO:
+        """A stream of the record ``file@offset`` (see :func:`open_record`)."""
+        fd = self._fds.get(file)
+        if fd is None:
+            path = self.store.warc_dir / file
+            if self.store.remote is not None and not path.is_file():
+                return open_record(self.store, file, offset, length)
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError as exc:
+                where = f"{file}@{offset}"
+                raise StoreError(f"cannot read WARC record {where}: {exc.strerror or exc}") from exc
+            if len(self._fds) >= _KEEP_OPEN:
+                os.close(self._fds.pop(next(iter(self._fds))))
+            self._fds[file] = fd
+        return cast(BinaryIO, _Slice(fd, offset))
+
+    def __enter__(self) -> RecordFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
+_KEEP_OPEN = 16
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ its offset), holding ``archive/*.warc.gz``, ``indexes/index.cdx`` (CDXJ: one lin
 record, sorted by SURT key and time), ``pages/pages.jsonl`` and ``datapackage.json``
 listing every other member with its size and SHA-256.
 
-:class:`WaczWriter` streams: each WARC record goes through a fixed-size buffer into the
-zip, its index line into a temporary file sorted in bounded runs and merged at the end,
-so memory does not grow with the archive. :func:`open_wacz` checks a WACZ before anything
+:class:`WaczWriter` streams: pages and WARC records go through fixed-size buffers
+(the pages into the zip, the records into a scratch file appended to it at the end),
+their index lines into temporary files sorted in bounded runs and merged at the end, so
+memory does not grow with the archive. :func:`open_wacz` checks a WACZ before anything
 of it is used: a zip, whole, no member name leaving its folder, every member listed in
 ``datapackage.json`` with a matching SHA-256.
 """
@@ -21,11 +22,11 @@ import json
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -35,6 +36,8 @@ from archiver._version import __version__
 from archiver.errors import StoreError, UsageError
 
 from .cdxj import HEAD_BYTES, RecordHead, SortedIndex, index_line, record_head
+from .hashed import Background, Blocks, Hashing
+from .zipout import ZipOut
 
 WACZ_VERSION = "1.1.1"
 DATA_WARC = "archive/data.warc.gz"
@@ -56,22 +59,39 @@ class Page:
     url: str
     ts: str  # ISO 8601 capture time
     title: str | None
-    text: str | None
+    text: str | bytes | None  # bytes: UTF-8, as the catalog holds it
     archiver: dict[str, Any] | None = None  # archiver's own fields (PAGE_KEY)
 
-    def as_json(self) -> dict[str, Any]:
+    def json_line(self) -> list[bytes]:
+        """The page's line of ``pages.jsonl`` (UTF-8, ending in a newline), in pieces
+        to write one after the other: the text, most of the line, is not copied again."""
         page_id = hashlib.sha1(f"{self.url} {self.ts}".encode()).hexdigest()[:24]
         data: dict[str, Any] = {"id": page_id, "url": self.url, "ts": self.ts}
         if self.title:
             data["title"] = self.title
-        if self.text:
-            data["text"] = self.text
         if self.archiver:
             data[PAGE_KEY] = self.archiver
-        return data
+        line = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        if not self.text:
+            return [line, b"\n"]
+        return [line[:-1] + b', "text": "', json_string_body(self.text), b'"}\n']
 
 
 PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
+# The bytes a JSON string must escape, besides '"', '\\' and the newline.
+_CONTROL = bytes(range(0x20)).replace(b"\n", b"")
+
+
+def json_string_body(text: str | bytes) -> bytes:
+    """``text`` as the inside of a JSON string, in UTF-8: exactly what
+    ``json.dumps(text, ensure_ascii=False)`` writes between its quotes. UTF-8 bytes whose
+    only control character is the newline (extracted text) are escaped as bytes, never
+    decoded: UTF-8 never uses a byte below 0x80 inside a multi-byte character."""
+    if isinstance(text, bytes):
+        if len(text.translate(None, _CONTROL)) == len(text):
+            return text.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+        text = text.decode("utf-8", errors="replace")
+    return json.dumps(text, ensure_ascii=False)[1:-1].encode("utf-8")
 
 
 def read_pages(path: Path) -> Iterator[dict[str, Any]]:
@@ -90,23 +110,14 @@ def read_pages(path: Path) -> Iterator[dict[str, Any]]:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
 
-class _Hashing(io.RawIOBase):
-    """A write-only stream that hashes and counts what passes through to ``sink``."""
+@dataclass
+class _Spooled:
+    """A WARC member waiting in a scratch file for the zip (see :class:`WaczWriter`)."""
 
-    def __init__(self, sink: IO[bytes]) -> None:
-        self.sink = sink
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data)
-        self.sink.write(view)
-        self.sha256.update(view)
-        self.size += len(view)
-        return len(view)
+    name: str
+    file: BinaryIO
+    hashing: Hashing
+    blocks: Blocks
 
 
 class WaczWriter:
@@ -117,33 +128,44 @@ class WaczWriter:
     stored (not deflated) and its records are copied byte for byte; every index line
     points at a record of the WACZ, and every record but a 304's revisit has one;
     ``datapackage.json`` lists every other member with its SHA-256 and size.
+
+    Each byte passes through Python once: ``pages/pages.jsonl`` (the extracted text,
+    often several times the WARC data) streams straight into the zip, its first member,
+    hashed and CRC'd as it goes; the WARC members, written meanwhile, wait in scratch
+    files beside the output (hashed and CRC'd as they are written) and are appended
+    after it by the kernel. The hashing and writing run on a second thread
+    (:mod:`archiver.storage.hashed`), a few MB behind.
     """
 
     def __init__(self, path: Path, *, title: str, created: str | None = None) -> None:
         self.path = path
         self.title = title
         self.created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._when = _zip_time(self.created)
         self._part = path.with_name(path.name + ".part")
         try:
-            # Beside the file, not in /tmp: the pages' text waits here, as big as the
-            # archive's extracted text.
+            # Beside the file, not in /tmp: the WARC data waits here, and the kernel
+            # copies it within one file system.
             self._scratch = tempfile.TemporaryDirectory(prefix=f".{path.name}-", dir=path.parent)
         except OSError as exc:
             raise UsageError(f"cannot write in {path.parent}: {exc.strerror or exc}") from exc
         try:
-            self._zip = zipfile.ZipFile(self._part, "w", zipfile.ZIP_STORED, allowZip64=True)
+            self._file = open(self._part, "w+b")  # noqa: SIM115 - closed by close/abort
         except OSError as exc:
             self._scratch.cleanup()
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        self._zip = ZipOut(self._file)
         self._index = SortedIndex(Path(self._scratch.name))
-        self._pages = open(Path(self._scratch.name) / "pages.jsonl", "w+b")  # noqa: SIM115
+        self._pages_member = self._zip.member(PAGES, self._when)
+        self._background = Background()
+        self._pages = Blocks(self._background, Hashing(self._pages_member))
         self._pages.write(
             json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
             + b"\n"
         )
+        self._spooled: list[_Spooled] = []
         self._resources: list[dict[str, Any]] = []
-        self._member: IO[bytes] | None = None
-        self._hashing: _Hashing | None = None
+        self._warc: Blocks | None = None  # the current WARC member
         self._member_name = self._member_file = ""
         self.records = 0
         self.pages = 0
@@ -158,20 +180,21 @@ class WaczWriter:
         self._member_name = name
         self._member_file = PurePosixPath(name).name  # what index lines name
 
-    def _open_member(self) -> _Hashing:
-        if self._hashing is None:
+    def _open_member(self) -> Blocks:
+        if self._warc is None:
             assert self._member_name, "warc() first"
-            info = zipfile.ZipInfo(self._member_name, _zip_time(self.created))
-            info.compress_type = zipfile.ZIP_STORED
-            self._member = self._zip.open(info, "w", force_zip64=True)
-            self._hashing = _Hashing(self._member)
-        return self._hashing
+            spool = Path(self._scratch.name) / f"member-{len(self._spooled):03d}"
+            fh = open(spool, "w+b")  # noqa: SIM115 - closed by close/abort
+            hashing = Hashing(fh, crc=True)
+            self._warc = Blocks(self._background, hashing)
+            self._spooled.append(_Spooled(self._member_name, fh, hashing, self._warc))
+        return self._warc
 
     @property
     def position(self) -> int:
         """Bytes written to the current WARC member (a record that fails once copying
         began leaves the member torn: the export must stop, not skip it)."""
-        return self._hashing.size if self._hashing is not None else 0
+        return self._warc.size if self._warc is not None else 0
 
     def add_record(self, stream: BinaryIO, length: int) -> RecordHead:
         """Copy one gzip-member WARC record of ``length`` bytes from ``stream`` into the
@@ -181,15 +204,15 @@ class WaczWriter:
         if len(first) < min(length, HEAD_BYTES):
             raise StoreError("the record is shorter than the catalog says")
         head = record_head(first)
-        hashing = self._open_member()
-        offset = hashing.size
-        hashing.write(first)
+        member = self._open_member()
+        offset = member.size
+        member.write(first)
         left = length - len(first)
         while left > 0:
             block = stream.read(min(left, _BLOCK))
             if not block:
                 raise StoreError("the record is shorter than the catalog says")
-            hashing.write(block)
+            member.write(block)
             left -= len(block)
         self.records += 1
         self.warc_bytes += length
@@ -202,12 +225,11 @@ class WaczWriter:
         return self.add_record(io.BytesIO(data), len(data))
 
     def _end_member(self) -> None:
-        if self._member is not None and self._hashing is not None:
-            self._member.close()
-            self._resources.append(self._resource(self._member_name, self._hashing))
-            self._member = self._hashing = None
+        if self._warc is not None:
+            self._warc.flush()
+            self._warc = None
 
-    def _resource(self, name: str, hashing: _Hashing) -> dict[str, Any]:
+    def _resource(self, name: str, hashing: Hashing) -> dict[str, Any]:
         stem = PurePosixPath(name).name
         return {
             "name": stem.lower().replace(".", "-").replace("_", "-"),
@@ -219,31 +241,38 @@ class WaczWriter:
     # -- pages and the rest --
 
     def add_page(self, page: Page) -> None:
-        self._pages.write(json.dumps(page.as_json(), ensure_ascii=False).encode("utf-8") + b"\n")
+        for piece in page.json_line():
+            self._pages.write(piece)
         self.pages += 1
-
-    def _write_member(self, name: str, lines: Iterable[bytes]) -> None:
-        # Stored, as py-wacz stores them too: deflating the pages' text (often larger
-        # than the gzipped WARC data) took most of an export's time.
-        info = zipfile.ZipInfo(name, _zip_time(self.created))
-        info.compress_type = zipfile.ZIP_STORED
-        with self._zip.open(info, "w", force_zip64=True) as member:
-            hashing = _Hashing(member)
-            buffer = io.BufferedWriter(hashing, _BLOCK)
-            for line in lines:
-                buffer.write(line)
-            buffer.flush()
-        self._resources.append(self._resource(name, hashing))
 
     def close(self, *, main_page: Page | None = None) -> None:
         """Write the index, the pages and ``datapackage.json``, then rename the file
         into place."""
         try:
             self._end_member()
-            lines = (line.encode("utf-8") for line in self._index.sorted_lines())
-            self._write_member(INDEX, lines)
-            self._pages.seek(0)
-            self._write_member(PAGES, iter(lambda: self._pages.read(_BLOCK), b""))
+            self._pages.flush()
+            self._background.drain()
+            self._pages_member.close()
+            for spooled in self._spooled:
+                hashing = spooled.hashing
+                assert hashing.crc is not None
+                spooled.file.flush()
+                self._zip.append(spooled.name, self._when, spooled.file, hashing.crc)
+                spooled.file.close()
+                self._resources.append(self._resource(spooled.name, hashing))
+            # Stored, as py-wacz stores them too: deflating the pages' text (often larger
+            # than the gzipped WARC data) took most of an export's time.
+            member = self._zip.member(INDEX, self._when)
+            index = Blocks(self._background, Hashing(member))
+            for line in self._index.sorted_lines():
+                index.write(line.encode("utf-8"))
+            index.flush()
+            self._background.drain()
+            member.close()
+            self._resources += [
+                self._resource(INDEX, index.sink),
+                self._resource(PAGES, self._pages.sink),
+            ]
             package: dict[str, Any] = {
                 "profile": "data-package",
                 "resources": self._resources,
@@ -255,9 +284,11 @@ class WaczWriter:
             if main_page is not None:
                 package["mainPageUrl"] = main_page.url
                 package["mainPageDate"] = main_page.ts
-            info = zipfile.ZipInfo(DATAPACKAGE, _zip_time(self.created))
-            self._zip.writestr(info, json.dumps(package, indent=2, ensure_ascii=False))
+            member = self._zip.member(DATAPACKAGE, self._when)
+            member.write(json.dumps(package, indent=2, ensure_ascii=False).encode("utf-8"))
+            member.close()
             self._zip.close()
+            self._file.close()
             self._part.replace(self.path)
         except OSError as exc:
             self.abort()
@@ -267,18 +298,15 @@ class WaczWriter:
 
     def abort(self) -> None:
         """Leave nothing behind (an export that failed)."""
-        try:
-            if self._member is not None:
-                self._member.close()
-            self._zip.close()
-        except (OSError, ValueError, zipfile.BadZipFile):
-            pass
+        self._background.stop()
+        self._file.close()
         self._part.unlink(missing_ok=True)
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if not self._pages.closed:
-            self._pages.close()
+        self._background.stop()
+        for spooled in self._spooled:
+            spooled.file.close()
         self._scratch.cleanup()
 
 
