@@ -97,6 +97,10 @@ class _Stream(httpcore.AsyncNetworkStream):
     def __init__(self, inner: httpcore.AsyncNetworkStream, sock: _Socket) -> None:
         self._inner = inner
         self._sock = sock
+        # Registered once: the socket keeps its descriptor until it is closed, and a
+        # closed one is caught by fileno() below.
+        self._poller = select.poll()
+        self._poller.register(sock.fileno(), select.POLLIN)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -120,11 +124,7 @@ class _Stream(httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
             fd = self._sock.fileno()
-            if fd < 0:
-                return True
-            poller = select.poll()
-            poller.register(fd, select.POLLIN)
-            return bool(poller.poll(0))
+            return fd < 0 or bool(self._poller.poll(0))
         if info == "socket":
             return self._sock
         return self._inner.get_extra_info(info)
