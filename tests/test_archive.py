@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -150,6 +151,8 @@ def test_every_redirect_hop_is_checked(
             raise BlockedError(f"refused: {host} resolves to non-public address 127.0.0.1")
 
     monkeypatch.setattr(fetch, "check_address", guard)
+    # The connection's peer (127.0.0.1) is checked too: here it plays a public address.
+    monkeypatch.setattr(fetch, "_non_public", lambda address: None)
     port = site.base.rsplit(":", 1)[1]
     site.routes["/to-private"] = Route(
         status=302, body=b"", headers={"Location": f"http://localhost:{port}/99700"}
@@ -165,6 +168,32 @@ def test_every_redirect_hop_is_checked(
     summary = json.loads(result.stdout)
     [error] = summary["errors"]
     assert error["url"] == site.url("/to-private") and "non-public address" in error["error"]
+    assert site.hits("/99700") == 0
+
+
+def test_a_name_that_connects_to_a_private_address_is_refused(
+    config_dir: Path, site: FixtureSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: a name that resolved to a public address when the guard looked
+    and to a private one when the connection was made. The connected peer is checked
+    too, and the request is never sent."""
+    from archiver.net import fetch
+
+    checked: list[str] = []
+    # The resolver's first answer, for the guard: public.
+    monkeypatch.setattr(fetch, "check_address", lambda host, allow: checked.append(host))
+    port = site.base.rsplit(":", 1)[1]
+    target = f"http://localhost:{port}/99700"
+    config = write_config(
+        config_dir, site, targets=[target], seed=False, extra="allow_private_networks = false"
+    )
+    result = cli(config, "crawl", "--json")
+    assert result.exit_code == 1, result.output
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["url"] == target and checked == ["localhost"]
+    assert re.search(
+        r"refused: localhost connected to non-public address (127\.0\.0\.1|::1)", error["error"]
+    ), error
     assert site.hits("/99700") == 0
 
 
