@@ -541,28 +541,114 @@ def test_replay_of_no_store_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().startswith("archiver: error: no archive at")
 
 
-def test_a_catalog_error_mid_export_leaves_nothing(
-    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The catalog is read on a thread of its own and the bytes hashed on another: a
-    failure there still reaches the caller, and the export leaves no file, no .part, no
-    scratch folder and no thread behind."""
-    import threading
+def children() -> set[int]:
+    """The processes this one started and has not reaped (zombies included)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            found.add(int(stat.parent.name))
+    return found
 
+
+def export_in_process(story: Story, out: Path, *, worker: bool) -> object:
     from archiver.crawler import wacz_export
     from archiver.crawler.selection import Selection
+    from archiver.storage.store import Store
+
+    return wacz_export.export_wacz(Store(story.store), Selection(), out, worker=worker)
+
+
+@needs_tools
+def test_pages_worker_writes_the_same_wacz(story: Story, tmp_path: Path) -> None:
+    """With the pages written by a worker process or by the export's own, the WACZ
+    holds the same members, byte for byte (but the seed posts' records, new each time:
+    their record IDs), and is valid either way."""
+    members = {}
+    for worker in (True, False):
+        out = tmp_path / f"{worker}.wacz"
+        export_in_process(story, out, worker=worker)
+        validate(out)
+        with zipfile.ZipFile(out) as archive:
+            members[worker] = {i.filename: archive.read(i) for i in archive.infolist()}
+    assert set(members[True]) == set(members[False])
+    for name, data in members[True].items():
+        if name == "indexes/index.cdx":  # the seed records' lines name their new lengths
+            lines = [
+                [x for x in d.splitlines() if b'"archiver-seeds.warc.gz"' not in x]
+                for d in (data, members[False][name])
+            ]
+            assert lines[0] == lines[1] and len(lines[0]) > 3
+        elif name not in ("datapackage.json", "archive/archiver-seeds.warc.gz"):
+            assert data == members[False][name], name
+    new_each_time = ("archive/archiver-seeds.warc.gz", "indexes/index.cdx")
+    resources = [
+        sorted(
+            (r["path"], r["hash"], r["bytes"])
+            for r in json.loads(m["datapackage.json"])["resources"]
+            if r["path"] not in new_each_time
+        )
+        for m in members.values()
+    ]
+    assert resources[0] == resources[1]
+    assert "반도체" in members[True]["pages/pages.jsonl"].decode("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".wacz") == [
+        "False.wacz",
+        "True.wacz",
+    ]
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["pages-worker", "in-process"])
+def test_a_catalog_error_mid_export_leaves_nothing(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: bool
+) -> None:
+    """The catalog is read on a thread of its own (or by the pages worker process) and
+    the bytes hashed on another: a failure there still reaches the caller, and the export
+    leaves no file, no .part, no scratch folder, no thread and no process behind."""
+    import threading
+
     from archiver.errors import StoreError
     from archiver.storage.catalog import Catalog
-    from archiver.storage.store import Store
 
     def failing(self: Catalog, ids: list[int]) -> list[object]:
         raise StoreError("catalog query failed: disk I/O error")
 
-    monkeypatch.setattr(Catalog, "version_texts_of", failing)
+    monkeypatch.setattr(Catalog, "version_texts_of", failing)  # the worker inherits it
     out = tmp_path / "out" / "x.wacz"
     out.parent.mkdir()
-    before = set(threading.enumerate())
-    with pytest.raises(StoreError, match="disk I/O error"):
-        wacz_export.export_wacz(Store(story.store), Selection(), out)
+    before, processes = set(threading.enumerate()), children()
+    with pytest.raises(StoreError, match="^catalog query failed: disk I/O error$"):
+        export_in_process(story, out, worker=worker)
     assert list(out.parent.iterdir()) == []
     assert set(threading.enumerate()) == before
+    assert children() == processes
+
+
+def test_a_pages_worker_that_dies_leaves_nothing(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages worker killed mid-export (as the OOM killer would): a one-line error,
+    no file and no process left."""
+    import signal
+
+    from archiver.errors import StoreError
+    from archiver.storage.catalog import Catalog
+
+    test_process = os.getpid()
+
+    def killed(self: Catalog, ids: list[int]) -> list[object]:
+        assert os.getpid() != test_process  # only ever called in the worker
+        os.kill(os.getpid(), signal.SIGKILL)
+        return []
+
+    monkeypatch.setattr(Catalog, "version_texts_of", killed)
+    out = tmp_path / "out" / "x.wacz"
+    out.parent.mkdir()
+    processes = children()
+    with pytest.raises(StoreError, match="^the WACZ pages writer stopped unexpectedly$"):
+        export_in_process(story, out, worker=True)
+    assert list(out.parent.iterdir()) == []
+    assert children() == processes

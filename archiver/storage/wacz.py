@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tempfile
 import zipfile
 import zlib
@@ -75,6 +76,14 @@ class Page:
         if not self.text:
             return [line, b"\n"]
         return [line[:-1] + b', "text": "', json_string_body(self.text), b'"}\n']
+
+
+def pages_header() -> bytes:
+    """The first line of ``pages/pages.jsonl``."""
+    return (
+        json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
+        + b"\n"
+    )
 
 
 PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
@@ -137,7 +146,9 @@ class WaczWriter:
     (:mod:`archiver.storage.hashed`), a few MB behind.
     """
 
-    def __init__(self, path: Path, *, title: str, created: str | None = None) -> None:
+    def __init__(
+        self, path: Path, *, title: str, created: str | None = None, pages_apart: bool = False
+    ) -> None:
         self.path = path
         self.title = title
         self.created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -156,13 +167,15 @@ class WaczWriter:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
         self._zip = ZipOut(self._file)
         self._index = SortedIndex(Path(self._scratch.name))
-        self._pages_member = self._zip.member(PAGES, self._when)
         self._background = Background()
-        self._pages = Blocks(self._background, Hashing(self._pages_member))
-        self._pages.write(
-            json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
-            + b"\n"
-        )
+        # The pages, streamed into the zip as its first member; or, ``pages_apart``,
+        # written elsewhere (a worker process) and given to :meth:`pages_file`.
+        self._pages: Blocks | None = None
+        self._pages_resource: dict[str, Any] | None = None
+        if not pages_apart:
+            self._pages_member = self._zip.member(PAGES, self._when)
+            self._pages = Blocks(self._background, Hashing(self._pages_member))
+            self._pages.write(pages_header())
         self._spooled: list[_Spooled] = []
         self._resources: list[dict[str, Any]] = []
         self._warc: Blocks | None = None  # the current WARC member
@@ -229,37 +242,53 @@ class WaczWriter:
             self._warc.flush()
             self._warc = None
 
-    def _resource(self, name: str, hashing: Hashing) -> dict[str, Any]:
+    def _resource(self, name: str, sha256: str, size: int) -> dict[str, Any]:
         stem = PurePosixPath(name).name
         return {
             "name": stem.lower().replace(".", "-").replace("_", "-"),
             "path": name,
-            "hash": "sha256:" + hashing.sha256.hexdigest(),
-            "bytes": hashing.size,
+            "hash": "sha256:" + sha256,
+            "bytes": size,
         }
 
     # -- pages and the rest --
 
     def add_page(self, page: Page) -> None:
+        assert self._pages is not None, "the pages are written apart"
         for piece in page.json_line():
             self._pages.write(piece)
         self.pages += 1
+
+    def pages_file(self, file: BinaryIO, sha256: str, crc: int, pages: int) -> None:
+        """Add ``pages/pages.jsonl``, written apart (``pages_apart``) into ``file``
+        (the whole file, with the given SHA-256, CRC-32 and number of pages)."""
+        self._zip.append(PAGES, self._when, file, crc)
+        size = os.fstat(file.fileno()).st_size
+        self._pages_resource = self._resource(PAGES, sha256, size)
+        self.pages += pages
 
     def close(self, *, main_page: Page | None = None) -> None:
         """Write the index, the pages and ``datapackage.json``, then rename the file
         into place."""
         try:
             self._end_member()
-            self._pages.flush()
+            if self._pages is not None:
+                self._pages.flush()
             self._background.drain()
-            self._pages_member.close()
+            if self._pages is not None:
+                self._pages_member.close()
+                sink = self._pages.sink
+                self._pages_resource = self._resource(PAGES, sink.sha256.hexdigest(), sink.size)
+            assert self._pages_resource is not None, "pages_file() first"
             for spooled in self._spooled:
                 hashing = spooled.hashing
                 assert hashing.crc is not None
                 spooled.file.flush()
                 self._zip.append(spooled.name, self._when, spooled.file, hashing.crc)
                 spooled.file.close()
-                self._resources.append(self._resource(spooled.name, hashing))
+                self._resources.append(
+                    self._resource(spooled.name, hashing.sha256.hexdigest(), hashing.size)
+                )
             # Stored, as py-wacz stores them too: deflating the pages' text (often larger
             # than the gzipped WARC data) took most of an export's time.
             member = self._zip.member(INDEX, self._when)
@@ -270,8 +299,8 @@ class WaczWriter:
             self._background.drain()
             member.close()
             self._resources += [
-                self._resource(INDEX, index.sink),
-                self._resource(PAGES, self._pages.sink),
+                self._resource(INDEX, index.sink.sha256.hexdigest(), index.sink.size),
+                self._pages_resource,
             ]
             package: dict[str, Any] = {
                 "profile": "data-package",
