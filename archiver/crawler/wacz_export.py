@@ -305,12 +305,14 @@ def export_wacz(
     # Forked first, before this export starts a thread of its own.
     pages = None
     if worker if worker is not None else can_fork():
-        pages = PagesProcess(store.catalog_dsn or store.catalog_path, path.parent)
+        pages = PagesProcess(store.catalog_dsn or store.catalog_path)
     try:
         writer = WaczWriter(path, title=title, pages_apart=pages is not None)
+        if pages is not None:
+            pages.into(writer.part, writer.pages_offset)
     except BaseException:
         if pages is not None:
-            pages.close()
+            pages.stop()
         raise
     exporter = _Exporter(store, writer, result, pages)
     try:
@@ -319,13 +321,13 @@ def export_wacz(
             exporter.pages(selection)
         if pages is not None:
             done = pages.finish()
-            writer.pages_file(done.file, done.sha256, done.crc, done.pages)
+            writer.pages_written(done.sha256, done.crc, done.size, done.pages)
     except BaseException:
         writer.abort()
         raise
     finally:
         if pages is not None:
-            pages.close()
+            pages.stop()
     writer.close(main_page=main_page)
     result.records = writer.records
     result.warc_bytes = writer.warc_bytes

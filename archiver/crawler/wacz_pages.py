@@ -3,9 +3,10 @@
 The pages' text (often several times the WARC data) is most of what an export reads,
 escapes, hashes and writes, and the escaping holds the GIL: one process cannot do it and
 the WARC records at once. :class:`PagesProcess` forks a worker that reads the versions'
-texts over its own catalog connection, writes the page lines into an unnamed scratch
-file (SHA-256 and CRC-32 taken as they are written), and hands back the hash, CRC and
-size; the export appends the file to the zip (the kernel copies it).
+texts over its own catalog connection and writes the page lines straight into the
+WACZ being written, as its first member (SHA-256 and CRC-32 taken as they are
+written), and hands back the hash, CRC and size; the export's process meanwhile
+spools the WARC members, appended after the pages once the worker is done.
 
 Invariants:
 
@@ -17,8 +18,8 @@ Invariants:
   full), and the worker reads one batch's texts at a time, so memory stays bounded;
 - an error of the worker reaches the export as an :class:`ArchiverError` (the same one
   for the worker's own ArchiverErrors), at the next batch or at :meth:`finish`; a
-  worker that dies says so; :meth:`stop` kills and reaps it, and its scratch file,
-  unnamed, leaves nothing behind.
+  worker that dies says so; :meth:`stop` kills and reaps it (the file it wrote into
+  is the export's, removed by the export when it fails).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import contextlib
 import os
 import queue
 import signal
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,10 +56,9 @@ def warc_date(iso: str) -> str:
 
 
 @dataclass(frozen=True)
-class PagesFile:
-    """The pages member the worker wrote: its file (at offset 0), hash, CRC and size."""
+class PagesWritten:
+    """The pages member the worker wrote: its hash, CRC, size and number of pages."""
 
-    file: BinaryIO
     sha256: str
     crc: int
     size: int
@@ -68,19 +67,16 @@ class PagesFile:
 
 class PagesProcess:
     """The worker writing ``pages.jsonl``; see the module's invariants. Send it
-    :meth:`pages` (lines ready to write) and :meth:`batch` (pages whose texts it reads),
-    then :meth:`finish`; :meth:`stop` in every case."""
+    :meth:`into` (where to write), :meth:`pages` (lines ready to write) and
+    :meth:`batch` (pages whose texts it reads), then :meth:`finish`; :meth:`stop` in
+    every case."""
 
-    def __init__(self, catalog: str | Path, scratch: Path) -> None:
-        try:
-            self._file = tempfile.TemporaryFile(dir=scratch)  # noqa: SIM115 - closed by stop
-        except OSError as exc:
-            raise UsageError(f"cannot write in {scratch}: {exc.strerror or exc}") from exc
+    def __init__(self, catalog: str | Path) -> None:
         ours, theirs = Pipe()
         pid = os.fork()
         if pid == 0:  # the worker
             ours.close()
-            _worker(catalog, self._file, theirs)  # never returns
+            _worker(catalog, theirs)  # never returns
         self._pid: int | None = pid
         theirs.close()
         self._conn: Connection = ours
@@ -91,6 +87,10 @@ class PagesProcess:
         except OSError:  # the worker is gone: its message says why
             raise self._failure() from None
 
+    def into(self, path: Path, offset: int) -> None:
+        """Write the pages into the existing file ``path`` from ``offset`` on."""
+        self._send(("into", str(path), offset))
+
     def pages(self, pages: list[Page]) -> None:
         """Write these pages' lines (their texts given)."""
         self._send(("pages", pages))
@@ -100,7 +100,7 @@ class PagesProcess:
         order) whose capture is in the URI map, read from the catalog."""
         self._send(("batch", *batch))
 
-    def finish(self) -> PagesFile:
+    def finish(self) -> PagesWritten:
         """Wait for the worker to write everything; the file it wrote."""
         self._send(("end",))
         reply = self._receive()
@@ -108,7 +108,7 @@ class PagesProcess:
             raise self._error(reply)
         self._reap()
         _tag, sha256, crc, size, pages = reply
-        return PagesFile(self._file, sha256, crc, size, pages)
+        return PagesWritten(sha256, crc, size, pages)
 
     def _receive(self) -> tuple[Any, ...]:
         try:
@@ -132,26 +132,24 @@ class PagesProcess:
             self._pid = None
 
     def stop(self) -> None:
-        """End the worker (killed if still running) and reap it; the file stays open
-        for the caller until :meth:`close`."""
+        """End the worker (killed if still running) and reap it."""
         if self._pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGKILL)
             self._reap()
         self._conn.close()
 
-    def close(self) -> None:
-        self.stop()
-        self._file.close()
 
-
-def _worker(location: str | Path, file: BinaryIO, conn: Connection) -> None:
+def _worker(location: str | Path, conn: Connection) -> None:
     """The worker's whole life: write what comes, reply once, leave without running
     the parent's exit handlers or finalizers (its connections are the parent's)."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the export stops the worker itself
-        conn.send(_write_pages(location, file, conn.recv))
+        _tag, path, offset = conn.recv()  # ("into", …): the first message
+        with open(path, "r+b") as file:
+            file.seek(offset)
+            conn.send(_write_pages(location, file, conn.recv))
         code = 0
     except BaseException as exc:  # noqa: BLE001 - reported to the export, one line
         with contextlib.suppress(BaseException):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import tempfile
 import zipfile
 import zlib
@@ -168,12 +167,16 @@ class WaczWriter:
         self._zip = ZipOut(self._file)
         self._index = SortedIndex(Path(self._scratch.name))
         self._background = Background()
-        # The pages, streamed into the zip as its first member; or, ``pages_apart``,
-        # written elsewhere (a worker process) and given to :meth:`pages_file`.
+        # The pages, the zip's first member: streamed into it; or, ``pages_apart``,
+        # written into the file at :attr:`pages_offset` by someone else (a worker
+        # process), then given to :meth:`pages_written`.
         self._pages: Blocks | None = None
         self._pages_resource: dict[str, Any] | None = None
-        if not pages_apart:
-            self._pages_member = self._zip.member(PAGES, self._when)
+        self._pages_member = self._zip.member(PAGES, self._when)
+        self.pages_offset = self._pages_member.data_offset
+        if pages_apart:
+            self._file.flush()  # the header, before the other writer's bytes
+        else:
             self._pages = Blocks(self._background, Hashing(self._pages_member))
             self._pages.write(pages_header())
         self._spooled: list[_Spooled] = []
@@ -259,11 +262,16 @@ class WaczWriter:
             self._pages.write(piece)
         self.pages += 1
 
-    def pages_file(self, file: BinaryIO, sha256: str, crc: int, pages: int) -> None:
-        """Add ``pages/pages.jsonl``, written apart (``pages_apart``) into ``file``
-        (the whole file, with the given SHA-256, CRC-32 and number of pages)."""
-        self._zip.append(PAGES, self._when, file, crc)
-        size = os.fstat(file.fileno()).st_size
+    @property
+    def part(self) -> Path:
+        """The file being written (renamed to :attr:`path` by :meth:`close`)."""
+        return self._part
+
+    def pages_written(self, sha256: str, crc: int, size: int, pages: int) -> None:
+        """``pages/pages.jsonl`` was written apart (``pages_apart``): ``size`` bytes
+        at :attr:`pages_offset` of :attr:`part`, with this SHA-256 and CRC-32,
+        ``pages`` pages."""
+        self._pages_member.written(crc, size)
         self._pages_resource = self._resource(PAGES, sha256, size)
         self.pages += pages
 
