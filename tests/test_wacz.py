@@ -652,3 +652,30 @@ def test_a_pages_worker_that_dies_leaves_nothing(
         export_in_process(story, out, worker=True)
     assert list(out.parent.iterdir()) == []
     assert children() == processes
+
+
+@needs_tools
+def test_pages_worker_on_a_postgresql_catalog(
+    config_dir: Path, site: FixtureSite, pg_dsn: str, tmp_path: Path
+) -> None:
+    """The worker opens its own PostgreSQL connection (never the one it was forked
+    with): the same pages as the export's own process writes, and the export's process
+    can use its catalog afterwards."""
+    config = write_config(config_dir, site, targets=["/euckr", "/plain"])
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('path = "store"', f'path = "store"\ncatalog = "{pg_dsn}"'))
+    assert cli(config, "crawl").exit_code == 0
+    from archiver.crawler.selection import Selection
+    from archiver.crawler.wacz_export import export_wacz
+    from archiver.storage.store import Store
+
+    store = Store(config_dir / "store", pg_dsn)  # one connection for both exports
+    written = {}
+    for worker in (True, False):
+        out = tmp_path / f"{worker}.wacz"
+        export_wacz(store, Selection(), out, worker=worker)
+        validate(out)
+        with zipfile.ZipFile(out) as archive:
+            written[worker] = archive.read("pages/pages.jsonl")
+    assert written[True] == written[False]
+    assert "반도체" in written[True].decode("utf-8")
