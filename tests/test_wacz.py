@@ -648,8 +648,9 @@ def test_a_pages_worker_that_dies_leaves_nothing(
     out = tmp_path / "out" / "x.wacz"
     out.parent.mkdir()
     processes = children()
-    with pytest.raises(StoreError, match="^the WACZ pages writer stopped unexpectedly$"):
+    with pytest.raises(StoreError, match="^the WACZ pages writer stopped unexpectedly$") as lost:
         export_in_process(story, out, worker=True)
+    assert lost.value.exit_code == 2  # the CLI's exit status
     assert list(out.parent.iterdir()) == []
     assert children() == processes
 

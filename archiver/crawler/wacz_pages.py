@@ -36,7 +36,7 @@ from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from archiver.errors import ArchiverError, StoreError, UsageError
+from archiver.errors import ArchiverError, StoreError, UsageError, WorkerLostError
 from archiver.storage.catalog import Catalog
 from archiver.storage.hashed import Background, Blocks, Hashing
 from archiver.storage.wacz import Page, pages_header
@@ -123,7 +123,7 @@ class PagesProcess:
         self.stop()
         if reply[0] == "error" and isinstance(reply[1], ArchiverError):
             return reply[1]
-        return StoreError("the WACZ pages writer stopped unexpectedly")
+        return WorkerLostError("the WACZ pages writer stopped unexpectedly")
 
     def _reap(self) -> None:
         if self._pid is not None:
