@@ -44,9 +44,10 @@ from archiver.storage.wacz import (
     seed_records,
     seed_url,
 )
+from archiver.storage.warc import warc_date
 
 from .selection import Selection
-from .wacz_pages import PagesProcess, can_fork, warc_date
+from .wacz_pages import PagesProcess, can_fork
 
 log = logging.getLogger(__name__)
 

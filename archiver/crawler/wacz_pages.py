@@ -31,7 +31,6 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -40,6 +39,7 @@ from archiver.errors import ArchiverError, StoreError, UsageError, WorkerLostErr
 from archiver.storage.catalog import Catalog
 from archiver.storage.hashed import Background, Blocks, Hashing
 from archiver.storage.wacz import Page, pages_header
+from archiver.storage.warc import warc_date
 
 # A batch: the pages' ids, the record URI each kept capture was copied under, and each
 # page's provenance (see wacz_export._Exporter.provenance).
@@ -49,10 +49,6 @@ _Batch = tuple[list[int], dict[int, str], dict[int, dict[str, Any]]]
 def can_fork() -> bool:
     """Whether a worker may be forked here: a POSIX system, and no thread but this one."""
     return hasattr(os, "fork") and threading.active_count() == 1
-
-
-def warc_date(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
