@@ -142,7 +142,10 @@ class WaczWriter:
     hashed and CRC'd as it goes; the WARC members, written meanwhile, wait in scratch
     files beside the output (hashed and CRC'd as they are written) and are appended
     after it by the kernel. The hashing and writing run on a second thread
-    (:mod:`archiver.storage.hashed`), a few MB behind.
+    (:mod:`archiver.storage.hashed`), a few MB behind. With ``pages_apart``, another
+    writer (a worker process) writes the pages member's bytes into :attr:`part` at
+    :attr:`pages_offset` meanwhile, and :meth:`pages_written` closes it with their
+    SHA-256, CRC-32 and size before :meth:`close`.
     """
 
     def __init__(
