@@ -680,3 +680,22 @@ def test_pages_worker_on_a_postgresql_catalog(
             written[worker] = archive.read("pages/pages.jsonl")
     assert written[True] == written[False]
     assert "반도체" in written[True].decode("utf-8")
+
+
+@needs_tools
+def test_the_command_writes_its_pages_in_a_worker(story: Story, tmp_path: Path) -> None:
+    """`archiver export --wacz` as a user runs it (its own process, no other thread): the
+    pages come from the worker, the file is valid, and no process is left."""
+    out = tmp_path / "cmd.wacz"
+    done = subprocess.run(
+        [ARCHIVER, "--config", str(story.config), "export", "--wacz", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["pages"] == len(pages(out)) - 1  # the header line
+    validate(out)
+    by_url = {p["url"]: p for p in pages(out)[1:]}
+    assert "반도체" in by_url[story.url("/euckr")]["text"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "project") == ["cmd.wacz"]
