@@ -699,3 +699,20 @@ def test_the_command_writes_its_pages_in_a_worker(story: Story, tmp_path: Path) 
     by_url = {p["url"]: p for p in pages(out)[1:]}
     assert "반도체" in by_url[story.url("/euckr")]["text"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "project") == ["cmd.wacz"]
+
+
+def test_no_process_to_be_had_writes_the_pages_in_process(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork refused (a process limit reached): the export writes its pages itself."""
+    import errno
+
+    def refused() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    out = tmp_path / "x.wacz"
+    export_in_process(story, out, worker=True)
+    by_url = {p["url"]: p for p in pages(out)[1:]}
+    assert "반도체" in by_url[story.url("/euckr")]["text"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "project") == ["x.wacz"]

@@ -306,7 +306,10 @@ def export_wacz(
     # Forked first, before this export starts a thread of its own.
     pages = None
     if worker if worker is not None else can_fork():
-        pages = PagesProcess(store.catalog_dsn or store.catalog_path)
+        try:
+            pages = PagesProcess(store.catalog_dsn or store.catalog_path)
+        except OSError as exc:  # no process to be had (a limit): the pages are written here
+            log.info("pages written without a worker process: %s", exc)
     try:
         writer = WaczWriter(path, title=title, pages_apart=pages is not None)
         if pages is not None:

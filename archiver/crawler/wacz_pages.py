@@ -68,11 +68,17 @@ class PagesProcess:
     every case."""
 
     def __init__(self, catalog: str | Path) -> None:
+        """Fork the worker; OSError when no process can be made (the caller then
+        writes the pages itself)."""
         ours, theirs = Pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker
+        try:
+            pid = os.fork()
+        except OSError:
             ours.close()
-            _worker(catalog, theirs)  # never returns
+            theirs.close()
+            raise
+        if pid == 0:  # the worker
+            _worker(catalog, theirs, ours)  # never returns
         self._pid: int | None = pid
         theirs.close()
         self._conn: Connection = ours
@@ -136,11 +142,12 @@ class PagesProcess:
         self._conn.close()
 
 
-def _worker(location: str | Path, conn: Connection) -> None:
+def _worker(location: str | Path, conn: Connection, parents: Connection) -> None:
     """The worker's whole life: write what comes, reply once, leave without running
     the parent's exit handlers or finalizers (its connections are the parent's)."""
     code = 1
     try:
+        parents.close()  # the parent's end: the worker sees EOF when the parent is gone
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the export stops the worker itself
         _tag, path, offset = conn.recv()  # ("into", …): the first message
         with open(path, "r+b") as file:
