@@ -75,6 +75,13 @@ class StoreError(ArchiverError):
     """The catalog or WARC files could not be read or written."""
 
 
+class WorkerLostError(StoreError):
+    """A worker process of the command died before it finished (killed, out of memory):
+    what it was writing is not kept, so the command stops with exit status 2."""
+
+    exit_code = 2
+
+
 class StoreLockedError(StoreError):
     """Another crawl run holds the store's lock."""
 

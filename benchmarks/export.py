@@ -6,8 +6,9 @@ by its own nginx, crawled by the full pipeline), twice: with ``--pages`` pages a
 quarter of them. On each store, in child processes (each reports its own peak RSS, VmHWM):
 
 1. ``export_wacz`` of the whole store, timed inside the child (the export alone, not the
-   interpreter's start-up; its CPU time, all threads, is printed beside the wall time:
-   on a shared machine it tells load from work);
+   interpreter's start-up; its CPU time, all threads and the pages worker process, is
+   printed beside the wall time: on a shared machine it tells load from work; its peak
+   RSS is the larger of the export process's and its worker's);
 2. ``wacz create -o … store/warc/*.warc.gz`` (py-wacz: index, pages, package), timed the
    same way around its ``main``.
 
@@ -50,16 +51,21 @@ def peak_rss_mb():
 EXPORT_CHILD = (
     PEAK_RSS
     + """
-import json, sys, time
+import json, resource, sys, time
 from pathlib import Path
 from archiver.crawler.selection import Selection
 from archiver.crawler.wacz_export import export_wacz
 from archiver.storage.store import Store
 store = Store(Path(sys.argv[1]))
-start, cpu = time.perf_counter(), time.process_time()
+def children_cpu():
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+start, cpu, worker = time.perf_counter(), time.process_time(), children_cpu()
 result = export_wacz(store, Selection(), Path(sys.argv[2]))
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-rss = peak_rss_mb()
+cpu += children_cpu() - worker  # the pages worker process, when there was one
+# The pages worker's peak too (a fork: it counts the pages it shares with this process).
+rss = max(peak_rss_mb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 print(json.dumps({"seconds": seconds, "cpu": cpu, "records": result.records, "rss_mb": rss}))
 """
 )

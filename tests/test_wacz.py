@@ -541,28 +541,178 @@ def test_replay_of_no_store_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().startswith("archiver: error: no archive at")
 
 
-def test_a_catalog_error_mid_export_leaves_nothing(
-    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The catalog is read on a thread of its own and the bytes hashed on another: a
-    failure there still reaches the caller, and the export leaves no file, no .part, no
-    scratch folder and no thread behind."""
-    import threading
+def children() -> set[int]:
+    """The processes this one started and has not reaped (zombies included)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            found.add(int(stat.parent.name))
+    return found
 
+
+def export_in_process(story: Story, out: Path, *, worker: bool) -> object:
     from archiver.crawler import wacz_export
     from archiver.crawler.selection import Selection
+    from archiver.storage.store import Store
+
+    return wacz_export.export_wacz(Store(story.store), Selection(), out, worker=worker)
+
+
+@needs_tools
+def test_pages_worker_writes_the_same_wacz(story: Story, tmp_path: Path) -> None:
+    """With the pages written by a worker process or by the export's own, the WACZ
+    holds the same members, byte for byte (but the seed posts' records, new each time:
+    their record IDs), and is valid either way."""
+    members = {}
+    for worker in (True, False):
+        out = tmp_path / f"{worker}.wacz"
+        export_in_process(story, out, worker=worker)
+        validate(out)
+        with zipfile.ZipFile(out) as archive:
+            members[worker] = {i.filename: archive.read(i) for i in archive.infolist()}
+    assert set(members[True]) == set(members[False])
+    for name, data in members[True].items():
+        if name == "indexes/index.cdx":  # the seed records' lines name their new lengths
+            lines = [
+                [x for x in d.splitlines() if b'"archiver-seeds.warc.gz"' not in x]
+                for d in (data, members[False][name])
+            ]
+            assert lines[0] == lines[1] and len(lines[0]) > 3
+        elif name not in ("datapackage.json", "archive/archiver-seeds.warc.gz"):
+            assert data == members[False][name], name
+    new_each_time = ("archive/archiver-seeds.warc.gz", "indexes/index.cdx")
+    resources = [
+        sorted(
+            (r["path"], r["hash"], r["bytes"])
+            for r in json.loads(m["datapackage.json"])["resources"]
+            if r["path"] not in new_each_time
+        )
+        for m in members.values()
+    ]
+    assert resources[0] == resources[1]
+    assert "반도체" in members[True]["pages/pages.jsonl"].decode("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".wacz") == [
+        "False.wacz",
+        "True.wacz",
+    ]
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["pages-worker", "in-process"])
+def test_a_catalog_error_mid_export_leaves_nothing(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: bool
+) -> None:
+    """The catalog is read on a thread of its own (or by the pages worker process) and
+    the bytes hashed on another: a failure there still reaches the caller, and the export
+    leaves no file, no .part, no scratch folder, no thread and no process behind."""
+    import threading
+
     from archiver.errors import StoreError
     from archiver.storage.catalog import Catalog
-    from archiver.storage.store import Store
 
     def failing(self: Catalog, ids: list[int]) -> list[object]:
         raise StoreError("catalog query failed: disk I/O error")
 
-    monkeypatch.setattr(Catalog, "version_texts_of", failing)
+    monkeypatch.setattr(Catalog, "version_texts_of", failing)  # the worker inherits it
     out = tmp_path / "out" / "x.wacz"
     out.parent.mkdir()
-    before = set(threading.enumerate())
-    with pytest.raises(StoreError, match="disk I/O error"):
-        wacz_export.export_wacz(Store(story.store), Selection(), out)
+    before, processes = set(threading.enumerate()), children()
+    with pytest.raises(StoreError, match="^catalog query failed: disk I/O error$"):
+        export_in_process(story, out, worker=worker)
     assert list(out.parent.iterdir()) == []
     assert set(threading.enumerate()) == before
+    assert children() == processes
+
+
+def test_a_pages_worker_that_dies_leaves_nothing(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages worker killed mid-export (as the OOM killer would): a one-line error,
+    no file and no process left."""
+    import signal
+
+    from archiver.errors import StoreError
+    from archiver.storage.catalog import Catalog
+
+    test_process = os.getpid()
+
+    def killed(self: Catalog, ids: list[int]) -> list[object]:
+        assert os.getpid() != test_process  # only ever called in the worker
+        os.kill(os.getpid(), signal.SIGKILL)
+        return []
+
+    monkeypatch.setattr(Catalog, "version_texts_of", killed)
+    out = tmp_path / "out" / "x.wacz"
+    out.parent.mkdir()
+    processes = children()
+    with pytest.raises(StoreError, match="^the WACZ pages writer stopped unexpectedly$") as lost:
+        export_in_process(story, out, worker=True)
+    assert lost.value.exit_code == 2  # the CLI's exit status
+    assert list(out.parent.iterdir()) == []
+    assert children() == processes
+
+
+@needs_tools
+def test_pages_worker_on_a_postgresql_catalog(
+    config_dir: Path, site: FixtureSite, pg_dsn: str, tmp_path: Path
+) -> None:
+    """The worker opens its own PostgreSQL connection (never the one it was forked
+    with): the same pages as the export's own process writes, and the export's process
+    can use its catalog afterwards."""
+    config = write_config(config_dir, site, targets=["/euckr", "/plain"])
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('path = "store"', f'path = "store"\ncatalog = "{pg_dsn}"'))
+    assert cli(config, "crawl").exit_code == 0
+    from archiver.crawler.selection import Selection
+    from archiver.crawler.wacz_export import export_wacz
+    from archiver.storage.store import Store
+
+    store = Store(config_dir / "store", pg_dsn)  # one connection for both exports
+    written = {}
+    for worker in (True, False):
+        out = tmp_path / f"{worker}.wacz"
+        export_wacz(store, Selection(), out, worker=worker)
+        validate(out)
+        with zipfile.ZipFile(out) as archive:
+            written[worker] = archive.read("pages/pages.jsonl")
+    assert written[True] == written[False]
+    assert "반도체" in written[True].decode("utf-8")
+
+
+@needs_tools
+def test_the_command_writes_its_pages_in_a_worker(story: Story, tmp_path: Path) -> None:
+    """`archiver export --wacz` as a user runs it (its own process, no other thread): the
+    pages come from the worker, the file is valid, and no process is left."""
+    out = tmp_path / "cmd.wacz"
+    done = subprocess.run(
+        [ARCHIVER, "--config", str(story.config), "export", "--wacz", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["pages"] == len(pages(out)) - 1  # the header line
+    validate(out)
+    by_url = {p["url"]: p for p in pages(out)[1:]}
+    assert "반도체" in by_url[story.url("/euckr")]["text"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "project") == ["cmd.wacz"]
+
+
+def test_no_process_to_be_had_writes_the_pages_in_process(
+    story: Story, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork refused (a process limit reached): the export writes its pages itself."""
+    import errno
+
+    def refused() -> int:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    out = tmp_path / "x.wacz"
+    export_in_process(story, out, worker=True)
+    by_url = {p["url"]: p for p in pages(out)[1:]}
+    assert "반도체" in by_url[story.url("/euckr")]["text"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "project") == ["x.wacz"]

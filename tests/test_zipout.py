@@ -86,3 +86,26 @@ def test_more_members_than_a_plain_zip_holds(tmp_path: Path) -> None:
         infos = archive.infolist()
         assert len(infos) == count
         assert archive.read(infos[-1]) == b"%d" % (count - 1)
+
+
+def test_a_member_written_by_another_writer_reads_back(tmp_path: Path) -> None:
+    """The pages worker's way: the member's bytes written through another handle at its
+    data offset, then closed with their CRC-32 and size; the members after it follow."""
+    path = tmp_path / "out.zip"
+    text = "반도체 기사\n".encode() * 20_000
+    with open(path, "w+b") as fh:
+        out = ZipOut(fh)
+        member = out.member("pages/pages.jsonl", WHEN)
+        fh.flush()
+        with open(path, "r+b") as other:  # its own file position, as the worker's
+            other.seek(member.data_offset)
+            other.write(text)
+        member.written(zlib.crc32(text), len(text))
+        after = out.member("after", WHEN)
+        after.write(b"the next member")
+        after.close()
+        out.close()
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None  # every CRC-32 checks
+        assert archive.read("pages/pages.jsonl") == text
+        assert archive.read("after") == b"the next member"

@@ -13,7 +13,10 @@ Invariants:
   it);
 - records stream through a bounded buffer and the index is sorted in bounded runs:
   memory does not grow with the archive (the catalog is read in batches of pages);
-- the file appears complete or not at all (written aside, renamed at the end).
+- the file appears complete or not at all (written aside, renamed at the end);
+- ``pages/pages.jsonl`` is the same whether a worker process writes it (see
+  :mod:`.wacz_pages`; the export's process is then left the WARC records and index)
+  or the export's own process does.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,10 @@ from archiver.storage.wacz import (
     seed_records,
     seed_url,
 )
+from archiver.storage.warc import warc_date
 
 from .selection import Selection
+from .wacz_pages import PagesProcess, can_fork
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +76,6 @@ class WaczExport:
             "bytes": self.bytes,
             "skipped": self.skipped,
         }
-
-
-def _warc_date(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def seed_page_html(seed: SeedRow) -> str:
@@ -138,7 +138,8 @@ class _BatchReader:
     the thread is raised by the iteration; leaving ``with`` stops the thread and closes
     its connection."""
 
-    def __init__(self, store: Store, batches: list[list[TargetRow]]) -> None:
+    def __init__(self, store: Store, batches: list[list[TargetRow]], *, texts: bool) -> None:
+        self._texts = texts  # read the versions' texts too (no pages worker to read them)
         self._location = store.catalog_dsn or store.catalog_path
         self._batches = batches
         self._queue: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
@@ -157,7 +158,8 @@ class _BatchReader:
                     break
                 ids = [t.id for t in targets]
                 captures = catalog.captures_of(ids)
-                self._queue.put(_Batch(targets, captures, catalog.version_texts_of(ids)))
+                texts = catalog.version_texts_of(ids) if self._texts else []
+                self._queue.put(_Batch(targets, captures, texts))
             self._queue.put(None)
         except BaseException as exc:  # noqa: BLE001 - raised again by the iteration
             self._queue.put(exc)
@@ -183,8 +185,15 @@ class _BatchReader:
 
 
 class _Exporter:
-    def __init__(self, store: Store, writer: WaczWriter, result: WaczExport) -> None:
+    def __init__(
+        self,
+        store: Store,
+        writer: WaczWriter,
+        result: WaczExport,
+        worker: PagesProcess | None = None,
+    ) -> None:
         self.store = store
+        self.worker = worker  # writes the pages, when there is one
         self.writer = writer
         self.result = result
         self.seed_hashes: dict[int, str] = {}  # seed id -> its SHA-256
@@ -215,23 +224,29 @@ class _Exporter:
             return None
         self.writer.warc(SEEDS_WARC)
         first: Page | None = None
+        pages: list[Page] = []
         for seed in seeds:
             when = seed.posted_at or seed.registered_at
             for record in seed_records(
-                seed.sha256, seed_page_html(seed), seed_fields(seed), _warc_date(when)
+                seed.sha256, seed_page_html(seed), seed_fields(seed), warc_date(when)
             ):
                 self.writer.add_bytes(record)
-            page = Page(seed_url(seed.sha256), _warc_date(when), seed.title, seed.text)
-            self.writer.add_page(page)
+            page = Page(seed_url(seed.sha256), warc_date(when), seed.title, seed.text)
+            pages.append(page)
             first = first or page
             self.result.seeds += 1
+        if self.worker is not None:
+            self.worker.pages(pages)
+        else:
+            for page in pages:
+                self.writer.add_page(page)
         return first
 
     def pages(self, selection: Selection) -> None:
         self.writer.warc(DATA_WARC)
         targets = list(selection.targets(self.store.catalog))
         batches = [targets[i : i + _BATCH] for i in range(0, len(targets), _BATCH)]
-        with _BatchReader(self.store, batches) as reader:
+        with _BatchReader(self.store, batches, texts=self.worker is None) as reader:
             for batch in reader:
                 self._batch(batch, selection)
 
@@ -254,12 +269,17 @@ class _Exporter:
                         copied[original.id] = self.copy(original)
                 if capture.id not in copied:
                     copied[capture.id] = self.copy(capture)
+        if self.worker is not None:
+            uris = {capture: uri for capture, uri in copied.items() if uri is not None}
+            found = {t.id: self.provenance(t) for t in batch.targets}
+            self.worker.batch(([t.id for t in batch.targets], uris, found))
+            return
         by_id = {t.id: t for t in batch.targets}
         for version in batch.versions:
             uri = copied.get(version.capture_id)
             if uri is None:  # outside the window, or its record was not readable
                 continue
-            when = _warc_date(version.fetched_at)
+            when = warc_date(version.fetched_at)
             provenance = self.provenance(by_id[version.target_id])
             self.writer.add_page(Page(uri, when, version.title, version.text, provenance))
 
@@ -274,21 +294,44 @@ class _Exporter:
         return {"via": target.via, "depth": target.depth, "score": target.score, "seed": seed}
 
 
-def export_wacz(store: Store, selection: Selection, path: Path) -> WaczExport:
-    """Write the selected part of the archive to ``path`` as a WACZ 1.1.1 file."""
+def export_wacz(
+    store: Store, selection: Selection, path: Path, *, worker: bool | None = None
+) -> WaczExport:
+    """Write the selected part of the archive to ``path`` as a WACZ 1.1.1 file; the
+    pages by a worker process (``worker``; by default whenever :func:`can_fork`)."""
     catalog = store.catalog
     seeds = selection.seeds(catalog)
     title = seeds[0].title if selection.seed_id is not None else "archiver export"
     result = WaczExport(file=str(path))
-    writer = WaczWriter(path, title=title)
-    exporter = _Exporter(store, writer, result)
+    # Forked first, before this export starts a thread of its own.
+    pages = None
+    if worker if worker is not None else can_fork():
+        try:
+            pages = PagesProcess(store.catalog_dsn or store.catalog_path)
+        except OSError as exc:  # no process to be had (a limit): the pages are written here
+            log.info("pages written without a worker process: %s", exc)
+    try:
+        writer = WaczWriter(path, title=title, pages_apart=pages is not None)
+        if pages is not None:
+            pages.into(writer.part, writer.pages_offset)
+    except BaseException:
+        if pages is not None:
+            pages.stop()
+        raise
+    exporter = _Exporter(store, writer, result, pages)
     try:
         with exporter.files:
             main_page = exporter.seeds(seeds)
             exporter.pages(selection)
+        if pages is not None:
+            done = pages.finish()
+            writer.pages_written(done.sha256, done.crc, done.size, done.pages)
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if pages is not None:
+            pages.stop()
     writer.close(main_page=main_page)
     result.records = writer.records
     result.warc_bytes = writer.warc_bytes

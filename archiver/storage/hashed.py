@@ -57,14 +57,14 @@ class Hashing(io.RawIOBase):
 class Background:
     """One thread that writes blocks to their :class:`Hashing` sinks, in order.
 
-    Blocks are :data:`BUFFERS` buffers passed round between the caller, who fills one
-    (:meth:`buffer`, :meth:`put`), and the thread, which gives it back once written:
-    reused, they cost no allocation (a fresh 4 MB block costs a page fault per 4 KB)."""
+    Blocks are :data:`BUFFERS` buffers at most, passed round between the caller, who
+    fills one (:meth:`buffer`, :meth:`put`), and the thread, which gives it back once
+    written: reused, they cost no allocation (a fresh 2 MB block costs a page fault per
+    4 KB); made only when none is free, so a small output makes few."""
 
     def __init__(self) -> None:
         self._free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(BUFFERS):
-            self._free.put(bytearray(BLOCK))
+        self._made = 0
         self._queue: queue.Queue[tuple[Hashing, bytearray, int] | None] = queue.Queue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="hashed-writer", daemon=True)
@@ -95,6 +95,9 @@ class Background:
     def buffer(self) -> bytearray:
         """A buffer to fill (waits for the thread to give one back)."""
         self._check()
+        if self._made < BUFFERS and self._free.empty():
+            self._made += 1
+            return bytearray(BLOCK)
         return self._free.get()
 
     def put(self, sink: Hashing, buffer: bytearray, size: int) -> None:

@@ -77,6 +77,14 @@ class Page:
         return [line[:-1] + b', "text": "', json_string_body(self.text), b'"}\n']
 
 
+def pages_header() -> bytes:
+    """The first line of ``pages/pages.jsonl``."""
+    return (
+        json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
+        + b"\n"
+    )
+
+
 PAGE_KEY = "archiver"  # a page's provenance in archiver: {"via", "depth", "score", "seed"}
 # The bytes a JSON string must escape, besides '"', '\\' and the newline.
 _CONTROL = bytes(range(0x20)).replace(b"\n", b"")
@@ -134,10 +142,15 @@ class WaczWriter:
     hashed and CRC'd as it goes; the WARC members, written meanwhile, wait in scratch
     files beside the output (hashed and CRC'd as they are written) and are appended
     after it by the kernel. The hashing and writing run on a second thread
-    (:mod:`archiver.storage.hashed`), a few MB behind.
+    (:mod:`archiver.storage.hashed`), a few MB behind. With ``pages_apart``, another
+    writer (a worker process) writes the pages member's bytes into :attr:`part` at
+    :attr:`pages_offset` meanwhile, and :meth:`pages_written` closes it with their
+    SHA-256, CRC-32 and size before :meth:`close`.
     """
 
-    def __init__(self, path: Path, *, title: str, created: str | None = None) -> None:
+    def __init__(
+        self, path: Path, *, title: str, created: str | None = None, pages_apart: bool = False
+    ) -> None:
         self.path = path
         self.title = title
         self.created = created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -156,13 +169,19 @@ class WaczWriter:
             raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from exc
         self._zip = ZipOut(self._file)
         self._index = SortedIndex(Path(self._scratch.name))
-        self._pages_member = self._zip.member(PAGES, self._when)
         self._background = Background()
-        self._pages = Blocks(self._background, Hashing(self._pages_member))
-        self._pages.write(
-            json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}).encode()
-            + b"\n"
-        )
+        # The pages, the zip's first member: streamed into it; or, ``pages_apart``,
+        # written into the file at :attr:`pages_offset` by someone else (a worker
+        # process), then given to :meth:`pages_written`.
+        self._pages: Blocks | None = None
+        self._pages_resource: dict[str, Any] | None = None
+        self._pages_member = self._zip.member(PAGES, self._when)
+        self.pages_offset = self._pages_member.data_offset
+        if pages_apart:
+            self._file.flush()  # the header, before the other writer's bytes
+        else:
+            self._pages = Blocks(self._background, Hashing(self._pages_member))
+            self._pages.write(pages_header())
         self._spooled: list[_Spooled] = []
         self._resources: list[dict[str, Any]] = []
         self._warc: Blocks | None = None  # the current WARC member
@@ -229,37 +248,58 @@ class WaczWriter:
             self._warc.flush()
             self._warc = None
 
-    def _resource(self, name: str, hashing: Hashing) -> dict[str, Any]:
+    def _resource(self, name: str, sha256: str, size: int) -> dict[str, Any]:
         stem = PurePosixPath(name).name
         return {
             "name": stem.lower().replace(".", "-").replace("_", "-"),
             "path": name,
-            "hash": "sha256:" + hashing.sha256.hexdigest(),
-            "bytes": hashing.size,
+            "hash": "sha256:" + sha256,
+            "bytes": size,
         }
 
     # -- pages and the rest --
 
     def add_page(self, page: Page) -> None:
+        assert self._pages is not None, "the pages are written apart"
         for piece in page.json_line():
             self._pages.write(piece)
         self.pages += 1
+
+    @property
+    def part(self) -> Path:
+        """The file being written (renamed to :attr:`path` by :meth:`close`)."""
+        return self._part
+
+    def pages_written(self, sha256: str, crc: int, size: int, pages: int) -> None:
+        """``pages/pages.jsonl`` was written apart (``pages_apart``): ``size`` bytes
+        at :attr:`pages_offset` of :attr:`part`, with this SHA-256 and CRC-32,
+        ``pages`` pages."""
+        self._pages_member.written(crc, size)
+        self._pages_resource = self._resource(PAGES, sha256, size)
+        self.pages += pages
 
     def close(self, *, main_page: Page | None = None) -> None:
         """Write the index, the pages and ``datapackage.json``, then rename the file
         into place."""
         try:
             self._end_member()
-            self._pages.flush()
+            if self._pages is not None:
+                self._pages.flush()
             self._background.drain()
-            self._pages_member.close()
+            if self._pages is not None:
+                self._pages_member.close()
+                sink = self._pages.sink
+                self._pages_resource = self._resource(PAGES, sink.sha256.hexdigest(), sink.size)
+            assert self._pages_resource is not None, "pages_file() first"
             for spooled in self._spooled:
                 hashing = spooled.hashing
                 assert hashing.crc is not None
                 spooled.file.flush()
                 self._zip.append(spooled.name, self._when, spooled.file, hashing.crc)
                 spooled.file.close()
-                self._resources.append(self._resource(spooled.name, hashing))
+                self._resources.append(
+                    self._resource(spooled.name, hashing.sha256.hexdigest(), hashing.size)
+                )
             # Stored, as py-wacz stores them too: deflating the pages' text (often larger
             # than the gzipped WARC data) took most of an export's time.
             member = self._zip.member(INDEX, self._when)
@@ -270,8 +310,8 @@ class WaczWriter:
             self._background.drain()
             member.close()
             self._resources += [
-                self._resource(INDEX, index.sink),
-                self._resource(PAGES, self._pages.sink),
+                self._resource(INDEX, index.sink.sha256.hexdigest(), index.sink.size),
+                self._pages_resource,
             ]
             package: dict[str, Any] = {
                 "profile": "data-package",

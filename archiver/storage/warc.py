@@ -100,7 +100,8 @@ def _ascii(text: str) -> str:
     return quote_from_bytes(raw, safe=_HEADER_SAFE)
 
 
-def _warc_date(iso: str) -> str:
+def warc_date(iso: str) -> str:
+    """An ISO 8601 time as a WARC-Date (UTC, to the second)."""
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -258,7 +259,7 @@ class WarcWriter:
         assert self._name is not None
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True, warc_version="1.1")
-        date = _warc_date(exchange.fetched_at)
+        date = warc_date(exchange.fetched_at)
         headers = [
             (_ascii(k), _ascii(v))
             for k, v in exchange.response_headers
@@ -280,7 +281,7 @@ class WarcWriter:
                 exchange.url,
                 digest,
                 revisit_of[0],
-                _warc_date(revisit_of[1]),
+                warc_date(revisit_of[1]),
                 http_headers=http,
                 warc_headers_dict=warc_headers,
             )
@@ -344,7 +345,7 @@ class WarcWriter:
         body = html.encode("utf-8")
         buf = io.BytesIO()
         writer = WARCWriter(buf, gzip=True, warc_version="1.1")
-        headers = {"WARC-Date": _warc_date(fetched_at), "Content-Type": "text/html; charset=utf-8"}
+        headers = {"WARC-Date": warc_date(fetched_at), "Content-Type": "text/html; charset=utf-8"}
         if refers_to:
             headers["WARC-Refers-To"] = refers_to
         record = writer.create_warc_record(

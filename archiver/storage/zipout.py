@@ -4,9 +4,10 @@ bytes, as a WACZ needs it.
 Python's ``zipfile`` computes a member's CRC-32 as it writes it, so a member that was
 spooled to a scratch file must pass through Python again. Here a member is either
 streamed (:meth:`ZipOut.member`: CRC-32 and size taken as the bytes pass, the local
-header patched on close) or appended from a file whose CRC-32 and size the caller took
-as it wrote the file (:meth:`ZipOut.append`: the kernel copies the bytes,
-``copy_file_range``, without reading them into Python).
+header patched on close; or written by another process at :attr:`Member.data_offset`,
+and closed with its CRC-32 and size, :meth:`Member.written`) or appended from a file
+whose CRC-32 and size the caller took as it wrote the file (:meth:`ZipOut.append`: the
+kernel copies the bytes, ``copy_file_range``, without reading them into Python).
 
 Invariants: every member is stored, its local header carries the zip64 sizes (so any
 member may pass 4 GiB, and a header's length is known before its sizes are), and the
@@ -70,6 +71,18 @@ class Member:
         if not self.closed:
             self.closed = True
             self._out._finish(self._entry)
+
+    def written(self, crc: int, size: int) -> None:
+        """Close a member whose ``size`` bytes (CRC-32 ``crc``) were written after its
+        header by someone else (another process, at :attr:`data_offset`)."""
+        self._entry.crc, self._entry.size = crc, size
+        self._out.fh.seek(self.data_offset + size)
+        self.close()
+
+    @property
+    def data_offset(self) -> int:
+        """Where the member's bytes start in the file."""
+        return self._entry.offset + _LOCAL.size + len(self._entry.name) + _ZIP64_LOCAL_EXTRA.size
 
 
 class ZipOut:
