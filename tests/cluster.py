@@ -4,6 +4,7 @@ PostgreSQL catalog, and `archiver worker` processes (each with its stderr in a f
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -34,6 +35,16 @@ def cluster_config(
     return path
 
 
+def _stacks(pid: int) -> str:
+    spy = shutil.which("py-spy")
+    if spy is None:
+        return "(py-spy is not installed: no stacks)"
+    done = subprocess.run(
+        [spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30
+    )
+    return done.stdout + done.stderr
+
+
 class Worker:
     """`archiver worker` as a subprocess."""
 
@@ -57,7 +68,16 @@ class Worker:
         wait_for(lambda: "worker on " in self.stderr or self.proc.poll() is not None, 60, "a start")
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Where it hangs: py-spy's stacks when it is installed, and the worker's log.
+            stacks = _stacks(self.proc.pid)
+            self.kill()
+            raise AssertionError(
+                f"the worker did not stop within {timeout:.0f} s of SIGTERM\n{stacks}"
+                f"\n--- its log ---\n{self.stderr[-4000:]}"
+            ) from None
 
     def kill(self) -> None:
         if self.proc.poll() is None:

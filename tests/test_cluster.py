@@ -407,3 +407,38 @@ def test_a_stalled_plan_or_sweep_never_loses_its_tick_or_blocks_recovery(
         cluster = Cluster(settings, store, stalled_after=2)
         cluster.ensure_schema()
         asyncio.run(scenario(cluster))
+
+
+def test_a_sigterm_while_the_queue_connects_still_stops_the_worker(
+    tmp_path: Path, sites: list[FixtureSite], pg_dsn: str
+) -> None:
+    # SIGTERM can come while the worker opens its connection pool, before the job loop
+    # exists to be cancelled; the worker must still exit instead of running on. (In a
+    # process of its own: the worker's signal handlers need the main thread.)
+    config = _config(tmp_path, sites[:1], pg_dsn, PAGES[:1])
+    script = f"""
+from archiver.config import load_config
+from archiver.crawler.cluster import Cluster
+from archiver.storage.store import Store
+
+config = load_config({str(config)!r})
+with Store.from_config(config) as store:
+    cluster = Cluster(config, store, stalled_after=2.0)
+    opening = cluster.app.open_async
+
+    def open_then_signal():
+        cluster.stop()  # what the SIGTERM handler does, at the worst moment
+        return opening()
+
+    cluster.app.open_async = open_then_signal
+    cluster.run()
+print("stopped")
+"""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the worker ran on after SIGTERM")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped"

@@ -272,6 +272,8 @@ class Cluster:
     async def _work(self) -> None:
         queues = [CRAWL_QUEUE, CONTROL_QUEUE] + ([INDEX_QUEUE] if self.index else [])
         async with self.app.open_async():
+            if self.stopping:  # a signal while the pool opened: nothing to cancel yet
+                return
             self._run = asyncio.create_task(
                 self.app.run_worker_async(
                     queues=queues,
