@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .codec import PostingList
+from .blocks import PostingList
 from .query import Leaf
 from .whoosh_internals import BYTE_LENGTH, length_codes, raw_postings, read_postings, value_at
 

@@ -4,7 +4,7 @@ whoosh-reloaded is pinned to exactly 2.7.5 (pyproject.toml) because of this modu
 ``tests/test_whoosh_internals.py`` fails with a clear message if any of it changes:
 
 * :func:`read_postings` and :func:`raw_postings` read a term's posting list whole from
-  ``_postfile`` and decode it with numpy (the :mod:`~archiver.fulltext.codec` blocks,
+  ``_postfile`` and decode it with numpy (the :mod:`~archiver.fulltext.blocks` format,
   or the W3 codec's pickled ``(deltas, weights, values)`` blocks of indexes written
   before it) instead of one Matcher call per posting;
 * :mod:`archiver.fulltext.codec` subclasses W3's postings writer and leaf matcher;
@@ -47,16 +47,8 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from .codec import (
-    HEADER,
-    LENGTH,
-    MAGIC,
-    NO_VALUES,
-    NumpyCodec,
-    NumpyLeafMatcher,
-    PostingList,
-    encode_block,
-)
+from .blocks import HEADER, LENGTH, MAGIC, NO_VALUES, PostingList, encode_block
+from .codec import NumpyCodec, NumpyLeafMatcher
 
 PINNED_VERSION = (2, 7, 5)
 INSTALLED_VERSION = tuple(whoosh.__version__)
@@ -117,7 +109,7 @@ def _raw(matcher: Any) -> bytes:
 
 
 def raw_postings(reader: Any, field: str, token: Any) -> tuple[int, PostingList | None] | None:
-    """A term's document frequency and :mod:`~archiver.fulltext.codec` posting list in
+    """A term's document frequency and :mod:`~archiver.fulltext.blocks` posting list in
     one segment, read whole with one term lookup (the list None when the segment has
     another codec); None when the segment lacks the term."""
     try:
