@@ -145,6 +145,7 @@ def test_every_redirect_hop_is_checked(
     The fixture server is on loopback, so here 127.0.0.1 plays the public host and the
     name "localhost" the private one."""
     from archiver.net import fetch
+    from archiver.net.fetch import connection
 
     def guard(host: str, allow_private: bool) -> None:
         if host == "localhost":
@@ -152,7 +153,7 @@ def test_every_redirect_hop_is_checked(
 
     monkeypatch.setattr(fetch, "check_address", guard)
     # The connection's peer (127.0.0.1) is checked too: here it plays a public address.
-    monkeypatch.setattr(fetch, "_non_public", lambda address: None)
+    monkeypatch.setattr(connection, "non_public", lambda address: None)
     port = site.base.rsplit(":", 1)[1]
     site.routes["/to-private"] = Route(
         status=302, body=b"", headers={"Location": f"http://localhost:{port}/99700"}
