@@ -146,7 +146,7 @@ class SeedHistory:
 _SQLITE_INT = range(-(2**63), 2**63)
 
 
-def _check_version(store: Store, url: str, *numbers: int | None) -> None:
+def check_version(store: Store, url: str, *numbers: int | None) -> None:
     """NotFoundError for a version number no catalog can hold (after the page's own)."""
     for number in numbers:
         if number is not None and number not in _SQLITE_INT:
@@ -154,22 +154,25 @@ def _check_version(store: Store, url: str, *numbers: int | None) -> None:
             raise NotFoundError(f"no version {number} of {target.url}")
 
 
-def _check_id(number: int | None, what: str) -> None:
+def check_id(number: int | None, what: str) -> None:
+    """NotFoundError for an id no catalog can hold (a number past SQLite's integers)."""
     if number is not None and number not in _SQLITE_INT:
         raise NotFoundError(f"no {what} with id {number}")
 
 
-def _require_store(store: Store) -> None:
+def require_store(store: Store) -> None:
+    """NotFoundError when there is no archive at the store's folder yet."""
     if not store.exists():
         raise NotFoundError(f"no archive at {store.root}; run `archiver crawl` first")
 
 
-def _seed_by_ref(store: Store, ref: str) -> SeedRow:
-    _require_store(store)
+def seed_by_ref(store: Store, ref: str) -> SeedRow:
+    """The seed named ``seed:N`` (or ``N``); NotFoundError for any other name."""
+    require_store(store)
     number = ref.removeprefix("seed:")
     if not (number.isascii() and number.isdigit()):
         raise NotFoundError(f"no seed {ref!r} (seeds are named seed:N)")
-    _check_id(int(number), "seed")
+    check_id(int(number), "seed")
     return store.catalog.seed(int(number))
 
 
@@ -192,7 +195,7 @@ def search(
     # that do not search start without it.
     from archiver.fulltext.rebuild import shared_index
 
-    _require_store(store)
+    require_store(store)
     index = shared_index(store)  # warm across calls in a long-running process
     hits = index.search(
         query,
@@ -218,7 +221,7 @@ def reindex(store: Store, progress: Callable[[int, int], None] | None = None) ->
     """Rebuild the index from the catalog, holding the store's lock (no crawl meanwhile)."""
     from archiver.fulltext.rebuild import reindex as rebuild
 
-    _require_store(store)
+    require_store(store)
     store.lock()
     try:
         return rebuild(store, progress)
@@ -232,9 +235,9 @@ def history(store: Store, url: str) -> History | SeedHistory:
     if url.startswith("seed:"):
         from archiver.changes.compare import seed_history
 
-        seed = _seed_by_ref(store, url)
+        seed = seed_by_ref(store, url)
         return SeedHistory(seed, seed_history(store, seed))
-    _require_store(store)
+    require_store(store)
     target = store.catalog.find_target(url)
     return History(target, store.catalog.versions(target.id))
 
@@ -244,8 +247,8 @@ def show(store: Store, url: str, number: int | None = None) -> VersionView:
     if url.startswith("seed:"):
         from archiver.changes.compare import seed_version
 
-        seed = _seed_by_ref(store, url)
-        _check_id(number, "version")
+        seed = seed_by_ref(store, url)
+        check_id(number, "version")
         found = seed_version(store, seed, number)
         return VersionView(
             url=seed.url,
@@ -260,8 +263,8 @@ def show(store: Store, url: str, number: int | None = None) -> VersionView:
             fetched_at=found.fetched_at if seed.page_url else None,
             is_seed=True,
         )
-    _require_store(store)
-    _check_version(store, url, number)
+    require_store(store)
+    check_version(store, url, number)
     target = store.catalog.find_target(url)
     version = store.catalog.version_or_latest(target, number)
     return VersionView(
@@ -298,14 +301,14 @@ def diff(
     )
 
     if url.startswith("seed:"):
-        seed = _seed_by_ref(store, url)
-        _check_id(from_version, "version")
-        _check_id(to_version, "version")
+        seed = seed_by_ref(store, url)
+        check_id(from_version, "version")
+        check_id(to_version, "version")
         return diff_seed_versions(
             store, seed, from_version, to_version, ignore=ignore, granularity=granularity
         )
-    _require_store(store)
-    _check_version(store, url, from_version, to_version)
+    require_store(store)
+    check_version(store, url, from_version, to_version)
     return diff_versions(
         store, url, from_version, to_version, ignore=ignore, granularity=granularity
     )
@@ -322,11 +325,11 @@ def diff_against_seed(
     """Align the seed post's sentences with a version of the page."""
     from archiver.changes.compare import diff_against_seed as align
 
-    _require_store(store)
-    _check_version(store, url, number)
+    require_store(store)
+    check_version(store, url, number)
     if seed_id is not None and seed_id not in _SQLITE_INT:
         store.catalog.find_target(url)  # an unknown page is said so first
-        _check_id(seed_id, "seed")
+        check_id(seed_id, "seed")
     return align(store, url, number, seed_id, ignore=ignore)
 
 
@@ -360,7 +363,7 @@ def report(
     from archiver.changes.report import build_reports
 
     if store.exists():  # else build_reports says there is no archive
-        _check_id(run_id, "crawl run")
+        check_id(run_id, "crawl run")
     return build_reports(store, run_id=run_id, since=since, ignore=ignore)
 
 

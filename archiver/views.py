@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archiver.api import (  # the read API, and its own input checks
+from archiver.api import (  # the read API, and the input checks it shares
     History,
-    _check_id,
-    _check_version,
-    _require_store,
-    _seed_by_ref,
+    check_id,
+    check_version,
     history,
+    require_store,
     runs,
+    seed_by_ref,
     seeds,
 )
 from archiver.errors import NotFoundError
@@ -202,7 +202,7 @@ def stories(store: Store, *, ignore: Sequence[IgnoreRule] = ()) -> list[StorySum
 
 def story(store: Store, seed_ref: str, *, ignore: Sequence[IgnoreRule] = ()) -> Story:
     """One seed post (``seed:N``): its timeline and its claims' status per source."""
-    seed = _seed_by_ref(store, seed_ref)
+    seed = seed_by_ref(store, seed_ref)
     references, follow_ups = _story_targets(store, seed.id)
     timeline = [TimelineEntry(seed.posted_at, "post", seed.url, seed.title)]
     moments: list[TimelineEntry] = []
@@ -277,8 +277,8 @@ class Snapshot:
 def rendering(store: Store, url: str, number: int | None = None) -> CaptureRow | None:
     """The ``conversion`` capture (the rendered DOM) a version was extracted from, if the
     crawl rendered the page (crawl.render)."""
-    _require_store(store)
-    _check_version(store, url, number)
+    require_store(store)
+    check_version(store, url, number)
     target = store.catalog.find_target(url)
     capture = store.catalog.capture(store.catalog.version_or_latest(target, number).capture_id)
     return capture if capture.record_type == "conversion" else None
@@ -296,8 +296,8 @@ def snapshot(
     from archiver.storage.spool import open_record
     from archiver.storage.warc import read_record
 
-    _require_store(store)
-    _check_version(store, url, number)
+    require_store(store)
+    check_version(store, url, number)
     target = store.catalog.find_target(url)
     version = store.catalog.version_or_latest(target, number)
     capture = store.catalog.capture(version.capture_id)
@@ -350,8 +350,8 @@ class RunError:
 
 def run_errors(store: Store, run_id: int) -> list[RunError]:
     """The errors one crawl run recorded, each with its page's tries and state."""
-    _require_store(store)
-    _check_id(run_id, "crawl run")
+    require_store(store)
+    check_id(run_id, "crawl run")
     out: list[RunError] = []
     for entry in store.catalog.run(run_id).errors:
         target = store.catalog.target_by_url(entry.get("url", ""))
@@ -378,14 +378,14 @@ class Searcher:
         self._index = shared_index(store)
 
     def search(self, query: str, **options: Any) -> list[Hit]:
-        _require_store(self.store)
+        require_store(self.store)
         return self._index.search(query, **options)
 
     def status(self) -> IndexStatus:
         """How many documents the index holds against the catalog's seeds and versions."""
         from archiver.errors import SearchIndexError
 
-        _require_store(self.store)
+        require_store(self.store)
         expected = len(self.store.catalog.seeds()) + self.store.catalog.count_versions()
         try:
             return IndexStatus(self._index.doc_count(), expected)
