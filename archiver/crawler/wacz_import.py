@@ -25,7 +25,8 @@ from archiver.fulltext.rebuild import open_index, seed_doc
 from archiver.net.urls import canonicalize
 from archiver.storage.rows import SeedRow
 from archiver.storage.store import Store
-from archiver.storage.wacz import PAGE_KEY, open_wacz, read_pages, read_seed_fields
+from archiver.storage.wacz import PAGE_KEY
+from archiver.storage.wacz_read import open_wacz, read_pages, read_seed_fields
 
 from .importer import ImportSummary, import_warcs
 from .outcome import ProgressFn
